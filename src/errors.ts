@@ -1,0 +1,36 @@
+/**
+ * The one error type Kestrel throws on purpose. `code` is stable and meant for
+ * programs; `message` is meant for people and names the file, tensor or op.
+ */
+export type KestrelErrorCode =
+  | 'E_MODEL_TRUNCATED'
+  | 'E_MODEL_INVALID'
+  | 'E_MODEL_UNSUPPORTED'
+  | 'E_UNSUPPORTED_OP'
+  | 'E_OP_INVALID'
+  | 'E_TENSOR_INVALID'
+  | 'E_QUANT_INVALID'
+  | 'E_BUFFER_INVALID'
+  | 'E_INPUT_COUNT'
+  | 'E_INPUT_DTYPE'
+  | 'E_INPUT_SHAPE'
+  | 'E_INPUT_MISSING'
+  | 'E_MEMORY_LIMIT'
+  | 'E_BACKEND'
+  | 'E_DISPOSED'
+  | 'E_IO'
+  | 'E_USAGE'
+  | 'E_KERNEL';
+
+export class KestrelError extends Error {
+  readonly code: KestrelErrorCode;
+  constructor(code: KestrelErrorCode, message: string) {
+    super(message);
+    this.name = 'KestrelError';
+    this.code = code;
+  }
+}
+
+export function isKestrelError(e: unknown): e is KestrelError {
+  return e instanceof KestrelError;
+}

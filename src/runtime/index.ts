@@ -1,0 +1,12 @@
+/**
+ * kestrel/runtime — the device-side entry point. It imports no training or
+ * quantization dependency.
+ */
+export { loadModel, createModel, Model, quantizeValues, dequantizeValues } from './model.js';
+export type { LoadOptions, ModelSource, TensorInfo, TypedArray } from './model.js';
+export { hasSimd } from './wasm.js';
+export type { Backend, WasmOptions } from './wasm.js';
+export { KestrelError, isKestrelError } from '../errors.js';
+export type { KestrelErrorCode } from '../errors.js';
+export { readTflite } from '../tflite/reader.js';
+export { supportedOps } from './ops/index.js';

@@ -1,0 +1,236 @@
+/**
+ * loadModel and the Model object: one wasm instance and memory per model, the plan
+ * written into it once, and run() = copy inputs in, one call into wasm, read outputs.
+ */
+import { KestrelError } from '../errors.js';
+import type { DType, Graph, Tensor } from '../graph/types.js';
+import { byteLength, numElements } from '../graph/types.js';
+import { readTflite } from '../tflite/reader.js';
+import { buildPlan, type Plan } from './plan.js';
+import { compileKernels, hasSimd, instantiateKernels, type Backend, type KernelExports, type WasmOptions } from './wasm.js';
+
+export type TypedArray = Int8Array | Uint8Array | Int16Array | Int32Array | Float32Array;
+
+export interface TensorInfo {
+  name: string;
+  shape: number[];
+  dtype: DType;
+  /** First quantization scale, or 0 for a tensor without quantization. */
+  scale: number;
+  zeroPoint: number;
+  /** Byte length of the tensor's data. */
+  bytes: number;
+  /** Index of the tensor in the model file. */
+  index: number;
+}
+
+export interface LoadOptions extends WasmOptions {
+  /** 'auto' picks SIMD when the engine supports it. Default 'auto'. */
+  backend?: 'auto' | Backend;
+  /** Name used in messages; defaults to the path or URL, or 'model'. */
+  name?: string;
+  /** Refuse models whose wasm memory would exceed this many bytes. Default 1 GiB. */
+  maxMemoryBytes?: number;
+}
+
+export type ModelSource = Uint8Array | ArrayBuffer | string | URL;
+
+export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
+  const { bytes, name } = await readSource(source, options.name);
+  const graph = readTflite(bytes, { source: name });
+  return createModel(graph, options);
+}
+
+/** Creates a runnable model from a graph (from the reader or built in memory). */
+export async function createModel(graph: Graph, options: LoadOptions = {}): Promise<Model> {
+  const backend = resolveBackend(options.backend ?? 'auto');
+  const module = await compileKernels(backend, options);
+  return new Model(graph, backend, module, options);
+}
+
+export function resolveBackend(b: 'auto' | Backend): Backend {
+  if (b === 'auto') return hasSimd() ? 'simd' : 'scalar';
+  if (b !== 'simd' && b !== 'scalar') throw new KestrelError('E_USAGE', `unknown backend '${b}' (expected auto, simd or scalar)`);
+  if (b === 'simd' && !hasSimd()) throw new KestrelError('E_BACKEND', 'this WebAssembly engine does not support SIMD; use backend "scalar" or "auto"');
+  return b;
+}
+
+async function readSource(source: ModelSource, name?: string): Promise<{ bytes: Uint8Array; name: string }> {
+  if (source instanceof Uint8Array) return { bytes: source, name: name ?? 'model' };
+  if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), name: name ?? 'model' };
+  const isNode = typeof process !== 'undefined' && !!(process as any).versions?.node;
+  const str = source instanceof URL ? source.href : source;
+  if (typeof str !== 'string') throw new KestrelError('E_USAGE', 'loadModel expects bytes, a path or a URL');
+  if (isNode && (str.startsWith('file:') || !/^[a-z][a-z0-9+.-]*:/i.test(str))) {
+    const fs = await import('node:fs/promises');
+    const { fileURLToPath } = await import('node:url');
+    const path = str.startsWith('file:') ? fileURLToPath(str) : str;
+    try {
+      return { bytes: new Uint8Array(await fs.readFile(path)), name: name ?? path };
+    } catch (e) {
+      throw new KestrelError('E_IO', `${path}: cannot read model: ${(e as Error).message}`);
+    }
+  }
+  const res = await fetch(str);
+  if (!res.ok) throw new KestrelError('E_IO', `${str}: cannot fetch model: HTTP ${res.status}`);
+  return { bytes: new Uint8Array(await res.arrayBuffer()), name: name ?? str };
+}
+
+const ARRAY_FOR: Partial<Record<DType, { new (b: ArrayBuffer, o: number, n: number): TypedArray; name: string }>> = {
+  int8: Int8Array, uint8: Uint8Array, int16: Int16Array, int32: Int32Array, float32: Float32Array,
+};
+
+function info(t: Tensor): TensorInfo {
+  return {
+    name: t.name, shape: [...t.shape], dtype: t.dtype,
+    scale: t.quant?.scale[0] ?? 0, zeroPoint: t.quant?.zeroPoint[0] ?? 0,
+    bytes: byteLength(t), index: t.index,
+  };
+}
+
+export class Model {
+  readonly inputs: TensorInfo[];
+  readonly outputs: TensorInfo[];
+  readonly backend: Backend;
+  readonly plan: Plan;
+  private kernels: KernelExports | null;
+  private readonly inputAddr: number[];
+  private readonly outputAddr: number[];
+
+  constructor(readonly graph: Graph, backend: Backend, module: WebAssembly.Module, options: LoadOptions = {}) {
+    this.backend = backend;
+    this.inputs = graph.inputs.map((i) => info(graph.tensors[i]!));
+    this.outputs = graph.outputs.map((i) => info(graph.tensors[i]!));
+    const k = instantiateKernels(module);
+    this.plan = buildPlan(graph, k.heapBase());
+    const limit = options.maxMemoryBytes ?? 1 << 30;
+    if (this.plan.memoryBytes > limit) {
+      throw new KestrelError('E_MEMORY_LIMIT', `${graph.source}: model needs ${this.plan.memoryBytes} bytes of wasm memory, over the limit of ${limit}`);
+    }
+    const pages = Math.ceil(this.plan.memoryBytes / 65536);
+    const have = k.memory.buffer.byteLength / 65536;
+    if (pages > have) k.memory.grow(pages - have);
+    const mem = new Uint8Array(k.memory.buffer);
+    for (const { offset, bytes } of this.plan.image) mem.set(bytes, offset);
+    this.kernels = k;
+    this.resetState();
+    this.inputAddr = graph.inputs.map((i) => this.plan.tensorAddress.get(i)!);
+    this.outputAddr = graph.outputs.map((i) => this.plan.tensorAddress.get(i)!);
+  }
+
+  /** Bytes of the activation arena (activations, inputs, outputs, scratch). */
+  get arenaBytes(): number { return this.plan.arena.bytes; }
+  /** Total bytes of wasm memory in use by this model. */
+  get memoryBytes(): number { return this.plan.memoryBytes; }
+  /** Multiply-accumulates per inference. */
+  get macs(): number { return this.plan.macs; }
+
+  private k(): KernelExports {
+    if (!this.kernels) throw new KestrelError('E_DISPOSED', `${this.graph.source}: model was disposed`);
+    return this.kernels;
+  }
+
+  /** Sets variable (state) tensors back to their initial value (real zero). */
+  resetState(): void {
+    const mem = new Uint8Array(this.k().memory.buffer);
+    for (const { address, bytes } of this.plan.variableInit) mem.set(bytes, address);
+  }
+
+  /**
+   * Runs the model. `inputs` is an array (in model input order) or an object keyed by
+   * input name, of typed arrays matching each input's dtype and element count.
+   * Returns fresh typed arrays, one per output.
+   */
+  run(inputs: TypedArray[] | Record<string, TypedArray>): TypedArray[] {
+    const k = this.k();
+    const list = this.orderInputs(inputs);
+    const buf = k.memory.buffer;
+    list.forEach((arr, i) => {
+      const t = this.inputs[i]!;
+      new Uint8Array(buf, this.inputAddr[i]!, t.bytes).set(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
+    });
+    const status = k.invoke(this.plan.records.offset, this.plan.ops.length);
+    if (status !== -1) {
+      const op = this.plan.ops[status]?.op;
+      throw new KestrelError('E_KERNEL', `${this.graph.source}: kernel for op #${op?.index} ${op?.opcode} is missing from the ${this.backend} module`);
+    }
+    return this.outputs.map((t, i) => {
+      const Ctor = ARRAY_FOR[t.dtype];
+      const copy = buf.slice(this.outputAddr[i]!, this.outputAddr[i]! + t.bytes);
+      return Ctor ? new Ctor(copy, 0, numElements(t.shape)) : new Uint8Array(copy);
+    });
+  }
+
+  private orderInputs(inputs: TypedArray[] | Record<string, TypedArray>): TypedArray[] {
+    const src = this.graph.source;
+    let list: (TypedArray | undefined)[];
+    if (Array.isArray(inputs)) {
+      if (inputs.length !== this.inputs.length) {
+        throw new KestrelError('E_INPUT_COUNT', `${src}: model has ${this.inputs.length} input(s) (${this.inputs.map((t) => t.name).join(', ')}), got ${inputs.length}`);
+      }
+      list = inputs;
+    } else if (inputs && typeof inputs === 'object' && !ArrayBuffer.isView(inputs)) {
+      const extra = Object.keys(inputs).filter((n) => !this.inputs.some((t) => t.name === n));
+      if (extra.length) throw new KestrelError('E_INPUT_MISSING', `${src}: no input named ${extra.map((e) => `'${e}'`).join(', ')}; inputs are ${this.inputs.map((t) => `'${t.name}'`).join(', ')}`);
+      list = this.inputs.map((t) => (inputs as Record<string, TypedArray>)[t.name]);
+    } else if (ArrayBuffer.isView(inputs) && this.inputs.length === 1) {
+      list = [inputs as unknown as TypedArray];
+    } else {
+      throw new KestrelError('E_USAGE', `${src}: run() expects an array of typed arrays or an object keyed by input name`);
+    }
+    return list.map((arr, i) => {
+      const t = this.inputs[i]!;
+      if (!arr) throw new KestrelError('E_INPUT_MISSING', `${src}: input ${i} '${t.name}' is missing`);
+      const Ctor = ARRAY_FOR[t.dtype];
+      if (!Ctor || !(arr instanceof Ctor)) {
+        throw new KestrelError('E_INPUT_DTYPE', `${src}: input ${i} '${t.name}' is ${t.dtype} and needs a ${Ctor?.name ?? 'typed array'}, got ${arr?.constructor?.name ?? typeof arr}`);
+      }
+      if (arr.byteLength !== t.bytes) {
+        throw new KestrelError('E_INPUT_SHAPE', `${src}: input ${i} '${t.name}' of shape [${t.shape}] needs ${numElements(t.shape)} elements (${t.bytes} bytes), got ${arr.length} elements`);
+      }
+      return arr;
+    });
+  }
+
+  /** Quantizes real values into a typed array for input `i` (round half away, clamp). */
+  quantizeInput(i: number, values: ArrayLike<number>): TypedArray {
+    const t = this.inputs[i];
+    if (!t) throw new KestrelError('E_INPUT_COUNT', `${this.graph.source}: no input ${i}`);
+    return quantizeValues(t, values);
+  }
+
+  /** Real values of output `k`'s integer data. */
+  dequantizeOutput(k: number, data: TypedArray): Float32Array {
+    const t = this.outputs[k];
+    if (!t) throw new KestrelError('E_USAGE', `${this.graph.source}: no output ${k}`);
+    return dequantizeValues(t, data);
+  }
+
+  dispose(): void {
+    this.kernels = null;
+  }
+}
+
+export function quantizeValues(t: TensorInfo, values: ArrayLike<number>): TypedArray {
+  const Ctor = ARRAY_FOR[t.dtype];
+  if (!Ctor) throw new KestrelError('E_INPUT_DTYPE', `tensor '${t.name}' has type ${t.dtype}, which cannot be quantized into`);
+  const n = numElements(t.shape);
+  if (values.length !== n) throw new KestrelError('E_INPUT_SHAPE', `tensor '${t.name}' of shape [${t.shape}] needs ${n} values, got ${values.length}`);
+  const out = new Ctor(new ArrayBuffer(n * (t.bytes / n || 1)), 0, n);
+  if (t.dtype === 'float32') { (out as Float32Array).set(Array.from(values)); return out; }
+  if (!(t.scale > 0)) throw new KestrelError('E_INPUT_DTYPE', `tensor '${t.name}' has no quantization scale`);
+  const [lo, hi] = t.dtype === 'int8' ? [-128, 127] : t.dtype === 'uint8' ? [0, 255] : t.dtype === 'int16' ? [-32768, 32767] : [-2147483648, 2147483647];
+  for (let i = 0; i < n; i++) {
+    const x = values[i]! / t.scale;
+    const r = (x < 0 ? -Math.round(-x) : Math.round(x)) + t.zeroPoint;
+    out[i] = Math.min(hi, Math.max(lo, r));
+  }
+  return out;
+}
+
+export function dequantizeValues(t: TensorInfo, data: TypedArray): Float32Array {
+  const out = new Float32Array(data.length);
+  if (t.dtype === 'float32') { out.set(data); return out; }
+  for (let i = 0; i < data.length; i++) out[i] = (data[i]! - t.zeroPoint) * t.scale;
+  return out;
+}

@@ -1,0 +1,103 @@
+/**
+ * The contract between an operator's prepare step (TypeScript, runs once at load)
+ * and its kernel (AssemblyScript, runs every inference).
+ *
+ * prepare() validates the op, does all quantization arithmetic once (multipliers,
+ * shifts, clamps, lookup tables, packed weights) and writes a *record*: a list of
+ * 32-bit words that the kernel reads in the same order. Words are plain i32 values,
+ * f32 bit patterns, or addresses in wasm memory of tensors, constant blobs and scratch
+ * buffers, which the planner fills in after it has placed everything.
+ *
+ * In wasm memory a record is [kernelId, wordCount, word0, word1, ...]; the kernel
+ * receives the address of word0. Each kernel's file documents its word layout.
+ */
+import { KestrelError } from '../../errors.js';
+import type { Graph, Op, Tensor } from '../../graph/types.js';
+
+export type Word =
+  | { k: 'i32'; v: number }
+  | { k: 'tensor'; t: number }
+  | { k: 'const'; c: number }
+  | { k: 'scratch'; s: number };
+
+export class RecordBuilder {
+  readonly words: Word[] = [];
+  readonly constants: { bytes: Uint8Array; align: number }[] = [];
+  readonly scratch: number[] = [];
+  /** Tensors whose data the kernel reads or writes through a `tensor` word. */
+  readonly tensorsUsed = new Set<number>();
+
+  i32(v: number): this {
+    if (!Number.isInteger(v) || v < -0x80000000 || v > 0xffffffff) {
+      throw new KestrelError('E_KERNEL', `record word ${v} is not a 32-bit integer`);
+    }
+    this.words.push({ k: 'i32', v: v | 0 });
+    return this;
+  }
+  /** Several i32 words. */
+  i32s(vs: ArrayLike<number>): this {
+    for (let i = 0; i < vs.length; i++) this.i32(vs[i]!);
+    return this;
+  }
+  /** A float32 value, stored as its bit pattern (read with load<f32> on the kernel side). */
+  f32(v: number): this {
+    F32[0] = v;
+    this.words.push({ k: 'i32', v: I32[0]! });
+    return this;
+  }
+  /** Address of a tensor's data (activation, input, output, variable or constant). */
+  tensor(t: Tensor | number): this {
+    const index = typeof t === 'number' ? t : t.index;
+    this.tensorsUsed.add(index);
+    this.words.push({ k: 'tensor', t: index });
+    return this;
+  }
+  /** Address of a constant blob copied into wasm memory once at load (packed weights, tables). */
+  constant(bytes: Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array, align = 16): this {
+    const u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.constants.push({ bytes: u8, align });
+    this.words.push({ k: 'const', c: this.constants.length - 1 });
+    return this;
+  }
+  /** Address of a scratch buffer of `bytes` bytes, valid only while this op runs. */
+  scratchBuffer(bytes: number): this {
+    this.scratch.push(Math.max(0, Math.ceil(bytes)));
+    this.words.push({ k: 'scratch', s: this.scratch.length - 1 });
+    return this;
+  }
+}
+
+const F32 = new Float32Array(1);
+const I32 = new Int32Array(F32.buffer);
+
+export interface OpContext {
+  readonly graph: Graph;
+  readonly op: Op;
+  /** 'model.tflite: op #3 CONV_2D' — prefix for messages. */
+  readonly label: string;
+  /** Input i, or null when omitted (-1) or not present. */
+  input(i: number): Tensor | null;
+  /** Input i; fails with a clear error when missing. */
+  requireInput(i: number, what: string): Tensor;
+  output(i: number): Tensor;
+  /** Fails with E_OP_INVALID: the op is malformed. */
+  fail(msg: string): never;
+  /** Fails with E_UNSUPPORTED_OP: a valid op in a form Kestrel does not run (dtype, option). */
+  unsupported(msg: string): never;
+  readonly b: RecordBuilder;
+}
+
+export interface Prepared {
+  /** Kernel id (see src/runtime/kernels.ts and assembly/kernels.ts). */
+  kernel: number;
+  /** Multiply-accumulates per inference, for `inspect` and benchmarks. */
+  macs?: number;
+}
+
+export interface OpDef {
+  /** Builtin operator name, as in the schema. */
+  name: string;
+  /** Highest op version this implementation understands. */
+  maxVersion: number;
+  prepare(ctx: OpContext): Prepared;
+}

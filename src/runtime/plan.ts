@@ -1,0 +1,253 @@
+/**
+ * From a validated graph to an executable plan: checks the op list, runs every op's
+ * prepare step, plans tensor lifetimes into one arena and lays out wasm memory:
+ *
+ *   [module static data | records | constants | variables | arena]
+ *
+ * The plan is independent of any wasm instance; `writePlan` copies it into memory.
+ */
+import { KestrelError } from '../errors.js';
+import type { Graph, Op, Tensor } from '../graph/types.js';
+import { byteLength, dtypeSize } from '../graph/types.js';
+import { OPS } from './ops/index.js';
+import { RecordBuilder, type OpContext, type Prepared } from './ops/types.js';
+import { align, ArenaPlanner } from './planner.js';
+
+export interface PlannedOp {
+  op: Op;
+  kernel: number;
+  macs: number;
+  builder: RecordBuilder;
+  /** Absolute address of the record in wasm memory. */
+  address: number;
+}
+
+export interface Region {
+  offset: number;
+  bytes: number;
+}
+
+export interface Plan {
+  graph: Graph;
+  ops: PlannedOp[];
+  /** Absolute address of every tensor that has memory. */
+  tensorAddress: Map<number, number>;
+  records: Region;
+  constants: Region;
+  variables: Region;
+  arena: Region;
+  /** Bytes of wasm memory the model needs. */
+  memoryBytes: number;
+  /** The encoded plan records, constants and variable initial values. */
+  image: { offset: number; bytes: Uint8Array }[];
+  variableInit: { address: number; bytes: Uint8Array }[];
+  macs: number;
+}
+
+const ALIGN = 16;
+
+/** Checks that every op is supported; reports all missing ones in one error. */
+export function checkSupported(graph: Graph): void {
+  const missing = new Map<string, number>();
+  const versions: string[] = [];
+  for (const op of graph.ops) {
+    const def = OPS.get(op.opcode);
+    const name = op.opcode === 'CUSTOM' ? `CUSTOM(${op.customCode})` : op.opcode;
+    if (!def) missing.set(name, (missing.get(name) ?? 0) + 1);
+    else if (op.version > def.maxVersion) versions.push(`op #${op.index} ${op.opcode} version ${op.version} (up to ${def.maxVersion} supported)`);
+  }
+  if (missing.size) {
+    const list = [...missing].map(([n, c]) => `${n} ×${c}`).join(', ');
+    throw new KestrelError('E_UNSUPPORTED_OP', `${graph.source}: unsupported operators: ${list}`);
+  }
+  if (versions.length) {
+    throw new KestrelError('E_UNSUPPORTED_OP', `${graph.source}: unsupported operator versions: ${versions.join('; ')}`);
+  }
+}
+
+/** Checks that ops are in execution order and write only activations. */
+function checkTopology(graph: Graph): void {
+  const n = graph.tensors.length;
+  const ready = new Uint8Array(n);
+  const label = (t: Tensor) => `tensor #${t.index} '${t.name}'`;
+  for (const i of graph.inputs) {
+    const t = graph.tensors[i]!;
+    if (t.data) throw new KestrelError('E_MODEL_INVALID', `${graph.source}: graph input ${label(t)} is a constant`);
+    ready[i] = 1;
+  }
+  for (const t of graph.tensors) if (t.data || t.isVariable) ready[t.index] = 1;
+  for (const op of graph.ops) {
+    const where = `${graph.source}: op #${op.index} ${op.opcode}`;
+    for (const i of op.inputs) {
+      if (i >= 0 && !ready[i]) {
+        throw new KestrelError('E_MODEL_INVALID', `${where} reads ${label(graph.tensors[i]!)} before any op writes it`);
+      }
+    }
+    for (const o of op.outputs) {
+      const t = graph.tensors[o]!;
+      if (t.data) throw new KestrelError('E_MODEL_INVALID', `${where} writes constant ${label(t)}`);
+      if (graph.inputs.includes(o)) throw new KestrelError('E_MODEL_INVALID', `${where} writes graph input ${label(t)}`);
+      if (ready[o] && !t.isVariable) throw new KestrelError('E_MODEL_INVALID', `${where} writes ${label(t)}, which an earlier op already wrote`);
+      ready[o] = 1;
+    }
+  }
+  for (const o of graph.outputs) {
+    if (!ready[o]) throw new KestrelError('E_MODEL_INVALID', `${graph.source}: graph output ${label(graph.tensors[o]!)} is never written`);
+  }
+  for (const i of [...graph.inputs, ...graph.outputs]) {
+    const t = graph.tensors[i]!;
+    if (dtypeSize(t.dtype) === 0) throw new KestrelError('E_MODEL_UNSUPPORTED', `${graph.source}: graph input/output ${label(t)} has type ${t.dtype}, which is not supported`);
+  }
+}
+
+function makeContext(graph: Graph, op: Op, b: RecordBuilder): OpContext {
+  const label = `${graph.source}: op #${op.index} ${op.opcode}`;
+  const ctx: OpContext = {
+    graph, op, label, b,
+    input(i) {
+      const idx = op.inputs[i];
+      return idx === undefined || idx < 0 ? null : graph.tensors[idx]!;
+    },
+    requireInput(i, what) {
+      const t = ctx.input(i);
+      if (!t) ctx.fail(`missing input ${i} (${what})`);
+      return t!;
+    },
+    output(i) {
+      const idx = op.outputs[i];
+      if (idx === undefined) ctx.fail(`missing output ${i}`);
+      return graph.tensors[idx!]!;
+    },
+    fail(msg) {
+      throw new KestrelError('E_OP_INVALID', `${label}: ${msg}`);
+    },
+    unsupported(msg) {
+      throw new KestrelError('E_UNSUPPORTED_OP', `${label}: ${msg}`);
+    },
+  };
+  return ctx;
+}
+
+/**
+ * Builds the plan. `base` is the first free address of the kernel module (heapBase).
+ */
+export function buildPlan(graph: Graph, base: number): Plan {
+  checkSupported(graph);
+  checkTopology(graph);
+  const nOps = graph.ops.length;
+
+  const ops: PlannedOp[] = graph.ops.map((op) => {
+    const builder = new RecordBuilder();
+    const ctx = makeContext(graph, op, builder);
+    let prepared: Prepared;
+    try {
+      prepared = OPS.get(op.opcode)!.prepare(ctx);
+    } catch (e) {
+      if (e instanceof KestrelError) throw e;
+      throw new KestrelError('E_OP_INVALID', `${ctx.label}: ${(e as Error).message}`);
+    }
+    return { op, kernel: prepared.kernel, macs: prepared.macs ?? 0, builder, address: 0 };
+  });
+
+  // Which tensors need memory, and where.
+  const used = new Set<number>([...graph.inputs, ...graph.outputs]);
+  for (const p of ops) for (const t of p.builder.tensorsUsed) used.add(t);
+
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  const touch = (t: number, i: number) => {
+    if (!first.has(t)) first.set(t, i);
+    last.set(t, Math.max(last.get(t) ?? i, i));
+  };
+  for (const i of graph.inputs) touch(i, 0);
+  graph.ops.forEach((op, i) => {
+    for (const t of op.inputs) if (t >= 0) touch(t, i);
+    for (const t of op.outputs) touch(t, i);
+  });
+  for (const o of graph.outputs) touch(o, Math.max(0, nOps - 1));
+
+  // Records.
+  let cursor = align(base, ALIGN);
+  const records: Region = { offset: cursor, bytes: 0 };
+  for (const p of ops) {
+    p.address = cursor;
+    cursor += 8 + 4 * p.builder.words.length;
+  }
+  cursor = align(cursor, ALIGN);
+  records.bytes = cursor - records.offset;
+
+  // Constants: constant tensors the kernels read directly, then prepared blobs.
+  const tensorAddress = new Map<number, number>();
+  const image: { offset: number; bytes: Uint8Array }[] = [];
+  const constants: Region = { offset: cursor, bytes: 0 };
+  for (const t of [...used].sort((a, b) => a - b)) {
+    const tensor = graph.tensors[t]!;
+    if (!tensor.data) continue;
+    tensorAddress.set(t, cursor);
+    image.push({ offset: cursor, bytes: tensor.data });
+    cursor = align(cursor + tensor.data.length, ALIGN);
+  }
+  const constAddress: number[][] = ops.map((p) => p.builder.constants.map((c) => {
+    cursor = align(cursor, Math.max(ALIGN, c.align));
+    const at = cursor;
+    image.push({ offset: at, bytes: c.bytes });
+    cursor += c.bytes.length;
+    return at;
+  }));
+  cursor = align(cursor, ALIGN);
+  constants.bytes = cursor - constants.offset;
+
+  // Variables (state that persists across runs).
+  const variables: Region = { offset: cursor, bytes: 0 };
+  const variableInit: { address: number; bytes: Uint8Array }[] = [];
+  for (const t of [...used].sort((a, b) => a - b)) {
+    const tensor = graph.tensors[t]!;
+    if (!tensor.isVariable || tensor.data) continue;
+    tensorAddress.set(t, cursor);
+    const bytes = new Uint8Array(byteLength(tensor));
+    const zp = tensor.quant?.zeroPoint[0] ?? 0;
+    if ((tensor.dtype === 'int8' || tensor.dtype === 'uint8') && zp !== 0) bytes.fill(zp & 0xff);
+    else if (tensor.dtype === 'int16' && zp !== 0) new Int16Array(bytes.buffer).fill(zp);
+    variableInit.push({ address: cursor, bytes });
+    cursor = align(cursor + bytes.length, ALIGN);
+  }
+  variables.bytes = cursor - variables.offset;
+
+  // Arena: activations, inputs, outputs, scratch.
+  const planner = new ArenaPlanner(ALIGN);
+  const tensorBuf = new Map<number, number>();
+  for (const t of [...used].sort((a, b) => a - b)) {
+    const tensor = graph.tensors[t]!;
+    if (tensor.data || tensorAddress.has(t)) continue;
+    const f = first.get(t) ?? 0;
+    const l = last.get(t) ?? f;
+    tensorBuf.set(t, planner.addBuffer(byteLength(tensor), f, l));
+  }
+  const scratchBuf: number[][] = ops.map((p, i) => p.builder.scratch.map((s) => planner.addBuffer(s, i, i)));
+  const arena: Region = { offset: cursor, bytes: planner.totalBytes() };
+  for (const [t, id] of tensorBuf) tensorAddress.set(t, arena.offset + planner.offsetOf(id));
+  cursor += arena.bytes;
+
+  // Encode records.
+  const rec = new Int32Array(records.bytes / 4);
+  ops.forEach((p, i) => {
+    let k = (p.address - records.offset) / 4;
+    rec[k++] = p.kernel;
+    rec[k++] = p.builder.words.length;
+    for (const wd of p.builder.words) {
+      switch (wd.k) {
+        case 'i32': rec[k++] = wd.v; break;
+        case 'tensor': rec[k++] = tensorAddress.get(wd.t)!; break;
+        case 'const': rec[k++] = constAddress[i]![wd.c]!; break;
+        case 'scratch': rec[k++] = arena.offset + planner.offsetOf(scratchBuf[i]![wd.s]!); break;
+      }
+    }
+  });
+  image.unshift({ offset: records.offset, bytes: new Uint8Array(rec.buffer) });
+
+  return {
+    graph, ops, tensorAddress, records, constants, variables, arena,
+    memoryBytes: cursor, image, variableInit,
+    macs: ops.reduce((s, p) => s + p.macs, 0),
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Quantization arithmetic shared by the prepare steps. All of it runs once at load;
+ * it reproduces TFLite's helpers (tensorflow/lite/kernels/internal/quantization_util.cc,
+ * kernel_util.cc) so that the integers handed to the kernels are the reference's.
+ */
+import type { Activation, DType } from '../graph/types.js';
+
+/** Round half away from zero (TfLiteRound / std::round). */
+export function roundHalfAway(x: number): number {
+  return x < 0 ? -Math.round(-x) : Math.round(x);
+}
+
+/** frexp: x = q * 2^e with q in [0.5, 1) (x > 0 finite). */
+export function frexp(x: number): [number, number] {
+  if (x === 0 || !Number.isFinite(x)) return [x, 0];
+  const sign = x < 0 ? -1 : 1;
+  let a = Math.abs(x);
+  let e = Math.max(-1073, Math.floor(Math.log2(a)) + 1);
+  let q = a * Math.pow(2, -e);
+  // Math.log2 can be off by one near powers of two; settle exactly.
+  while (q < 0.5) { q *= 2; e -= 1; }
+  while (q >= 1) { q /= 2; e += 1; }
+  return [sign * q, e];
+}
+
+/**
+ * TFLite's QuantizeMultiplier: a real multiplier m as a Q31 integer and a shift
+ * (positive = left), m ≈ mult × 2^(shift − 31).
+ */
+export function quantizeMultiplier(m: number): { multiplier: number; shift: number } {
+  if (m === 0) return { multiplier: 0, shift: 0 };
+  let [q, shift] = frexp(m);
+  let qFixed = roundHalfAway(q * 2 ** 31);
+  if (qFixed === 2 ** 31) {
+    qFixed /= 2;
+    shift += 1;
+  }
+  if (shift < -31) {
+    shift = 0;
+    qFixed = 0;
+  }
+  return { multiplier: qFixed, shift };
+}
+
+/** Integer range of a quantized dtype. */
+export function dtypeRange(d: DType): [number, number] {
+  switch (d) {
+    case 'int8': return [-128, 127];
+    case 'uint8': return [0, 255];
+    case 'int16': return [-32768, 32767];
+    case 'int32': return [-0x80000000, 0x7fffffff];
+    default: throw new Error(`dtypeRange: ${d} is not an integer type`);
+  }
+}
+
+/**
+ * TFLite's CalculateActivationRangeQuantized: the clamp [min, max] in the output's
+ * integer domain for a fused activation. Division is float32, as in the reference.
+ */
+export function activationRange(act: Activation | string, dtype: DType, scale: number, zeroPoint: number): [number, number] {
+  const [qmin, qmax] = dtypeRange(dtype);
+  const quantize = (x: number) => zeroPoint + roundHalfAway(Math.fround(x / scale));
+  switch (act) {
+    case 'NONE': return [qmin, qmax];
+    case 'RELU': return [Math.max(qmin, quantize(0)), qmax];
+    case 'RELU6': return [Math.max(qmin, quantize(0)), Math.min(qmax, quantize(6))];
+    case 'RELU_N1_TO_1': return [Math.max(qmin, quantize(-1)), Math.min(qmax, quantize(1))];
+    default: throw new Error(`activation ${act} is not supported on quantized tensors`);
+  }
+}
+
+/** float32 rounding of a JS number. */
+export const f32 = Math.fround;
