@@ -10,3 +10,5 @@ export { KestrelError, isKestrelError } from '../errors.js';
 export type { KestrelErrorCode } from '../errors.js';
 export { readTflite } from '../tflite/reader.js';
 export { supportedOps } from './ops/index.js';
+export { summarize } from "./inspect.js";
+export type { ModelSummary, TensorSummary } from "./inspect.js";

@@ -1,0 +1,21 @@
+// Bundles built from tsc's ESM output in dist/:
+//   dist/cjs/index.cjs, dist/cjs/runtime.cjs — CommonJS for require() users in Node;
+//   dist/browser/kestrel.mjs                  — one ES module for browsers (runtime only).
+// All of them load the kernel modules from dist/wasm/ (../wasm relative to the bundle).
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+
+const external = (id) => id.startsWith('node:');
+
+export default [
+  {
+    input: { index: 'dist/index.js', runtime: 'dist/runtime/index.js' },
+    external: (id) => external(id) || id === 'flatbuffers',
+    output: { dir: 'dist/cjs', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'kestrel-[hash].cjs', exports: 'named', sourcemap: true },
+  },
+  {
+    input: 'dist/runtime/index.js',
+    external,
+    plugins: [nodeResolve({ browser: true })],
+    output: { file: 'dist/browser/kestrel.mjs', format: 'es', sourcemap: true },
+  },
+];

@@ -1,0 +1,48 @@
+/**
+ * The `kestrel` command. Each command has --help; errors print one line and exit non-zero.
+ */
+import { KestrelError } from '../errors.js';
+import { runCommand } from './run.js';
+import { inspectCommand } from './inspect.js';
+import { demoCommand } from './demo.js';
+import { VERSION } from '../version.js';
+
+const COMMANDS: Record<string, { summary: string; main: (argv: string[]) => Promise<number> }> = {
+  demo: { summary: 'run the built-in example models and show what Kestrel does', main: demoCommand },
+  run: { summary: 'run a .tflite model on raw input tensors and write the outputs', main: runCommand },
+  inspect: { summary: 'show a model\'s operators, tensors, parameters, MACs and planned memory', main: inspectCommand },
+};
+
+function usage(): string {
+  const lines = [`kestrel ${VERSION} — int8 TFLite models on bit-exact SIMD WebAssembly`, '', 'usage: kestrel <command> [options]', '', 'commands:'];
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
+  lines.push('', 'Run `kestrel <command> --help` for the options of a command.');
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(usage());
+    return cmd ? 0 : 1;
+  }
+  if (cmd === '--version' || cmd === '-v') {
+    console.log(VERSION);
+    return 0;
+  }
+  const c = COMMANDS[cmd];
+  if (!c) {
+    console.error(`kestrel: unknown command '${cmd}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+    return 2;
+  }
+  try {
+    return await c.main(rest);
+  } catch (e) {
+    if (e instanceof KestrelError) {
+      console.error(`kestrel ${cmd}: ${e.message.replace(/^kestrel \w+: /, '')} [${e.code}]`);
+      return e.code === 'E_USAGE' ? 2 : 1;
+    }
+    console.error(`kestrel ${cmd}: internal error: ${(e as Error)?.stack ?? e}`);
+    return 70;
+  }
+}

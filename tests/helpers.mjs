@@ -1,0 +1,47 @@
+// Shared helpers for the test suite.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const FIXTURES = join(ROOT, 'tests', 'fixtures');
+export const CONFORMANCE = join(FIXTURES, 'conformance');
+
+const CTORS = { int8: Int8Array, uint8: Uint8Array, int16: Int16Array, int32: Int32Array, float32: Float32Array };
+
+/** A typed array of `dtype` over a copy of `bytes`. */
+export function typed(dtype, bytes) {
+  const C = CTORS[dtype];
+  if (!C) throw new Error(`no typed array for ${dtype}`);
+  return new C(new Uint8Array(bytes).buffer);
+}
+
+/** All conformance cases as { suite, name, dir }. */
+export function conformanceCases() {
+  const index = JSON.parse(readFileSync(join(CONFORMANCE, 'index.json'), 'utf8'));
+  const out = [];
+  for (const suite of Object.keys(index)) for (const name of index[suite]) out.push({ suite, name, dir: join(CONFORMANCE, suite, name) });
+  return out;
+}
+
+export function readCase(dir) {
+  const meta = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8'));
+  const model = readFileSync(join(dir, 'model.tflite'));
+  const inputs = meta.inputs.map((t, i) => typed(t.dtype, readFileSync(join(dir, `input_${i}.bin`))));
+  const outputs = meta.outputs.map((t, k) => readFileSync(join(dir, `output_${k}.bin`)));
+  return { meta, model: new Uint8Array(model), inputs, outputs };
+}
+
+/** Describes the first difference between two byte buffers of dtype, or null when equal. */
+export function firstDifference(dtype, want, gotTyped) {
+  const got = Buffer.from(gotTyped.buffer, gotTyped.byteOffset, gotTyped.byteLength);
+  if (Buffer.compare(Buffer.from(want), got) === 0) return null;
+  if (want.length !== got.length) return `length ${got.length} bytes, expected ${want.length}`;
+  const w = typed(dtype, want);
+  let n = 0, first = -1, maxd = 0;
+  for (let i = 0; i < w.length; i++) {
+    const a = w[i], b = gotTyped[i];
+    if (!Object.is(a, b)) { n++; if (first < 0) first = i; maxd = Math.max(maxd, Math.abs(a - b)); }
+  }
+  return `${n}/${w.length} elements differ (max |diff| ${maxd}); first at ${first}: expected ${w[first]}, got ${gotTyped[first]}`;
+}

@@ -1,0 +1,152 @@
+// The runtime API: loading, validation of inputs, outputs, memory plan, real models.
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadModel, readTflite, KestrelError, summarize, supportedOps, hasSimd } from '../dist/runtime/index.js';
+import { CONFORMANCE, ROOT, readCase, typed } from './helpers.mjs';
+
+const real = (name) => join(CONFORMANCE, 'real', name);
+
+test('wasm SIMD is available on this engine (the SIMD build is exercised)', (t) => {
+  t.true(hasSimd());
+});
+
+test('loadModel accepts a path, a file URL, bytes and an ArrayBuffer', async (t) => {
+  const path = join(real('hello_world_int8_random_0'), 'model.tflite');
+  const bytes = new Uint8Array(readFileSync(path));
+  for (const src of [path, new URL(`file://${path}`), bytes, bytes.slice().buffer]) {
+    const m = await loadModel(src);
+    t.deepEqual(m.inputs.map((i) => [i.dtype, i.shape]), [['int8', [1, 1]]]);
+    m.dispose();
+  }
+});
+
+test('inputs and outputs describe name, shape, dtype, scale and zero point', async (t) => {
+  const m = await loadModel(join(ROOT, 'assets', 'person_detect.tflite'));
+  t.is(m.inputs.length, 1);
+  t.deepEqual(m.inputs[0].shape, [1, 96, 96, 1]);
+  t.is(m.inputs[0].dtype, 'int8');
+  t.true(m.inputs[0].scale > 0);
+  t.is(typeof m.inputs[0].zeroPoint, 'number');
+  t.deepEqual(m.outputs[0].shape, [1, 2]);
+});
+
+test('person_detect ranks person above no-person on person.bmp and the reverse on no_person.bmp', async (t) => {
+  for (const backend of ['simd', 'scalar']) {
+    const m = await loadModel(join(ROOT, 'assets', 'person_detect.tflite'), { backend });
+    const img = (f) => typed('int8', readFileSync(join(ROOT, 'assets', f)));
+    const [person] = m.run([img('person.gray')]);
+    const [noPerson] = m.run([img('no_person.gray')]);
+    // Output index 1 = person score, 0 = no-person score.
+    t.true(person[1] > person[0], `${backend}: person image scores ${Array.from(person)}`);
+    t.true(noPerson[0] > noPerson[1], `${backend}: no-person image scores ${Array.from(noPerson)}`);
+  }
+});
+
+test('run() checks input count, dtype and byte length with clear errors', async (t) => {
+  const m = await loadModel(join(real('hello_world_int8_random_0'), 'model.tflite'));
+  const e1 = t.throws(() => m.run([]), { instanceOf: KestrelError });
+  t.is(e1.code, 'E_INPUT_COUNT');
+  const e2 = t.throws(() => m.run([new Float32Array(1)]), { instanceOf: KestrelError });
+  t.is(e2.code, 'E_INPUT_DTYPE');
+  t.regex(e2.message, /Int8Array/);
+  const e3 = t.throws(() => m.run([new Int8Array(2)]), { instanceOf: KestrelError });
+  t.is(e3.code, 'E_INPUT_SHAPE');
+  const e4 = t.throws(() => m.run({ nope: new Int8Array(1) }), { instanceOf: KestrelError });
+  t.is(e4.code, 'E_INPUT_MISSING');
+  const name = m.inputs[0].name;
+  t.is(m.run({ [name]: new Int8Array(1) }).length, 1);
+  m.dispose();
+  t.is(t.throws(() => m.run([new Int8Array(1)]), { instanceOf: KestrelError }).code, 'E_DISPOSED');
+});
+
+test('run() returns fresh arrays; repeated runs give identical results', async (t) => {
+  const c = readCase(real('micro_speech_quantized_yes_features'));
+  const m = await loadModel(c.model);
+  const a = m.run(c.inputs)[0];
+  const b = m.run(c.inputs)[0];
+  t.not(a, b);
+  t.deepEqual(Array.from(a), Array.from(b));
+  t.deepEqual(Buffer.from(a.buffer), Buffer.from(c.outputs[0]));
+});
+
+test('quantize and dequantize helpers follow the tensor parameters', async (t) => {
+  const m = await loadModel(join(real('hello_world_int8_random_0'), 'model.tflite'));
+  const { scale, zeroPoint } = m.inputs[0];
+  const q = m.quantizeInput(0, [1.0]);
+  t.true(q instanceof Int8Array);
+  t.is(q[0], Math.max(-128, Math.min(127, Math.round(1.0 / scale) + zeroPoint)));
+  const out = m.run([q])[0];
+  const y = m.dequantizeOutput(0, out)[0];
+  t.true(Math.abs(y - Math.sin(1.0)) < 0.1, `sin(1) ≈ ${y}`);
+});
+
+test('the planned arena is no larger than TFLite Micro\'s for the real models', async (t) => {
+  for (const name of ['hello_world_int8_random_0', 'person_detect_random_0', 'micro_speech_quantized_random_0']) {
+    const meta = JSON.parse(readFileSync(join(real(name), 'case.json'), 'utf8'));
+    const m = await loadModel(join(real(name), 'model.tflite'));
+    const s = summarize(m);
+    t.true(s.arenaBytes <= meta.arena_bytes, `${name}: arena ${s.arenaBytes} > TFLM ${meta.arena_bytes}`);
+    t.true(s.macs > 0);
+  }
+});
+
+test('the supported-op list covers the issue\'s operator set', (t) => {
+  const need = ['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'ADD', 'SUB', 'MUL',
+    'SOFTMAX', 'LOGISTIC', 'TANH', 'RELU', 'RELU6', 'LEAKY_RELU', 'HARD_SWISH', 'RESHAPE', 'CONCATENATION', 'PAD', 'MEAN',
+    'QUANTIZE', 'DEQUANTIZE', 'TRANSPOSE', 'STRIDED_SLICE', 'MAXIMUM', 'MINIMUM', 'UNIDIRECTIONAL_SEQUENCE_LSTM', 'TRANSPOSE_CONV'];
+  const have = new Set(supportedOps());
+  t.deepEqual(need.filter((n) => !have.has(n)), []);
+});
+
+test('LSTM state persists across runs and resetState() restores it', async (t) => {
+  const c = readCase(join(CONFORMANCE, 'ops', 'lstm_00_b1_t8_i12_h16'));
+  const m = await loadModel(c.model);
+  const first = m.run(c.inputs)[0];
+  t.deepEqual(Buffer.from(first.buffer), Buffer.from(c.outputs[0]));
+  const second = m.run(c.inputs)[0];
+  t.notDeepEqual(Array.from(second), Array.from(first), 'the second run starts from the state the first left');
+  m.resetState();
+  t.deepEqual(Buffer.from(m.run(c.inputs)[0].buffer), Buffer.from(c.outputs[0]));
+});
+
+test('a model with several unsupported operators is reported in one error with counts', async (t) => {
+  // Turn every operator code of person_detect into builtin codes Kestrel does not run.
+  const bytes = new Uint8Array(readFileSync(join(ROOT, 'assets', 'person_detect.tflite')));
+  const g = readTflite(bytes);
+  const names = new Set(g.ops.map((o) => o.opcode));
+  const patched = patchOpcodes(bytes, { CONV_2D: 8 /* FLOOR */, DEPTHWISE_CONV_2D: 104 /* CEIL */ });
+  const e = await t.throwsAsync(loadModel(patched), { instanceOf: KestrelError });
+  t.is(e.code, 'E_UNSUPPORTED_OP');
+  t.regex(e.message, /FLOOR ×14/);
+  t.regex(e.message, /CEIL ×14/);
+  t.true(names.has('CONV_2D'));
+});
+
+// Rewrites operator_codes entries in place (deprecated_builtin_code and builtin_code).
+function patchOpcodes(bytes, map) {
+  const out = bytes.slice();
+  const dv = new DataView(out.buffer);
+  const table = (pos) => {
+    const vt = pos - dv.getInt32(pos, true);
+    const vtSize = dv.getUint16(vt, true);
+    return (slot) => { const o = 4 + 2 * slot; if (o >= vtSize) return 0; const f = dv.getUint16(vt + o, true); return f ? pos + f : 0; };
+  };
+  const ind = (p) => p + dv.getUint32(p, true);
+  const root = table(ind(0));
+  const codes = ind(root(1));
+  const n = dv.getUint32(codes, true);
+  const names = { CONV_2D: 3, DEPTHWISE_CONV_2D: 4 };
+  for (let i = 0; i < n; i++) {
+    const f = table(ind(codes + 4 + 4 * i));
+    const dep = f(0), b = f(3);
+    const code = Math.max(dep ? dv.getInt8(dep) : 0, b ? dv.getInt32(b, true) : 0);
+    for (const [name, to] of Object.entries(map)) {
+      if (code === names[name]) {
+        if (dep) dv.setInt8(dep, Math.min(to, 127));
+        if (b) dv.setInt32(b, to, true);
+      }
+    }
+  }
+  return out;
+}
