@@ -9,6 +9,7 @@ import { runElementwise } from './ops/elementwise';
 import { runActivation } from './ops/activation';
 import { runShape } from './ops/shape';
 import { runLstm } from './ops/lstm';
+import { runSvdf } from './ops/svdf';
 
 // Runs one record; returns false for an unknown kernel id.
 function runRecord(rec: usize): bool {
@@ -21,6 +22,7 @@ function runRecord(rec: usize): bool {
     case 4: return runActivation(id, p);
     case 5: return runShape(id, p);
     case 6: return runLstm(id, p);
+    case 7: return runSvdf(id, p);
     default: return false;
   }
 }

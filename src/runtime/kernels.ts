@@ -10,4 +10,5 @@ export const FAMILY = {
   activation: 4, // SOFTMAX LOGISTIC TANH RELU RELU6 LEAKY_RELU HARD_SWISH QUANTIZE DEQUANTIZE  assembly/ops/activation.ts
   shape: 5, // RESHAPE CONCATENATION PAD TRANSPOSE STRIDED_SLICE MEAN AVERAGE_POOL_2D MAX_POOL_2D  assembly/ops/shape.ts
   lstm: 6, // UNIDIRECTIONAL_SEQUENCE_LSTM         assembly/ops/lstm.ts
+  svdf: 7, // SVDF                                 assembly/ops/svdf.ts
 } as const;

@@ -9,9 +9,10 @@ import { elementwiseOps } from './elementwise.js';
 import { activationOps } from './activation.js';
 import { shapeOps } from './shape.js';
 import { lstmOps } from './lstm.js';
+import { svdfOps } from './svdf.js';
 
 export const OPS: ReadonlyMap<string, OpDef> = new Map(
-  [...convOps, ...matmulOps, ...elementwiseOps, ...activationOps, ...shapeOps, ...lstmOps].map((d) => [d.name, d]),
+  [...convOps, ...matmulOps, ...elementwiseOps, ...activationOps, ...shapeOps, ...lstmOps, ...svdfOps].map((d) => [d.name, d]),
 );
 
 export function supportedOps(): string[] {
