@@ -299,14 +299,14 @@ async function benchModel(arg, idx, total, ctx) {
 
   globalThis.gc?.();
   const K = await benchKestrel(kes, bytes, label, inputs, opts);
-  log(`  kestrel: ${K.status === 'ok' ? `p50 ${fmtMs(K.p50Ms)} ms, p90 ${fmtMs(K.p90Ms)} ms (${K.runs} runs), init ${fmtMs(K.initMs)} ms` : `${K.status}: ${K.error}`}`);
+  log(`  kestrel: ${K.status === 'ok' ? `p50 ${fmtMs(K.p50Ms)} ms, p90 ${fmtMs(K.p90Ms)} ms, min ${fmtMs(K.minMs)} ms (${K.runs} runs), init ${fmtMs(K.initMs)} ms` : `${K.status}: ${K.error}`}`);
   globalThis.gc?.();
   const L = lrt.lib ? await benchLiteRt(lrt, bytes, inputs, opts) : { status: 'error', error: lrt.error };
   if (L.status !== 'ok' && lrt.lib && opts.repair === 'never') {
     const r = repairForLiteRt(bytes0);
     if (r.repaired) L.hint = `model needs the LiteRT.js repair (${describeRepairs(r.repairs)}); run with --repair auto`;
   }
-  log(`  litert : ${L.status === 'ok' ? `p50 ${fmtMs(L.p50Ms)} ms, p90 ${fmtMs(L.p90Ms)} ms (${L.runs} runs), init ${fmtMs(L.initMs)} ms; invoke-only p50 ${fmtMs(L.invokeOnly.p50Ms)} ms` : `${L.status}: ${L.error}`}`);
+  log(`  litert : ${L.status === 'ok' ? `p50 ${fmtMs(L.p50Ms)} ms, p90 ${fmtMs(L.p90Ms)} ms, min ${fmtMs(L.minMs)} ms (${L.runs} runs), init ${fmtMs(L.initMs)} ms; invoke-only p50 ${fmtMs(L.invokeOnly.p50Ms)} ms` : `${L.status}: ${L.error}`}`);
 
   if (K.status === 'ok' && haveRefs) {
     K.maxAbsDiffReference = maxOver(K.outputs, refs);
