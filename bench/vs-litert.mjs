@@ -27,7 +27,7 @@ differences. A CASE_DIR holds model.tflite and optionally input_<i>.bin (inputs;
 otherwise seeded random inputs are used) and output_<k>.bin (reference outputs).
 
 With no model arguments it runs ${DEFAULT_CASES.join(', ')}
-from $KESTREL_CONFORMANCE/real (default /work/shared/conformance/real).
+from $KESTREL_CONFORMANCE/real (default tests/fixtures/conformance/real).
 
 Options:
   --runs N         minimum timed runs per engine and model (default 200)
@@ -72,7 +72,7 @@ function parseArgs(argv) {
     }
   }
   if (!o.models.length) {
-    const base = join(process.env.KESTREL_CONFORMANCE ?? '/work/shared/conformance', 'real');
+    const base = join(process.env.KESTREL_CONFORMANCE ?? fileURLToPath(new URL('../tests/fixtures/conformance', import.meta.url)), 'real');
     o.models = DEFAULT_CASES.map((c) => join(base, c));
   }
   return o;
