@@ -12,18 +12,19 @@ import { clampI32, mbqm, rdbpot, srdhm, w, wp } from '../fixedpoint';
 // ---------------------------------------------------------------------------------
 // SIMD helpers (4 x i32 lanes). Each gives the same bits as its scalar counterpart.
 
-// srdhm on each lane against a non-negative multiplier (no saturation case).
+// srdhm on each lane against a non-negative multiplier (so no saturation case).
+// Works on |a| with unsigned 64-bit products, which wasm SIMD handles natively:
+// for a >= 0 the result is (|a|*m + 2^30) >> 31; for a < 0 it is the negation of
+// (|a|*m + 2^30 - 1) >> 31, which is the reference's truncating division of
+// (a*m + 1 - 2^30) by 2^31.
 @inline function srdhm4(a: v128, m: v128): v128 {
-  const lo = fixHigh(i64x2.extmul_low_i32x4_s(a, m));
-  const hi = fixHigh(i64x2.extmul_high_i32x4_s(a, m));
-  return i32x4.shuffle(lo, hi, 0, 2, 4, 6);
-}
-
-// (p + nudge) / 2^31 truncated toward zero, for each 64-bit product p.
-@inline function fixHigh(p: v128): v128 {
-  const nudge = i64x2.add(i64x2.splat(1 << 30), v128.and(i64x2.shr_s(p, 63), i64x2.splat(1 - (<i64>1 << 31))));
-  const n = i64x2.add(p, nudge);
-  return i64x2.shr_s(i64x2.add(n, v128.and(i64x2.shr_s(n, 63), i64x2.splat((<i64>1 << 31) - 1))), 31);
+  const mag = i32x4.abs(a); // |i32.MIN_VALUE| reads correctly as unsigned 2^31
+  const sign = i32x4.shr_s(a, 31);
+  const nudge = i32x4.add(i32x4.splat(1 << 30), sign);
+  const lo = i64x2.shr_u(i64x2.add(i64x2.extmul_low_i32x4_u(mag, m), i64x2.extend_low_i32x4_u(nudge)), 31);
+  const hi = i64x2.shr_u(i64x2.add(i64x2.extmul_high_i32x4_u(mag, m), i64x2.extend_high_i32x4_u(nudge)), 31);
+  const r = i32x4.shuffle(lo, hi, 0, 2, 4, 6);
+  return i32x4.sub(v128.xor(r, sign), sign);
 }
 
 // rdbpot on each lane; maskv = splat((1 << e) - 1), halfv = splat(mask >> 1).
