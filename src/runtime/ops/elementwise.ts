@@ -108,6 +108,7 @@ function operands(ctx: OpContext): Operands {
       ctx.fail(`tensor #${t.index} has an invalid shape [${t.shape}]`);
     }
     if (t.shape.length > MAX_RANK) ctx.unsupported(`rank ${t.shape.length} is above ${MAX_RANK}`);
+    if (numElements(t.shape) * dtypeSize(t.dtype) > 0x7fffffff) ctx.unsupported(`tensor #${t.index} [${t.shape}] is too large`);
     if (t.data && t.data.length !== numElements(t.shape) * dtypeSize(t.dtype)) {
       ctx.fail(`constant tensor #${t.index} holds ${t.data.length} bytes, not the ${numElements(t.shape) * dtypeSize(t.dtype)} its shape needs`);
     }
