@@ -9,7 +9,7 @@ import { w, wp, mbqm, mbqm64, clampI32 } from '../fixedpoint';
 // ---------------------------------------------------------------------------------
 
 // Σ x[i] w[i], x int8.
-@inline function dot8(x: usize, wt: usize, n: i32): i32 {
+function dot8(x: usize, wt: usize, n: i32): i32 {
   let s: i32 = 0;
   let i: i32 = 0;
   if (ASC_FEATURE_SIMD) {
@@ -33,7 +33,7 @@ import { w, wp, mbqm, mbqm64, clampI32 } from '../fixedpoint';
 }
 
 // Σ x[i] w[i], x int16, wrapping int32.
-@inline function dot16(x: usize, wt: usize, n: i32): i32 {
+function dot16(x: usize, wt: usize, n: i32): i32 {
   let s: i32 = 0;
   let i: i32 = 0;
   if (ASC_FEATURE_SIMD) {
@@ -75,6 +75,46 @@ function dot16x64(x: usize, wt: usize, n: i32): i64 {
   }
 }
 
+// SIMD only: the four dot products of x against the weight rows w, w + n, w + 2n,
+// w + 3n (wrapping int32), lane k = row k. x is int16 (in16) or int8; x is loaded once
+// for the four rows.
+function dot4(x: usize, wt: usize, n: i32, in16: bool): v128 {
+  let a0 = i32x4.splat(0);
+  let a1 = i32x4.splat(0);
+  let a2 = i32x4.splat(0);
+  let a3 = i32x4.splat(0);
+  const rs: usize = <usize>n;
+  const w1 = wt + rs;
+  const w2 = w1 + rs;
+  const w3 = w2 + rs;
+  let i: i32 = 0;
+  for (; i + 8 <= n; i += 8) {
+    const p = <usize>i;
+    const xv = in16 ? v128.load(x + (p << 1)) : v128.load8x8_s(x + p);
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xv, v128.load8x8_s(wt + p)));
+    a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xv, v128.load8x8_s(w1 + p)));
+    a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xv, v128.load8x8_s(w2 + p)));
+    a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xv, v128.load8x8_s(w3 + p)));
+  }
+  // Horizontal sums: lane k of the result = sum of the lanes of a_k.
+  const s01 = i32x4.add(v128.shuffle<i32>(a0, a1, 0, 4, 1, 5), v128.shuffle<i32>(a0, a1, 2, 6, 3, 7));
+  const s23 = i32x4.add(v128.shuffle<i32>(a2, a3, 0, 4, 1, 5), v128.shuffle<i32>(a2, a3, 2, 6, 3, 7));
+  let r = i32x4.add(v128.shuffle<i32>(s01, s23, 0, 1, 4, 5), v128.shuffle<i32>(s01, s23, 2, 3, 6, 7));
+  if (i < n) {
+    let t0: i32 = 0, t1: i32 = 0, t2: i32 = 0, t3: i32 = 0;
+    for (; i < n; i++) {
+      const p = <usize>i;
+      const xi: i32 = in16 ? <i32>load<i16>(x + (p << 1)) : <i32>load<i8>(x + p);
+      t0 += xi * <i32>load<i8>(wt + p);
+      t1 += xi * <i32>load<i8>(w1 + p);
+      t2 += xi * <i32>load<i8>(w2 + p);
+      t3 += xi * <i32>load<i8>(w3 + p);
+    }
+    r = i32x4.add(r, i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(t0), 1, t1), 2, t2), 3, t3));
+  }
+  return r;
+}
+
 // Σ x[i] (int8 or int16), wrapping int32 / exact int64.
 function rowSum(x: usize, n: i32, is16: bool): i64 {
   let s: i64 = 0;
@@ -114,7 +154,22 @@ function fullyConnected(p: usize, acc64: bool): void {
     const x = input + <usize>b * inStride;
     const rs: i64 = fo != 0 ? rowSum(x, depth, in16) : 0;
     const outBase = b * units;
-    for (let o: i32 = 0; o < units; o++) {
+    let o: i32 = 0;
+    if (ASC_FEATURE_SIMD) {
+      if (!acc64) {
+        const extra: i32 = fo * <i32>rs;
+        for (; o + 4 <= units; o += 4) {
+          const d4 = dot4(x, weights + <usize>o * <usize>depth, depth, in16);
+          for (let k: i32 = 0; k < 4; k++) {
+            const ok = o + k;
+            const d = k == 0 ? i32x4.extract_lane(d4, 0) : k == 1 ? i32x4.extract_lane(d4, 1) : k == 2 ? i32x4.extract_lane(d4, 2) : i32x4.extract_lane(d4, 3);
+            const v = mbqm(d + extra + load<i32>(bias + (<usize>ok << 2)), load<i32>(mult + (<usize>ok << 2)), load<i32>(shift + (<usize>ok << 2)));
+            storeOut(output, outBase + ok, clampI32(v + outOffset, actMin, actMax), out16);
+          }
+        }
+      }
+    }
+    for (; o < units; o++) {
       const wt = weights + <usize>o * <usize>depth;
       const m = load<i32>(mult + (<usize>o << 2));
       const sh = load<i32>(shift + (<usize>o << 2));
