@@ -75,18 +75,17 @@ function dot16x64(x: usize, wt: usize, n: i32): i64 {
   }
 }
 
-// SIMD only: the four dot products of x against the weight rows w, w + n, w + 2n,
-// w + 3n (wrapping int32), lane k = row k. x is int16 (in16) or int8; x is loaded once
-// for the four rows.
-function dot4(x: usize, wt: usize, n: i32, in16: bool): v128 {
+// SIMD only: the four dot products of x[0..n) against the weight rows w, w + stride,
+// w + 2 stride, w + 3 stride (wrapping int32), lane k = row k. x is int16 (in16) or
+// int8; x is loaded once for the four rows. Exact while n <= 256 (|x w| <= 2^22).
+function dot4(x: usize, wt: usize, n: i32, stride: usize, in16: bool): v128 {
   let a0 = i32x4.splat(0);
   let a1 = i32x4.splat(0);
   let a2 = i32x4.splat(0);
   let a3 = i32x4.splat(0);
-  const rs: usize = <usize>n;
-  const w1 = wt + rs;
-  const w2 = w1 + rs;
-  const w3 = w2 + rs;
+  const w1 = wt + stride;
+  const w2 = w1 + stride;
+  const w3 = w2 + stride;
   let i: i32 = 0;
   for (; i + 8 <= n; i += 8) {
     const p = <usize>i;
@@ -113,6 +112,10 @@ function dot4(x: usize, wt: usize, n: i32, in16: bool): v128 {
     r = i32x4.add(r, i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(t0), 1, t1), 2, t2), 3, t3));
   }
   return r;
+}
+
+@inline function lane(v: v128, k: i32): i32 {
+  return k == 0 ? i32x4.extract_lane(v, 0) : k == 1 ? i32x4.extract_lane(v, 1) : k == 2 ? i32x4.extract_lane(v, 2) : i32x4.extract_lane(v, 3);
 }
 
 // Σ x[i] (int8 or int16), wrapping int32 / exact int64.
@@ -156,14 +159,17 @@ function fullyConnected(p: usize, acc64: bool): void {
     const outBase = b * units;
     let o: i32 = 0;
     if (ASC_FEATURE_SIMD) {
-      if (!acc64) {
-        const extra: i32 = fo * <i32>rs;
+      if (!acc64 || depth <= 256) {
         for (; o + 4 <= units; o += 4) {
-          const d4 = dot4(x, weights + <usize>o * <usize>depth, depth, in16);
+          const d4 = dot4(x, weights + <usize>o * <usize>depth, depth, <usize>depth, in16);
           for (let k: i32 = 0; k < 4; k++) {
             const ok = o + k;
-            const d = k == 0 ? i32x4.extract_lane(d4, 0) : k == 1 ? i32x4.extract_lane(d4, 1) : k == 2 ? i32x4.extract_lane(d4, 2) : i32x4.extract_lane(d4, 3);
-            const v = mbqm(d + extra + load<i32>(bias + (<usize>ok << 2)), load<i32>(mult + (<usize>ok << 2)), load<i32>(shift + (<usize>ok << 2)));
+            const d = lane(d4, k);
+            const m = load<i32>(mult + (<usize>ok << 2));
+            const sh = load<i32>(shift + (<usize>ok << 2));
+            let v: i32;
+            if (acc64) v = mbqm64(<i64>d + <i64>fo * rs + load<i64>(bias + (<usize>ok << 3)), m, sh);
+            else v = mbqm(d + fo * <i32>rs + load<i32>(bias + (<usize>ok << 2)), m, sh);
             storeOut(output, outBase + ok, clampI32(v + outOffset, actMin, actMax), out16);
           }
         }
@@ -252,14 +258,33 @@ function transposeConv(p: usize, is16: bool): void {
             if (ox < 0 || ox >= outW) continue;
             const dst = acc + ((<usize>((b * outH + oy) * outW + ox) * <usize>outC) << accShift);
             let wt = weights + (<usize>ky * <usize>kW + <usize>kx) * tapStride;
+            let oc: i32 = 0;
+            if (ASC_FEATURE_SIMD) {
+              // Four filters at a time (x is int16 in both forms; exact for inC <= 256).
+              if (!is16 || inC <= 256) {
+                for (; oc + 4 <= outC; oc += 4) {
+                  const d4 = dot4(x, wt, inC, filterStride, true);
+                  if (is16) {
+                    for (let k: i32 = 0; k < 4; k++) {
+                      const a = dst + (<usize>(oc + k) << 3);
+                      store<i64>(a, load<i64>(a) + <i64>lane(d4, k));
+                    }
+                  } else {
+                    const a = dst + (<usize>oc << 2);
+                    v128.store(a, i32x4.add(v128.load(a), d4));
+                  }
+                  wt += filterStride << 2;
+                }
+              }
+            }
             if (is16) {
-              for (let oc: i32 = 0; oc < outC; oc++) {
+              for (; oc < outC; oc++) {
                 const a = dst + (<usize>oc << 3);
                 store<i64>(a, load<i64>(a) + dot16x64(x, wt, inC));
                 wt += filterStride;
               }
             } else {
-              for (let oc: i32 = 0; oc < outC; oc++) {
+              for (; oc < outC; oc++) {
                 const a = dst + (<usize>oc << 2);
                 store<i32>(a, load<i32>(a) + dot16(x, wt, inC));
                 wt += filterStride;
