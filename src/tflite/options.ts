@@ -42,6 +42,7 @@ const PARSERS: Record<number, Parser> = {
   [OPT.FullyConnectedOptions]: (t) => ({
     activation: activation(t, 4), weightsFormat: t.i8(6, 0, 'weights_format'), keepNumDims: t.bool(8, false, 'keep_num_dims'),
     asymmetricQuantizeInputs: t.bool(10, false, 'asymmetric_quantize_inputs'),
+    quantizedBiasType: t.i8(12, 0, 'quantized_bias_type'),
   }),
   [OPT.SoftmaxOptions]: (t) => ({ beta: t.f32(4, 0, 'beta') }),
   [OPT.ConcatenationOptions]: (t) => ({ axis: t.i32(4, 0, 'axis'), activation: activation(t, 6) }),

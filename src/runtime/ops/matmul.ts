@@ -174,7 +174,7 @@ const fullyConnected: OpDef = {
     const [actMin, actMax] = clamp(ctx, act, output, outQ.scale, outQ.zp);
 
     // Accumulator width: int8 always int32; int16 follows the bias type (no bias: int64,
-    // the default quantized_bias_type).
+    // unless quantized_bias_type says INT32).
     let acc64 = false;
     if (bias) {
       if (!bias.data) ctx.unsupported('non-constant bias is not supported');
@@ -187,7 +187,8 @@ const fullyConnected: OpDef = {
         ctx.unsupported(`bias type ${bias.dtype} with int16 input is not supported`);
       }
     } else {
-      acc64 = input.dtype === 'int16';
+      // quantized_bias_type INT32 (TensorType 2) selects the int32 accumulator.
+      acc64 = input.dtype === 'int16' && ctx.op.options.quantizedBiasType !== 2;
     }
     const { mult, shift } = multipliers(ctx, reals, acc64 ? 14 : 30);
 
