@@ -84,22 +84,21 @@ const reshape: OpDef = {
     const input = ctx.requireInput(0, 'input');
     const output = ctx.output(0);
     const count = numElements(input.shape);
-    // The requested shape: the shape input when it is a constant int32 vector, else new_shape.
+    // The requested shape: the shape input when it is an int32 vector (checked only when
+    // constant), else a non-empty new_shape option.
     let requested: number[] | null = null;
     let source = '';
     const shapeT = ctx.input(1);
-    if (shapeT) {
-      if (shapeT.data && shapeT.dtype === 'int32' && shapeT.shape.length === 1) {
+    if (shapeT && shapeT.dtype === 'int32' && shapeT.shape.length === 1) {
+      if (shapeT.data) {
         requested = constInts(ctx, shapeT, 'shape');
         source = 'shape input';
-      } else if (!shapeT.data && shapeT.shape.length !== 1) {
-        ctx.fail(`shape input must be a vector`);
       }
-    } else if (Array.isArray(ctx.op.options.newShape)) {
+    } else if (Array.isArray(ctx.op.options.newShape) && ctx.op.options.newShape.length > 0) {
       requested = (ctx.op.options.newShape as number[]).slice();
       source = 'new_shape option';
       // Legacy form: [0] with a single input means a scalar.
-      if (requested.length === 1 && requested[0] === 0) requested = [];
+      if (!shapeT && requested.length === 1 && requested[0] === 0) requested = [];
     }
     if (requested) {
       const resolved = resolveShape(requested, count);
