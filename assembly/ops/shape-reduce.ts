@@ -90,18 +90,28 @@ export function meanKernel(p: usize): void {
 }
 
 // Pool record (506 AVERAGE_POOL, 507 MAX_POOL):
-//   [src, dst, scratch (64 bytes), elemBytes (1 int8, 2 int16), batches, inH, inW, depth,
+//   [src, dst, elemBytes (1 int8, 2 int16), batches, inH, inW, depth,
 //    outH, outW, strideH, strideW, filterH, filterW, padTop, padLeft, qmin, qmax]
 // NHWC. Each output pixel covers the window rows/cols that fall inside the input.
+
+// Four window sums divided by the window size as the reference does, (s ± half) / count
+// truncated, then clamped. The division runs in f64: numerator and divisor are integers
+// below 2^31, so the correctly rounded quotient truncates to the exact integer quotient.
+@inline function avgDiv(s: v128, half: v128, count: v128, lo: v128, hi: v128): v128 {
+  const adj = i32x4.add(s, v128.bitselect(half, i32x4.neg(half), i32x4.gt_s(s, i32x4.splat(0))));
+  const ql = i32x4.trunc_sat_f64x2_s_zero(f64x2.div(f64x2.convert_low_i32x4_s(adj), count));
+  const qh = i32x4.trunc_sat_f64x2_s_zero(f64x2.div(f64x2.convert_low_i32x4_s(i32x4.shuffle(adj, adj, 2, 3, 2, 3)), count));
+  return i32x4.min_s(i32x4.max_s(i32x4.shuffle(ql, qh, 0, 1, 4, 5), lo), hi);
+}
 
 // 506 AVERAGE_POOL: sum over the in-bounds window, divided by the number of in-bounds
 // elements rounding half away from zero (truncating division of sum ± count/2), clamped.
 export function avgPool(p: usize): void {
-  const src = wp(p, 0), dst = wp(p, 1), tmp = wp(p, 2);
-  const es = w(p, 3), batches = w(p, 4), inH = w(p, 5), inW = w(p, 6), depth = w(p, 7);
-  const outH = w(p, 8), outW = w(p, 9), sh = w(p, 10), sw = w(p, 11);
-  const fh = w(p, 12), fw = w(p, 13), padT = w(p, 14), padL = w(p, 15);
-  const qmin = w(p, 16), qmax = w(p, 17);
+  const src = wp(p, 0), dst = wp(p, 1);
+  const es = w(p, 2), batches = w(p, 3), inH = w(p, 4), inW = w(p, 5), depth = w(p, 6);
+  const outH = w(p, 7), outW = w(p, 8), sh = w(p, 9), sw = w(p, 10);
+  const fh = w(p, 11), fw = w(p, 12), padT = w(p, 13), padL = w(p, 14);
+  const qmin = w(p, 15), qmax = w(p, 16);
   const rowBytes = <usize>(depth * es);
   let out = dst;
   for (let b = 0; b < batches; b++) {
@@ -120,6 +130,8 @@ export function avgPool(p: usize): void {
         let c = 0;
         if (ASC_FEATURE_SIMD) {
           const lanes = es == 1 ? 16 : 8;
+          const halfV = i32x4.splat(half), countV = f64x2.splat(<f64>count);
+          const lo = i32x4.splat(qmin), hi = i32x4.splat(qmax);
           for (; c + lanes <= depth; c += lanes) {
             let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
             let row = first + <usize>(c * es);
@@ -128,11 +140,11 @@ export function avgPool(p: usize): void {
               for (let x = 0; x < nx; x++) {
                 const v = v128.load(q);
                 if (es == 1) {
-                  const lo = i16x8.extend_low_i8x16_s(v), hi = i16x8.extend_high_i8x16_s(v);
-                  a0 = i32x4.add(a0, i32x4.extend_low_i16x8_s(lo));
-                  a1 = i32x4.add(a1, i32x4.extend_high_i16x8_s(lo));
-                  a2 = i32x4.add(a2, i32x4.extend_low_i16x8_s(hi));
-                  a3 = i32x4.add(a3, i32x4.extend_high_i16x8_s(hi));
+                  const v0 = i16x8.extend_low_i8x16_s(v), v1 = i16x8.extend_high_i8x16_s(v);
+                  a0 = i32x4.add(a0, i32x4.extend_low_i16x8_s(v0));
+                  a1 = i32x4.add(a1, i32x4.extend_high_i16x8_s(v0));
+                  a2 = i32x4.add(a2, i32x4.extend_low_i16x8_s(v1));
+                  a3 = i32x4.add(a3, i32x4.extend_high_i16x8_s(v1));
                 } else {
                   a0 = i32x4.add(a0, i32x4.extend_low_i16x8_s(v));
                   a1 = i32x4.add(a1, i32x4.extend_high_i16x8_s(v));
@@ -141,14 +153,12 @@ export function avgPool(p: usize): void {
               }
               row += rowStep;
             }
-            v128.store(tmp, a0);
-            v128.store(tmp, a1, 16);
-            v128.store(tmp, a2, 32);
-            v128.store(tmp, a3, 48);
-            for (let j = 0; j < lanes; j++) {
-              let s = load<i32>(tmp + (<usize>j << 2));
-              s = s > 0 ? (s + half) / count : (s - half) / count;
-              storeElem(out + <usize>((c + j) * es), es, clampI32(s, qmin, qmax));
+            const r0 = avgDiv(a0, halfV, countV, lo, hi), r1 = avgDiv(a1, halfV, countV, lo, hi);
+            if (es == 1) {
+              const r2 = avgDiv(a2, halfV, countV, lo, hi), r3 = avgDiv(a3, halfV, countV, lo, hi);
+              v128.store(out + <usize>c, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(r0, r1), i16x8.narrow_i32x4_s(r2, r3)));
+            } else {
+              v128.store(out + (<usize>c << 1), i16x8.narrow_i32x4_s(r0, r1));
             }
           }
         }
@@ -175,10 +185,10 @@ export function avgPool(p: usize): void {
 // 507 MAX_POOL: maximum over the in-bounds window, clamped to [qmin, qmax].
 export function maxPool(p: usize): void {
   const src = wp(p, 0), dst = wp(p, 1);
-  const es = w(p, 3), batches = w(p, 4), inH = w(p, 5), inW = w(p, 6), depth = w(p, 7);
-  const outH = w(p, 8), outW = w(p, 9), sh = w(p, 10), sw = w(p, 11);
-  const fh = w(p, 12), fw = w(p, 13), padT = w(p, 14), padL = w(p, 15);
-  const qmin = w(p, 16), qmax = w(p, 17);
+  const es = w(p, 2), batches = w(p, 3), inH = w(p, 4), inW = w(p, 5), depth = w(p, 6);
+  const outH = w(p, 7), outW = w(p, 8), sh = w(p, 9), sw = w(p, 10);
+  const fh = w(p, 11), fw = w(p, 12), padT = w(p, 13), padL = w(p, 14);
+  const qmin = w(p, 15), qmax = w(p, 16);
   const rowBytes = <usize>(depth * es);
   let out = dst;
   for (let b = 0; b < batches; b++) {

@@ -35,12 +35,15 @@ function copy(p: usize): void {
   }
 }
 
+const TILE = 16;
+
 // Runs the walk descriptor at d from src to dst.
 export function walk(src: usize, dst: usize, d: usize): void {
   const es = w(d, 0);
   const c0 = w(d, 1), c1 = w(d, 2), c2 = w(d, 3), c3 = w(d, 4), c4 = w(d, 5), c5 = w(d, 6);
   const s0 = w(d, 7), s1 = w(d, 8), s2 = w(d, 9), s3 = w(d, 10), s4 = w(d, 11), s5 = w(d, 12);
   const t0 = w(d, 13), t1 = w(d, 14), t2 = w(d, 15), t3 = w(d, 16), t4 = w(d, 17), t5 = w(d, 18);
+  const contiguous = s5 == es && t5 == es;
   for (let i0 = 0; i0 < c0; i0++) {
     const a0 = src + <usize>(i0 * s0), b0 = dst + <usize>(i0 * t0);
     for (let i1 = 0; i1 < c1; i1++) {
@@ -49,8 +52,23 @@ export function walk(src: usize, dst: usize, d: usize): void {
         const a2 = a1 + <usize>(i2 * s2), b2 = b1 + <usize>(i2 * t2);
         for (let i3 = 0; i3 < c3; i3++) {
           const a3 = a2 + <usize>(i3 * s3), b3 = b2 + <usize>(i3 * t3);
-          for (let i4 = 0; i4 < c4; i4++) {
-            walkRow(a3 + <usize>(i4 * s4), b3 + <usize>(i4 * t4), c5, s5, t5, es);
+          if (contiguous || c4 == 1) {
+            for (let i4 = 0; i4 < c4; i4++) {
+              walkRow(a3 + <usize>(i4 * s4), b3 + <usize>(i4 * t4), c5, s5, t5, es);
+            }
+          } else {
+            // Strided innermost dimension (a transpose): visit the two inner dimensions
+            // in tiles so that both sides stay in cache.
+            for (let j4 = 0; j4 < c4; j4 += TILE) {
+              const e4 = min(j4 + TILE, c4);
+              for (let j5 = 0; j5 < c5; j5 += TILE) {
+                const n5 = min(TILE, c5 - j5);
+                const a5 = a3 + <usize>(j5 * s5), b5 = b3 + <usize>(j5 * t5);
+                for (let i4 = j4; i4 < e4; i4++) {
+                  walkRow(a5 + <usize>(i4 * s4), b5 + <usize>(i4 * t4), n5, s5, t5, es);
+                }
+              }
+            }
           }
         }
       }

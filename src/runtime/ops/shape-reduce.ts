@@ -105,8 +105,11 @@ function poolPrepare(ctx: OpContext, isAverage: boolean) {
   const { input, output, es } = quantizedIO(ctx);
   if (input.shape.length !== 4) ctx.fail(`input has rank ${input.shape.length} (expected 4)`);
   if (output.shape.length !== 4) ctx.fail(`output has rank ${output.shape.length} (expected 4)`);
-  const iq = quantOf(ctx, input, 'input');
-  const oq = quantOf(ctx, output, 'output');
+  // The reference compares the tensors' scale and zero point (0 when absent) and needs
+  // the output scale only for a fused activation's clamp.
+  const act = ctx.op.options.activation ?? 'NONE';
+  const iq = input.quant || act !== 'NONE' ? quantOf(ctx, input, 'input') : { scale: 0, zp: 0 };
+  const oq = output.quant || act !== 'NONE' ? quantOf(ctx, output, 'output') : { scale: 0, zp: 0 };
   if (Math.abs(Math.fround(iq.scale - oq.scale)) > 1e-6 || iq.zp !== oq.zp) {
     ctx.unsupported(`input and output quantization differ (scale ${iq.scale} vs ${oq.scale}, zero point ${iq.zp} vs ${oq.zp}); pooling requires them equal`);
   }
@@ -117,7 +120,6 @@ function poolPrepare(ctx: OpContext, isAverage: boolean) {
   for (const [name, v] of [['stride_h', sh], ['stride_w', sw], ['filter_height', fh], ['filter_width', fw]] as const) {
     if (!Number.isInteger(v) || v < 1) ctx.fail(`${name} is ${v} (must be >= 1)`);
   }
-  const act = o.activation ?? 'NONE';
   if (!['NONE', 'RELU', 'RELU6', 'RELU_N1_TO_1'].includes(act)) ctx.unsupported(`fused activation ${act} is not supported`);
   const [batches, inH, inW, depth] = input.shape as [number, number, number, number];
   const outH = outSize(padding, inH, fh, sh);
@@ -142,7 +144,7 @@ function poolPrepare(ctx: OpContext, isAverage: boolean) {
     if (taps > (es === 1 ? 1 << 23 : 65535)) ctx.unsupported(`pooling window of ${taps} elements could overflow the 32-bit sum`);
   }
   const [qmin, qmax] = activationRange(act, output.dtype, oq.scale, oq.zp);
-  ctx.b.tensor(input).tensor(output).scratchBuffer(64)
+  ctx.b.tensor(input).tensor(output)
     .i32s([es, batches, inH, inW, depth, outH, outW, sh, sw, fh, fw, padH, padW, qmin, qmax]);
   return { kernel: isAverage ? K.AVERAGE_POOL : K.MAX_POOL };
 }

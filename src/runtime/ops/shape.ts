@@ -8,7 +8,7 @@
  * CONCATENATION                        -> CONCAT
  * MEAN, AVERAGE_POOL_2D, MAX_POOL_2D   -> see shape-reduce.ts
  */
-import { byteLength, numElements, type Tensor } from '../../graph/types.js';
+import { byteLength, dtypeSize, numElements, type Tensor } from '../../graph/types.js';
 import type { OpContext, OpDef } from './types.js';
 import {
   constInts, contiguousStrides, moveElemSize, qparams, resolveAxis, sameShape, walkDescriptor,
@@ -44,6 +44,7 @@ function elemSize(ctx: OpContext, t: Tensor, allowed: readonly string[]): number
 /** Record for a plain copy of the whole input into the output: [src, dst, bytes]. */
 function copyRecord(ctx: OpContext, input: Tensor, output: Tensor) {
   if (input.dtype !== output.dtype) ctx.fail(`input is ${input.dtype} but output is ${output.dtype}`);
+  if (dtypeSize(input.dtype) === 0) ctx.unsupported(`type ${input.dtype} is not supported`);
   if (numElements(input.shape) !== numElements(output.shape)) {
     ctx.fail(`input shape [${input.shape}] and output shape [${output.shape}] have different element counts`);
   }
