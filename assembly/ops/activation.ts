@@ -154,8 +154,8 @@ function requantize(p: usize): void {
   const hi = w(p, 10);
   let i: usize = 0;
   if (ASC_FEATURE_SIMD) {
-    // int16 -> int16 and int32 -> int16, the common int16-activation cases.
-    if (oc == 2 && (ic == 2 || ic == 3) && m >= 0 && shift <= 31) {
+    // int16 / int32 input to int16 / int8 output, the int16-activation cases.
+    if ((oc == 2 || oc == 0) && (ic == 2 || ic == 3) && m >= 0 && shift <= 31) {
       const left = shift > 0 ? shift : 0;
       const right = shift > 0 ? 0 : -shift;
       const vm = i32x4.splat(m);
@@ -177,7 +177,9 @@ function requantize(p: usize): void {
         b = i32x4.add(mbqmV(i32x4.sub(b, vizp), vm, left, right), vozp);
         a = i32x4.min_s(i32x4.max_s(a, vlo), vhi);
         b = i32x4.min_s(i32x4.max_s(b, vlo), vhi);
-        v128.store(dst + (i << 1), i16x8.narrow_i32x4_s(a, b));
+        const h = i16x8.narrow_i32x4_s(a, b);
+        if (oc == 2) v128.store(dst + (i << 1), h);
+        else store<i64>(dst + i, i64x2.extract_lane(i8x16.narrow_i16x8_s(h, h), 0));
       }
     }
   }

@@ -112,6 +112,14 @@ function emitRequantize(
   return { kernel: K.REQUANTIZE };
 }
 
+/** quantizeMultiplier with the result checked to be usable (finite, int32, shift <= 31). */
+function qm(ctx: OpContext, real: number, what: string): { multiplier: number; shift: number } {
+  if (!Number.isFinite(real)) ctx.unsupported(`${what} multiplier ${real} is not finite`);
+  const m = quantizeMultiplier(real);
+  if (!(Math.abs(m.multiplier) < 2 ** 31) || m.shift > 31) ctx.unsupported(`${what} multiplier ${real} is out of range`);
+  return m;
+}
+
 /** TFLite's CheckedLog2 (float32 arithmetic). */
 function checkedLog2(x: number): { pot: boolean; log2: number } {
   const xLog2 = f32(f32(Math.log(x)) * f32(1 / f32(Math.log(2))));
@@ -259,7 +267,7 @@ const relu: OpDef = {
     const qi = qp(ctx, input, 'input');
     const qo = qp(ctx, output, 'output');
     if (input.dtype === 'int16' && (qi.zp !== 0 || qo.zp !== 0)) ctx.unsupported('int16 RELU needs zero points 0');
-    const m = quantizeMultiplier(f32(qi.scale / qo.scale));
+    const m = qm(ctx, f32(qi.scale / qo.scale), 'output');
     const [qmin, qmax] = dtypeRange(input.dtype);
     const lo = Math.max(qmin, qo.zp); // zero point + round(0 / scale)
     const hi = qmax;
@@ -275,7 +283,7 @@ const relu: OpDef = {
 
 const relu6: OpDef = {
   name: 'RELU6',
-  maxVersion: 2,
+  maxVersion: 3,
   prepare(ctx) {
     const [input, output] = unaryTensors(ctx);
     requireDtype(ctx, input, 'input', ['int8', 'int16']);
@@ -301,9 +309,8 @@ const leakyRelu: OpDef = {
     const qo = qp(ctx, output, 'output');
     const alpha = ctx.op.options.alpha;
     if (typeof alpha !== 'number' || !Number.isFinite(alpha)) ctx.fail(`invalid alpha ${alpha}`);
-    const ma = quantizeMultiplier(f32(f32(qi.scale * alpha) / qo.scale));
-    const mi = quantizeMultiplier(f32(qi.scale / qo.scale));
-    if (Math.abs(ma.multiplier) >= 2 ** 31 || mi.multiplier >= 2 ** 31) ctx.unsupported('multiplier out of range');
+    const ma = qm(ctx, f32(f32(qi.scale * alpha) / qo.scale), 'alpha');
+    const mi = qm(ctx, f32(qi.scale / qo.scale), 'identity');
     const negative = ma.multiplier < 0;
     const safeAlpha = negative ? (-ma.multiplier) | 0 : ma.multiplier;
     const [qmin, qmax] = dtypeRange(input.dtype);
@@ -343,8 +350,8 @@ const hardSwish: OpDef = {
     const qo = qp(ctx, output, 'output');
     const hires = f32((1 / 128) * qi.scale);
     const reluishScale = f32(3 / 32768);
-    const om = quantizeMultiplier(f32(hires / qo.scale));
-    const rm = quantizeMultiplier(f32(hires / reluishScale));
+    const om = qm(ctx, f32(hires / qo.scale), 'output');
+    const rm = qm(ctx, f32(hires / reluishScale), 'reluish');
     if (om.shift > 0) ctx.unsupported('output multiplier exponent must be <= 0 (output scale too small for the input scale)');
     if (rm.shift > 31 || om.shift < -31 || rm.shift < -31) ctx.unsupported('hard swish scales out of range');
     const outMul = downScale16(om.multiplier);
@@ -425,7 +432,7 @@ const softmax: OpDef = {
       // PreprocessSoftmaxScaling with 5 integer bits (double arithmetic).
       const real = Math.min(f32(beta) * qi.scale * 2 ** 26, 2 ** 31 - 1);
       if (!(real > 1)) ctx.unsupported(`beta * input scale is too small (${real / 2 ** 26})`);
-      const m = quantizeMultiplier(real);
+      const m = qm(ctx, real, 'input');
       if (m.shift < 0 || m.shift > 31) ctx.unsupported('softmax input multiplier out of range');
       const diffMin = -inputRadius(5, m.shift);
       // Table of exp(diff) in Q0.31 and its Q12.19 rescale for diff = 0, -1, ..., -255;
@@ -447,7 +454,7 @@ const softmax: OpDef = {
     if (output.dtype !== 'int16') ctx.unsupported(`output type ${output.dtype} is not supported for int16 input`);
     if (qi.zp !== 0 || qo.zp !== 0) ctx.unsupported('int16 softmax needs zero points 0');
     if (!near(qo.scale, f32(1 / 32768), f32(f32(0.001) * f32(1 / 32768)))) ctx.unsupported(`int16 output scale must be 1/32768, got ${qo.scale}`);
-    const m = quantizeMultiplier((qi.scale * f32(beta)) / (10.0 / 65535.0));
+    const m = qm(ctx, (qi.scale * f32(beta)) / (10.0 / 65535.0), 'input');
     if (m.shift > 30 || m.multiplier < 0) ctx.unsupported('softmax input multiplier out of range');
     const range = 65535;
     const expLut = lutPopulate16(f32(10 / range), 32767, f32(2 / range), 0, (x) => f32(Math.exp(x)));
@@ -469,7 +476,7 @@ const REQUANT_PAIRS = new Set([
 
 const quantize: OpDef = {
   name: 'QUANTIZE',
-  maxVersion: 2,
+  maxVersion: 3,
   prepare(ctx) {
     const [input, output] = unaryTensors(ctx);
     const qo = qp(ctx, output, 'output');
@@ -484,8 +491,7 @@ const quantize: OpDef = {
       ctx.unsupported(`QUANTIZE from ${input.dtype} to ${output.dtype} is not supported`);
     }
     const qi = qp(ctx, input, 'input');
-    const m = quantizeMultiplier(qi.scale / qo.scale);
-    if (m.shift > 31) ctx.unsupported('requantization multiplier out of range');
+    const m = qm(ctx, qi.scale / qo.scale, 'requantization');
     const [lo, hi] = dtypeRange(output.dtype);
     const f = (v: number) => Math.min(hi, Math.max(lo, (mbqm((v - qi.zp) | 0, m.multiplier, m.shift) + qo.zp) | 0));
     if ((input.dtype === 'int8' || input.dtype === 'uint8') && (output.dtype === 'int8' || output.dtype === 'uint8')) {
@@ -498,7 +504,7 @@ const quantize: OpDef = {
 
 const dequantize: OpDef = {
   name: 'DEQUANTIZE',
-  maxVersion: 4,
+  maxVersion: 6,
   prepare(ctx) {
     const [input, output] = unaryTensors(ctx);
     requireDtype(ctx, input, 'input', ['int8', 'int16', 'uint8']);
