@@ -1,6 +1,24 @@
 // Kernels of the lstm family: UNIDIRECTIONAL_SEQUENCE_LSTM, fully integer.
 // Prepare step and record layout: src/runtime/ops/lstm.ts.
-import { clampI32, mbqm, mbqm64, w, wp } from '../fixedpoint';
+import { clampI32, mbqm64, rdbpot, w, wp } from '../fixedpoint';
+
+// MultiplyByQuantizedMultiplier (int32, double rounding), the same integers as
+// fixedpoint.ts's mbqm, with the rounding high multiply done by shifts instead of a
+// 64-bit division (truncating division of a negative value by 2^31 is the negated
+// floor-shift of its magnitude).
+@inline function mulQ(x: i32, qm: i32, shift: i32): i32 {
+  const left = shift > 0 ? shift : 0;
+  const right = shift > 0 ? 0 : -shift;
+  const a = x * (1 << left);
+  let hi: i32;
+  if (a == qm && a == i32.MIN_VALUE) {
+    hi = i32.MAX_VALUE;
+  } else {
+    const ab: i64 = <i64>a * <i64>qm;
+    hi = ab >= 0 ? <i32>((ab + (1 << 30)) >> 31) : -<i32>(((1 << 30) - 1 - ab) >> 31);
+  }
+  return rdbpot(hi, right);
+}
 
 // ---------------------------------------------------------------------------------
 // Generic int8 matrix-vector products.
@@ -204,8 +222,8 @@ function lstm(p: usize, act16: bool): void {
             a = sat16(mbqm64(load<i64>(accX + (<usize>k << 3)), mxm, mxs));
             bb = sat16(mbqm64(load<i64>(accH + (<usize>k << 3)), mhm, mhs));
           } else {
-            a = sat16(mbqm(load<i32>(accX + (<usize>k << 2)), mxm, mxs));
-            bb = sat16(mbqm(load<i32>(accH + (<usize>k << 2)), mhm, mhs));
+            a = sat16(mulQ(load<i32>(accX + (<usize>k << 2)), mxm, mxs));
+            bb = sat16(mulQ(load<i32>(accH + (<usize>k << 2)), mhm, mhs));
           }
           const pre = sat16(a + bb);
           // Gate 2 (cell) uses tanh of the Q3.12 value (rescale ×3, no shift); the others sigmoid.
@@ -221,13 +239,13 @@ function lstm(p: usize, act16: bool): void {
         const cg = <i32>load<i16>(gates + (<usize>(2 * n + r) << 1));
         const og = <i32>load<i16>(gates + (<usize>(3 * n + r) << 1));
         const cp = c + (<usize>r << 1);
-        const kept = sat16(mbqm(fg * <i32>load<i16>(cp), fM, fS));
-        const added = sat16(mbqm(ig * cg, iM, iS));
+        const kept = sat16(mulQ(fg * <i32>load<i16>(cp), fM, fS));
+        const added = sat16(mulQ(ig * cg, iM, iS));
         let cs = sat16(kept + added);
         if (clip) cs = cs > qClip ? qClip : cs < -qClip ? -qClip : cs;
         store<i16>(cp, <i16>cs);
         const tc = tanh16(cs, tanhMult, tanhShift, table);
-        const hv = clampI32(hZp + mbqm(tc * og, oM, oS), hMin, hMax);
+        const hv = clampI32(hZp + mulQ(tc * og, oM, oS), hMin, hMax);
         if (act16) {
           store<i16>(h + (<usize>r << 1), <i16>hv);
           store<i16>(out + (<usize>r << 1), <i16>hv);

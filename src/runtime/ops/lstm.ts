@@ -211,7 +211,11 @@ const lstm: OpDef = {
 
     // Gate matmul requantization: input scale × weight scale (a float32 product) over the
     // gate pre-activation scale, as the fully connected Prepare computes it.
-    const gateMult = (inScale: number, w: number) => quantizeMultiplier(f32(inScale * w) / GATE_INPUT_SCALE);
+    const gateMult = (inScale: number, w: number) => {
+      const real = f32(inScale * w) / GATE_INPUT_SCALE;
+      if (!Number.isFinite(real)) ctx.unsupported(`input scale ${inScale} × weight scale ${w} overflows float32`);
+      return quantizeMultiplier(real);
+    };
     const mx = sx.map((s) => gateMult(qIn.scale, s));
     const mh = sh.map((s) => gateMult(qHidden.scale, s));
 
