@@ -29,29 +29,58 @@ import { clampI32, mbqm64, rdbpot, w, wp } from '../fixedpoint';
 // ---------------------------------------------------------------------------------
 
 export function matvecI8xI8(wt: usize, x: usize, rows: i32, cols: i32, bias: usize, acc: usize): void {
-  for (let r = 0; r < rows; r++) {
-    const row = wt + <usize>r * <usize>cols;
-    let sum: i32 = load<i32>(bias + (<usize>r << 2));
-    let c = 0;
-    if (ASC_FEATURE_SIMD) {
+  let r = 0;
+  if (ASC_FEATURE_SIMD) {
+    // Four rows at a time share each widened slice of x.
+    for (; r + 4 <= rows; r += 4) {
+      const r0 = wt + <usize>r * <usize>cols;
+      const r1 = r0 + <usize>cols;
+      const r2 = r1 + <usize>cols;
+      const r3 = r2 + <usize>cols;
       let v0 = i32x4.splat(0);
       let v1 = i32x4.splat(0);
+      let v2 = i32x4.splat(0);
+      let v3 = i32x4.splat(0);
+      let c = 0;
       for (; c + 16 <= cols; c += 16) {
-        const a = v128.load(row + <usize>c);
-        const b = v128.load(x + <usize>c);
-        v0 = i32x4.add(v0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_s(b)));
-        v1 = i32x4.add(v1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_s(b)));
+        const xv = v128.load(x + <usize>c);
+        const xl = i16x8.extend_low_i8x16_s(xv);
+        const xh = i16x8.extend_high_i8x16_s(xv);
+        const a0 = v128.load(r0 + <usize>c);
+        const a1 = v128.load(r1 + <usize>c);
+        const a2 = v128.load(r2 + <usize>c);
+        const a3 = v128.load(r3 + <usize>c);
+        v0 = i32x4.add(v0, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a0), xl), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a0), xh)));
+        v1 = i32x4.add(v1, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a1), xl), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a1), xh)));
+        v2 = i32x4.add(v2, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a2), xl), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a2), xh)));
+        v3 = i32x4.add(v3, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a3), xl), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a3), xh)));
       }
       if (c + 8 <= cols) {
-        const a = v128.load8x8_s(row + <usize>c);
-        const b = v128.load8x8_s(x + <usize>c);
-        v0 = i32x4.add(v0, i32x4.dot_i16x8_s(a, b));
+        const xl = v128.load8x8_s(x + <usize>c);
+        v0 = i32x4.add(v0, i32x4.dot_i16x8_s(v128.load8x8_s(r0 + <usize>c), xl));
+        v1 = i32x4.add(v1, i32x4.dot_i16x8_s(v128.load8x8_s(r1 + <usize>c), xl));
+        v2 = i32x4.add(v2, i32x4.dot_i16x8_s(v128.load8x8_s(r2 + <usize>c), xl));
+        v3 = i32x4.add(v3, i32x4.dot_i16x8_s(v128.load8x8_s(r3 + <usize>c), xl));
         c += 8;
       }
-      const v = i32x4.add(v0, v1);
-      sum += i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
+      // Transpose-add the four accumulators into one vector of row sums.
+      const s01 = i32x4.add(i32x4.shuffle(v0, v1, 0, 4, 1, 5), i32x4.shuffle(v0, v1, 2, 6, 3, 7));
+      const s23 = i32x4.add(i32x4.shuffle(v2, v3, 0, 4, 1, 5), i32x4.shuffle(v2, v3, 2, 6, 3, 7));
+      let sums = i32x4.add(i32x4.shuffle(s01, s23, 0, 1, 4, 5), i32x4.shuffle(s01, s23, 2, 3, 6, 7));
+      sums = i32x4.add(sums, v128.load(bias + (<usize>r << 2)));
+      for (; c < cols; c++) {
+        const xc = <i32>load<i8>(x + <usize>c);
+        sums = i32x4.add(sums, i32x4.mul(i32x4(
+          <i32>load<i8>(r0 + <usize>c), <i32>load<i8>(r1 + <usize>c), <i32>load<i8>(r2 + <usize>c), <i32>load<i8>(r3 + <usize>c),
+        ), i32x4.splat(xc)));
+      }
+      v128.store(acc + (<usize>r << 2), sums);
     }
-    for (; c < cols; c++) {
+  }
+  for (; r < rows; r++) {
+    const row = wt + <usize>r * <usize>cols;
+    let sum: i32 = load<i32>(bias + (<usize>r << 2));
+    for (let c = 0; c < cols; c++) {
       sum += <i32>load<i8>(row + <usize>c) * <i32>load<i8>(x + <usize>c);
     }
     store<i32>(acc + (<usize>r << 2), sum);
