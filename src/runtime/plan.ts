@@ -206,8 +206,8 @@ export function buildPlan(graph: Graph, base: number): Plan {
     tensorAddress.set(t, cursor);
     const bytes = new Uint8Array(byteLength(tensor));
     const zp = tensor.quant?.zeroPoint[0] ?? 0;
-    if ((tensor.dtype === 'int8' || tensor.dtype === 'uint8') && zp !== 0) bytes.fill(zp & 0xff);
-    else if (tensor.dtype === 'int16' && zp !== 0) new Int16Array(bytes.buffer).fill(zp);
+    // Real zero as TFLite Micro sets it: int8 state holds its zero point, everything else 0.
+    if (tensor.dtype === 'int8' && zp !== 0) bytes.fill(zp & 0xff);
     variableInit.push({ address: cursor, bytes });
     cursor = align(cursor + bytes.length, ALIGN);
   }
