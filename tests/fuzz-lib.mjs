@@ -54,3 +54,59 @@ export function mutate(bytes, r) {
     }
   }
 }
+
+/**
+ * Positions of the structural fields of a model, found with the bounds-checked reader:
+ * tensor shapes, types, buffer indices, quantization arrays, operator indices and option
+ * scalars. Targeted mutants overwrite these with hostile values.
+ */
+export async function locateFields(bytes) {
+  const { FbReader } = await import('../dist/tflite/fb.js');
+  const r = new FbReader(bytes, 'model');
+  const out = { i32: [], u32: [], i8: [], f32: [], i64: [] };
+  const vec = (t, slot, size, kind) => {
+    const v = t.vector(4 + 2 * slot, size, 'v');
+    if (v) for (let i = 0; i < v.length; i++) out[kind].push(v.start + size * i);
+  };
+  const scalar = (t, slot, kind) => { const p = t.field(4 + 2 * slot); if (p) out[kind].push(p); };
+  const model = r.table(r.root(), 'model');
+  for (const sg of model.tables(8, 'subgraphs')) {
+    vec(sg, 1, 4, 'i32'); vec(sg, 2, 4, 'i32');
+    for (const t of sg.tables(4, 'tensors')) {
+      vec(t, 0, 4, 'i32'); scalar(t, 1, 'i8'); scalar(t, 2, 'u32'); vec(t, 7, 4, 'i32');
+      const q = t.table(12, 'quantization');
+      if (q) { vec(q, 2, 4, 'f32'); vec(q, 3, 8, 'i64'); scalar(q, 6, 'i32'); }
+    }
+    for (const op of sg.tables(10, 'operators')) {
+      scalar(op, 0, 'u32'); vec(op, 1, 4, 'i32'); vec(op, 2, 4, 'i32'); vec(op, 8, 4, 'i32');
+      const o = op.table(12, 'options');
+      if (o) for (let slot = 0; slot < 8; slot++) scalar(o, slot, 'i32');
+    }
+  }
+  for (const b of model.tables(12, 'buffers')) { const v = b.vector(4, 1, 'data'); if (v) out.u32.push(v.start - 4); }
+  return out;
+}
+
+const HOSTILE_I32 = [-1, -2, 0, 1, 2, 3, 5, 7, 64, 255, 1000, 65535, 1 << 20, 0x7fffffff, -0x80000000];
+const HOSTILE_F32 = [0, -0, -1, NaN, Infinity, 1e-40, 1e-20, 1e20, 3.4e38];
+
+/** A targeted mutant: one structural field set to a hostile value. */
+export function mutateField(bytes, fields, r) {
+  const b = bytes.slice();
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const kinds = Object.keys(fields).filter((k) => fields[k].length);
+  const kind = r.pick(kinds);
+  const pos = r.pick(fields[kind]);
+  let v;
+  switch (kind) {
+    case 'i8': v = r.pick([-1, 0, 1, 2, 3, 7, 9, 10, 17, 25, 127]); if (pos < b.length) dv.setInt8(pos, v); break;
+    case 'f32': v = r.pick(HOSTILE_F32); if (pos + 4 <= b.length) dv.setFloat32(pos, v, true); break;
+    case 'i64': v = r.pick([-129, 128, -32769, 1 << 20, -1, 0, 255]); if (pos + 8 <= b.length) dv.setBigInt64(pos, BigInt(v), true); break;
+    default: {
+      const old = dv.getInt32(pos, true);
+      v = r.next() % 3 === 0 ? old + r.pick([-1, 1, 2, -2]) : r.pick(HOSTILE_I32);
+      if (pos + 4 <= b.length) dv.setInt32(pos, v, true);
+    }
+  }
+  return { bytes: b, what: `${kind} field at ${pos} set to ${v}` };
+}

@@ -2,7 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mutate, rng } from './fuzz-lib.mjs';
+import { locateFields, mutate, mutateField, rng } from './fuzz-lib.mjs';
 import { conformanceCases } from './helpers.mjs';
 
 /**
@@ -17,7 +17,7 @@ export async function fuzz({ count, seed = 1, limitMs = 2000, backend = 'simd', 
     const key = `${bytes.length}:${bytes[100]}:${bytes[bytes.length >> 1]}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    models.push({ name: `${c.suite}/${c.name}`, bytes });
+    models.push({ name: `${c.suite}/${c.name}`, bytes, fields: await locateFields(bytes) });
   }
   const r = rng(seed);
   const result = { total: 0, loadedAndRan: 0, rejected: {}, failures: [], slowest: { ms: 0 } };
@@ -26,7 +26,8 @@ export async function fuzz({ count, seed = 1, limitMs = 2000, backend = 'simd', 
   start();
   for (let i = 0; i < count; i++) {
     const src = models[i % models.length];
-    const m = mutate(src.bytes, r);
+    // Half the mutants are blind byte-level changes, half target structural fields.
+    const m = i % 2 === 0 ? mutate(src.bytes, r) : mutateField(src.bytes, src.fields, r);
     const what = `${src.name}: ${m.what}`;
     const outcome = await new Promise((resolve) => {
       const timer = setTimeout(() => resolve({ ok: false, error: `took over ${limitMs} ms`, timeout: true }), limitMs);
