@@ -1,10 +1,401 @@
-// Kernels of the conv family (ids conv). See src/runtime/ops/conv.ts for the
-// prepare step that writes each kernel's record.
-import { w, wp } from '../fixedpoint';
+// Kernels of the conv family: CONV_2D and DEPTHWISE_CONV_2D on quantized tensors.
+// Prepare steps and the meaning of every record word: src/runtime/ops/conv.ts.
+//
+// All tensors are NHWC. Accumulation is exact: int8 kernels sum in i32 (wrapping, as
+// the reference's int32 accumulator does), 16x8 kernels in i64 (the SIMD paths sum in
+// i32 lanes only over spans short enough that no lane can overflow).
+import { w, wp, mbqm, mbqm64 } from '../fixedpoint';
+
+// ---------------------------------------------------------------------------------
+// Output stage, one channel.
+
+// int8 output: MBQM(acc + bias) + zero point, clamped.
+@inline function outI8(dst: usize, acc: i32, bias: usize, mult: usize, shift: usize, oc: i32, outOff: i32, lo: i32, hi: i32): void {
+  const o = <usize>oc << 2;
+  let v = mbqm(acc + load<i32>(bias + o), load<i32>(mult + o), load<i32>(shift + o)) + outOff;
+  v = v < lo ? lo : v;
+  v = v > hi ? hi : v;
+  store<i8>(dst, <i8>v);
+}
+
+// int16 output from an i64 accumulator (MBQM64), no zero point.
+@inline function outI16w(dst: usize, acc: i64, bias: usize, mult: usize, shift: usize, oc: i32, lo: i32, hi: i32): void {
+  const o = <usize>oc << 2;
+  let v = mbqm64(acc + load<i64>(bias + (<usize>oc << 3)), load<i32>(mult + o), load<i32>(shift + o));
+  v = v < lo ? lo : v;
+  v = v > hi ? hi : v;
+  store<i16>(dst, <i16>v);
+}
+
+// int16 output from an i32 accumulator (32-bit MBQM), no zero point.
+@inline function outI16n(dst: usize, acc: i32, bias: usize, mult: usize, shift: usize, oc: i32, lo: i32, hi: i32): void {
+  const o = <usize>oc << 2;
+  let v = mbqm(acc + load<i32>(bias + o), load<i32>(mult + o), load<i32>(shift + o));
+  v = v < lo ? lo : v;
+  v = v > hi ? hi : v;
+  store<i16>(dst, <i16>v);
+}
+
+@inline function hsum32(a: v128): i32 {
+  return i32x4.extract_lane(a, 0) + i32x4.extract_lane(a, 1) + i32x4.extract_lane(a, 2) + i32x4.extract_lane(a, 3);
+}
+
+@inline function hsum64(a: v128): i64 {
+  return <i64>i32x4.extract_lane(a, 0) + <i64>i32x4.extract_lane(a, 1) + <i64>i32x4.extract_lane(a, 2) + <i64>i32x4.extract_lane(a, 3);
+}
+
+// ---------------------------------------------------------------------------------
+// CONV_2D
+//
+// 101 CONV_I8, 102 CONV_I16_ACC64, 103 CONV_I16_ACC32. Record:
+//   0 input  1 weights: int8 [outC][kpad], row = the filter's [fH][fW][fic] (k values)
+//            then zeros
+//   2 bias: i32[outC] (101, 103) or i64[outC] (102), zeros when the op has none
+//   3 output  4 multipliers i32[outC]  5 shifts i32[outC] (> 0: left)
+//   6 scratch: kpad int16 (the im2col row of one output pixel and group)
+//   7 batches  8 inH  9 inW  10 inC  11 outH  12 outW  13 outC  14 fH  15 fW
+//   16 fic (filter depth = inC / groups)  17 groups  18 strideH  19 strideW
+//   20 dilH  21 dilW  22 padH  23 padW  24 input offset (-zp; 0 for int16)
+//   25 output zero point (0 for int16)  26 clamp min  27 clamp max  28 kpad
+//
+// For every output pixel and group the window is gathered into the scratch row as
+// int16 (x + input offset; taps outside the image are 0, which adds nothing), then each
+// output channel is one dot product of that row with its weight row.
+
+// Gathers the window of output pixel (b, oy, ox), group g into col.
+function im2col(p: usize, col: usize, b: i32, oy: i32, ox: i32, g: i32, wide: bool): void {
+  const input = wp(p, 0);
+  const inH = w(p, 8), inW = w(p, 9), inC = w(p, 10);
+  const fH = w(p, 14), fW = w(p, 15), fic = w(p, 16);
+  const dH = w(p, 20), dW = w(p, 21);
+  const iy0 = oy * w(p, 18) - w(p, 22);
+  const ix0 = ox * w(p, 19) - w(p, 23);
+  const off = w(p, 24);
+  const rowBytes = <usize>fic << 1;
+  let c = col;
+  for (let fy = 0; fy < fH; fy++) {
+    const iy = iy0 + dH * fy;
+    if (iy < 0 || iy >= inH) {
+      memory.fill(c, 0, rowBytes * <usize>fW);
+      c += rowBytes * <usize>fW;
+      continue;
+    }
+    const rowBase = (b * inH + iy) * inW;
+    for (let fx = 0; fx < fW; fx++) {
+      const ix = ix0 + dW * fx;
+      if (ix < 0 || ix >= inW) {
+        memory.fill(c, 0, rowBytes);
+      } else {
+        const e = <usize>((rowBase + ix) * inC + g * fic);
+        if (wide) {
+          memory.copy(c, input + (e << 1), rowBytes);
+        } else {
+          const src = input + e;
+          let i = 0;
+          if (ASC_FEATURE_SIMD) {
+            const vo = i16x8.splat(<i16>off);
+            for (; i + 8 <= fic; i += 8) {
+              v128.store(c + (<usize>i << 1), i16x8.add(v128.load8x8_s(src + <usize>i), vo));
+            }
+          }
+          for (; i < fic; i++) store<i16>(c + (<usize>i << 1), <i16>(<i32>load<i8>(src + <usize>i) + off));
+        }
+      }
+      c += rowBytes;
+    }
+  }
+}
+
+// Dot product of the int16 row with one int8 weight row, wrapping i32.
+@inline function dot32(col: usize, wr: usize, kpad: i32): i32 {
+  if (ASC_FEATURE_SIMD) {
+    let a = i32x4.splat(0);
+    for (let k = 0; k < kpad; k += 8) {
+      a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(col + (<usize>k << 1)), v128.load8x8_s(wr + <usize>k)));
+    }
+    return hsum32(a);
+  } else {
+    let acc = 0;
+    for (let k = 0; k < kpad; k++) acc += <i32>load<i16>(col + (<usize>k << 1)) * <i32>load<i8>(wr + <usize>k);
+    return acc;
+  }
+}
+
+// Exact i64 dot product (int16 data). SIMD lanes take at most 1024 products
+// (each |w·x| <= 2^22, two per lane per step) before they are widened.
+@inline function dot64(col: usize, wr: usize, kpad: i32): i64 {
+  if (ASC_FEATURE_SIMD) {
+    let s: i64 = 0;
+    for (let k0 = 0; k0 < kpad; k0 += 1024) {
+      const k1 = min(k0 + 1024, kpad);
+      let a = i32x4.splat(0);
+      for (let k = k0; k < k1; k += 8) {
+        a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(col + (<usize>k << 1)), v128.load8x8_s(wr + <usize>k)));
+      }
+      s += hsum64(a);
+    }
+    return s;
+  } else {
+    let acc: i64 = 0;
+    for (let k = 0; k < kpad; k++) acc += <i64>(<i32>load<i16>(col + (<usize>k << 1)) * <i32>load<i8>(wr + <usize>k));
+    return acc;
+  }
+}
+
+// mode 0: int8 (101); 1: int16 with i64 accumulator (102); 2: int16 with i32 accumulator (103).
+function conv(p: usize, mode: i32): void {
+  const wts = wp(p, 1), bias = wp(p, 2), output = wp(p, 3), mult = wp(p, 4), shift = wp(p, 5), col = wp(p, 6);
+  const batches = w(p, 7), outH = w(p, 11), outW = w(p, 12), outC = w(p, 13);
+  const fH = w(p, 14), fW = w(p, 15), fic = w(p, 16), groups = w(p, 17);
+  const outOff = w(p, 25), lo = w(p, 26), hi = w(p, 27), kpad = w(p, 28);
+  const k = fH * fW * fic;
+  const fpg = outC / groups;
+  const wide = mode != 0;
+  const osz: usize = wide ? 2 : 1;
+  const rowStride = <usize>kpad;
+  // The padding tail of the row stays zero for the whole call.
+  for (let i = k; i < kpad; i++) store<i16>(col + (<usize>i << 1), 0);
+  let dstPix = output;
+  for (let b = 0; b < batches; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++) {
+        for (let g = 0; g < groups; g++) {
+          im2col(p, col, b, oy, ox, g, wide);
+          let oc = g * fpg;
+          const ocEnd = oc + fpg;
+          if (ASC_FEATURE_SIMD) {
+            if (mode == 1) {
+              // Four channels at a time, i64 sums widened every 1024 products.
+              for (; oc + 4 <= ocEnd; oc += 4) {
+                const w0 = wts + <usize>oc * rowStride, w1 = w0 + rowStride, w2 = w1 + rowStride, w3 = w2 + rowStride;
+                let s0: i64 = 0, s1: i64 = 0, s2: i64 = 0, s3: i64 = 0;
+                for (let k0 = 0; k0 < kpad; k0 += 1024) {
+                  const k1 = min(k0 + 1024, kpad);
+                  let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+                  for (let kk = k0; kk < k1; kk += 8) {
+                    const cv = v128.load(col + (<usize>kk << 1));
+                    const u = <usize>kk;
+                    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(cv, v128.load8x8_s(w0 + u)));
+                    a1 = i32x4.add(a1, i32x4.dot_i16x8_s(cv, v128.load8x8_s(w1 + u)));
+                    a2 = i32x4.add(a2, i32x4.dot_i16x8_s(cv, v128.load8x8_s(w2 + u)));
+                    a3 = i32x4.add(a3, i32x4.dot_i16x8_s(cv, v128.load8x8_s(w3 + u)));
+                  }
+                  s0 += hsum64(a0); s1 += hsum64(a1); s2 += hsum64(a2); s3 += hsum64(a3);
+                }
+                const d = dstPix + (<usize>oc << 1);
+                outI16w(d, s0, bias, mult, shift, oc, lo, hi);
+                outI16w(d + 2, s1, bias, mult, shift, oc + 1, lo, hi);
+                outI16w(d + 4, s2, bias, mult, shift, oc + 2, lo, hi);
+                outI16w(d + 6, s3, bias, mult, shift, oc + 3, lo, hi);
+              }
+            } else {
+              // Four channels at a time sharing each load of the row.
+              for (; oc + 4 <= ocEnd; oc += 4) {
+                const w0 = wts + <usize>oc * rowStride, w1 = w0 + rowStride, w2 = w1 + rowStride, w3 = w2 + rowStride;
+                let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+                for (let kk = 0; kk < kpad; kk += 8) {
+                  const cv = v128.load(col + (<usize>kk << 1));
+                  const u = <usize>kk;
+                  a0 = i32x4.add(a0, i32x4.dot_i16x8_s(cv, v128.load8x8_s(w0 + u)));
+                  a1 = i32x4.add(a1, i32x4.dot_i16x8_s(cv, v128.load8x8_s(w1 + u)));
+                  a2 = i32x4.add(a2, i32x4.dot_i16x8_s(cv, v128.load8x8_s(w2 + u)));
+                  a3 = i32x4.add(a3, i32x4.dot_i16x8_s(cv, v128.load8x8_s(w3 + u)));
+                }
+                if (mode == 0) {
+                  const d = dstPix + <usize>oc;
+                  outI8(d, hsum32(a0), bias, mult, shift, oc, outOff, lo, hi);
+                  outI8(d + 1, hsum32(a1), bias, mult, shift, oc + 1, outOff, lo, hi);
+                  outI8(d + 2, hsum32(a2), bias, mult, shift, oc + 2, outOff, lo, hi);
+                  outI8(d + 3, hsum32(a3), bias, mult, shift, oc + 3, outOff, lo, hi);
+                } else {
+                  const d = dstPix + (<usize>oc << 1);
+                  outI16n(d, hsum32(a0), bias, mult, shift, oc, lo, hi);
+                  outI16n(d + 2, hsum32(a1), bias, mult, shift, oc + 1, lo, hi);
+                  outI16n(d + 4, hsum32(a2), bias, mult, shift, oc + 2, lo, hi);
+                  outI16n(d + 6, hsum32(a3), bias, mult, shift, oc + 3, lo, hi);
+                }
+              }
+            }
+          }
+          for (; oc < ocEnd; oc++) {
+            const wr = wts + <usize>oc * rowStride;
+            const d = dstPix + <usize>oc * osz;
+            if (mode == 0) outI8(d, dot32(col, wr, kpad), bias, mult, shift, oc, outOff, lo, hi);
+            else if (mode == 1) outI16w(d, dot64(col, wr, kpad), bias, mult, shift, oc, lo, hi);
+            else outI16n(d, dot32(col, wr, kpad), bias, mult, shift, oc, lo, hi);
+          }
+        }
+        dstPix += <usize>outC * osz;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// DEPTHWISE_CONV_2D
+//
+// 111 DWCONV_I8, 112 DWCONV_I16. Record:
+//   0 input  1 filter: int8 [1][fH][fW][outC] (the tensor itself)
+//   2 bias: i32[outC] (111) or i64[outC] (112), zeros when the op has none
+//   3 output  4 multipliers i32[outC]  5 shifts i32[outC]
+//   6 batches  7 inH  8 inW  9 inC  10 outH  11 outW  12 outC  13 fH  14 fW
+//   15 depth multiplier (outC = inC * dm; channel oc reads input channel oc / dm)
+//   16 strideH  17 strideW  18 dilH  19 dilW  20 padH  21 padW
+//   22 input offset (-zp; 0 for int16)  23 output zero point (0 for int16)
+//   24 clamp min  25 clamp max
+//
+// Only the taps inside the image contribute. The SIMD path runs eight output channels
+// at a time when dm == 1 (channel c reads input channel c) or inC == 1 (every channel
+// reads the single input value); other depth multipliers and channel tails are scalar.
+
+// Eight output channels [c, c + 8) of one output pixel, taps [fy0, fy1) x [fx0, fx1),
+// written to dst (the pixel's first output element). splat: the input has one channel.
+@inline function dwChunk(input: usize, filter: usize, c: i32, pixBase: i32, inW: i32, inC: i32, outC: i32,
+  fW: i32, dW: i32, dH: i32, iy0: i32, ix0: i32, fy0: i32, fy1: i32, fx0: i32, fx1: i32, off: i32,
+  dst: usize, bias: usize, mult: usize, shift: usize, outOff: i32, qlo: i32, qhi: i32,
+  wide: bool, splat: bool): void {
+  let lo = i32x4.splat(0), hi = i32x4.splat(0);
+  const vo = i16x8.splat(<i16>off);
+  for (let fy = fy0; fy < fy1; fy++) {
+    const rowE = (pixBase + iy0 + dH * fy) * inW;
+    for (let fx = fx0; fx < fx1; fx++) {
+      const e = <usize>((rowE + ix0 + dW * fx) * inC);
+      let x: v128;
+      if (wide) {
+        x = splat ? i16x8.splat(load<i16>(input + (e << 1))) : v128.load(input + ((e + <usize>c) << 1));
+      } else {
+        x = splat ? i16x8.splat(<i16>(<i32>load<i8>(input + e) + off)) : i16x8.add(v128.load8x8_s(input + e + <usize>c), vo);
+      }
+      const wv = v128.load8x8_s(filter + <usize>((fy * fW + fx) * outC + c));
+      lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(x, wv));
+      hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(x, wv));
+    }
+  }
+  if (wide) {
+    const d = dst + (<usize>c << 1);
+    outI16w(d, <i64>i32x4.extract_lane(lo, 0), bias, mult, shift, c, qlo, qhi);
+    outI16w(d + 2, <i64>i32x4.extract_lane(lo, 1), bias, mult, shift, c + 1, qlo, qhi);
+    outI16w(d + 4, <i64>i32x4.extract_lane(lo, 2), bias, mult, shift, c + 2, qlo, qhi);
+    outI16w(d + 6, <i64>i32x4.extract_lane(lo, 3), bias, mult, shift, c + 3, qlo, qhi);
+    outI16w(d + 8, <i64>i32x4.extract_lane(hi, 0), bias, mult, shift, c + 4, qlo, qhi);
+    outI16w(d + 10, <i64>i32x4.extract_lane(hi, 1), bias, mult, shift, c + 5, qlo, qhi);
+    outI16w(d + 12, <i64>i32x4.extract_lane(hi, 2), bias, mult, shift, c + 6, qlo, qhi);
+    outI16w(d + 14, <i64>i32x4.extract_lane(hi, 3), bias, mult, shift, c + 7, qlo, qhi);
+  } else {
+    const d = dst + <usize>c;
+    outI8(d, i32x4.extract_lane(lo, 0), bias, mult, shift, c, outOff, qlo, qhi);
+    outI8(d + 1, i32x4.extract_lane(lo, 1), bias, mult, shift, c + 1, outOff, qlo, qhi);
+    outI8(d + 2, i32x4.extract_lane(lo, 2), bias, mult, shift, c + 2, outOff, qlo, qhi);
+    outI8(d + 3, i32x4.extract_lane(lo, 3), bias, mult, shift, c + 3, outOff, qlo, qhi);
+    outI8(d + 4, i32x4.extract_lane(hi, 0), bias, mult, shift, c + 4, outOff, qlo, qhi);
+    outI8(d + 5, i32x4.extract_lane(hi, 1), bias, mult, shift, c + 5, outOff, qlo, qhi);
+    outI8(d + 6, i32x4.extract_lane(hi, 2), bias, mult, shift, c + 6, outOff, qlo, qhi);
+    outI8(d + 7, i32x4.extract_lane(hi, 3), bias, mult, shift, c + 7, outOff, qlo, qhi);
+  }
+}
+
+// Scalar sum for one output channel over the taps inside the image.
+@inline function dwOne32(input: usize, filter: usize, oc: i32, ic: i32, pixBase: i32, inW: i32, inC: i32, outC: i32,
+  fW: i32, dW: i32, dH: i32, iy0: i32, ix0: i32, fy0: i32, fy1: i32, fx0: i32, fx1: i32, off: i32): i32 {
+  let acc = 0;
+  for (let fy = fy0; fy < fy1; fy++) {
+    const rowE = (pixBase + iy0 + dH * fy) * inW;
+    for (let fx = fx0; fx < fx1; fx++) {
+      const x = <i32>load<i8>(input + <usize>((rowE + ix0 + dW * fx) * inC + ic));
+      acc += <i32>load<i8>(filter + <usize>((fy * fW + fx) * outC + oc)) * (x + off);
+    }
+  }
+  return acc;
+}
+
+@inline function dwOne64(input: usize, filter: usize, oc: i32, ic: i32, pixBase: i32, inW: i32, inC: i32, outC: i32,
+  fW: i32, dW: i32, dH: i32, iy0: i32, ix0: i32, fy0: i32, fy1: i32, fx0: i32, fx1: i32): i64 {
+  let acc: i64 = 0;
+  for (let fy = fy0; fy < fy1; fy++) {
+    const rowE = (pixBase + iy0 + dH * fy) * inW;
+    for (let fx = fx0; fx < fx1; fx++) {
+      const x = <i32>load<i16>(input + (<usize>((rowE + ix0 + dW * fx) * inC + ic) << 1));
+      acc += <i64>(<i32>load<i8>(filter + <usize>((fy * fW + fx) * outC + oc)) * x);
+    }
+  }
+  return acc;
+}
+
+// First tap index t in [0, n) with origin + d*t >= 0.
+@inline function firstInside(origin: i32, d: i32, n: i32): i32 {
+  let t = 0;
+  if (origin < 0) {
+    t = (-origin + d - 1) / d;
+    if (t > n) t = n;
+  }
+  return t;
+}
+
+// One past the last tap index t in [0, n) with origin + d*t < size.
+@inline function endInside(origin: i32, d: i32, n: i32, size: i32): i32 {
+  if (origin >= size) return 0;
+  const t = (size - 1 - origin) / d + 1;
+  return t < n ? t : n;
+}
+
+function dwconv(p: usize, wide: bool): void {
+  const input = wp(p, 0), filter = wp(p, 1), bias = wp(p, 2), output = wp(p, 3), mult = wp(p, 4), shift = wp(p, 5);
+  const batches = w(p, 6), inH = w(p, 7), inW = w(p, 8), inC = w(p, 9), outH = w(p, 10), outW = w(p, 11), outC = w(p, 12);
+  const fH = w(p, 13), fW = w(p, 14), dm = w(p, 15);
+  const sH = w(p, 16), sW = w(p, 17), dH = w(p, 18), dW = w(p, 19), padH = w(p, 20), padW = w(p, 21);
+  const off = w(p, 22), outOff = w(p, 23), lo = w(p, 24), hi = w(p, 25);
+  const osz: usize = wide ? 2 : 1;
+  // Lane sums stay exact for int16 data up to 512 taps (|w·x| <= 2^22).
+  const vecOk = ASC_FEATURE_SIMD && (dm == 1 || inC == 1) && (!wide || fH * fW <= 256);
+  let dstPix = output;
+  for (let b = 0; b < batches; b++) {
+    const pixBase = b * inH;
+    for (let oy = 0; oy < outH; oy++) {
+      const iy0 = oy * sH - padH;
+      const fy0 = firstInside(iy0, dH, fH), fy1 = endInside(iy0, dH, fH, inH);
+      for (let ox = 0; ox < outW; ox++) {
+        const ix0 = ox * sW - padW;
+        const fx0 = firstInside(ix0, dW, fW), fx1 = endInside(ix0, dW, fW, inW);
+        let c = 0;
+        if (ASC_FEATURE_SIMD) {
+          if (vecOk) {
+            const splat = inC == 1;
+            for (; c + 8 <= outC; c += 8) {
+              if (wide) {
+                if (splat) dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, outOff, lo, hi, true, true);
+                else dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, outOff, lo, hi, true, false);
+              } else {
+                if (splat) dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, outOff, lo, hi, false, true);
+                else dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, outOff, lo, hi, false, false);
+              }
+            }
+          }
+        }
+        for (; c < outC; c++) {
+          const ic = c / dm;
+          if (wide) {
+            const acc = dwOne64(input, filter, c, ic, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1);
+            outI16w(dstPix + (<usize>c << 1), acc, bias, mult, shift, c, lo, hi);
+          } else {
+            const acc = dwOne32(input, filter, c, ic, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off);
+            outI8(dstPix + <usize>c, acc, bias, mult, shift, c, outOff, lo, hi);
+          }
+        }
+        dstPix += <usize>outC * osz;
+      }
+    }
+  }
+}
 
 // Returns false for an id this family does not know.
 export function runConv(id: i32, p: usize): bool {
   switch (id) {
+    case 101: conv(p, 0); break;
+    case 102: conv(p, 1); break;
+    case 103: conv(p, 2); break;
+    case 111: dwconv(p, false); break;
+    case 112: dwconv(p, true); break;
     default: return false;
   }
+  return true;
 }
