@@ -4,7 +4,24 @@
 // All tensors are NHWC. Accumulation is exact: int8 kernels sum in i32 (wrapping, as
 // the reference's int32 accumulator does), 16x8 kernels in i64 (the SIMD paths sum in
 // i32 lanes only over spans short enough that no lane can overflow).
-import { w, wp, mbqm, mbqm64 } from '../fixedpoint';
+import { w, wp, mbqm64 } from '../fixedpoint';
+
+// MultiplyByQuantizedMultiplier (32-bit, double rounding), the same integers as
+// fixedpoint.ts mbqm, written with shifts only: the truncating i64 division by 2^31 is
+// done as a biased arithmetic shift, which engines compile far better than i64.div_s.
+// Multipliers from QuantizeMultiplier are >= 0, so the saturating case of the doubling
+// high multiply (both operands INT32_MIN) cannot occur; it is kept for completeness.
+@inline function mbqm(x: i32, qm: i32, shift: i32): i32 {
+  const a = shift > 0 ? x << shift : x;
+  const right = shift > 0 ? 0 : -shift;
+  if (a == qm && a == i32.MIN_VALUE) return i32.MAX_VALUE;
+  const ab: i64 = <i64>a * <i64>qm;
+  const v: i64 = ab + (ab >= 0 ? <i64>(1 << 30) : <i64>(1 - (1 << 30)));
+  const hi = <i32>((v + ((v >> 63) & 0x7fffffff)) >> 31);
+  const mask = (1 << right) - 1;
+  const threshold = (mask >> 1) + (hi < 0 ? 1 : 0);
+  return (hi >> right) + ((hi & mask) > threshold ? 1 : 0);
+}
 
 // ---------------------------------------------------------------------------------
 // Output stage, one channel.
@@ -44,6 +61,54 @@ import { w, wp, mbqm, mbqm64 } from '../fixedpoint';
   return <i64>i32x4.extract_lane(a, 0) + <i64>i32x4.extract_lane(a, 1) + <i64>i32x4.extract_lane(a, 2) + <i64>i32x4.extract_lane(a, 3);
 }
 
+// Vectorized output stage for four channels [oc, oc + 4), bit-identical to the scalar
+// one. rq is the table written by requantTable (src/runtime/ops/conv.ts), n = outC:
+//   i32 mult[n] | i32 2^left[n] | i64 round+[n] | i64 round-[n] | i64 2^(32-right)[n]
+// The doubling high multiply runs in i64 lanes (nudge, then a truncating shift by 31);
+// the rounding right shift by a per-channel amount is (x + round) * 2^(32-right) >> 32,
+// exact because |x + round| * 2^(32-right) < 2^63. Returns the clamped i32 results.
+@inline function requant4(acc: v128, oc: i32, bias: usize, rq: usize, n: i32, outOff: i32, lo: i32, hi: i32): v128 {
+  const o4 = <usize>oc << 2, o8 = <usize>oc << 3;
+  const n4 = <usize>n << 2;
+  const t64 = rq + (n4 << 1);
+  const a = i32x4.mul(i32x4.add(acc, v128.load(bias + o4)), v128.load(rq + n4 + o4));
+  const m = v128.load(rq + o4);
+  const r0 = rdbpot2(srdhm2(i64x2.extmul_low_i32x4_s(a, m)), t64 + o8, n4);
+  const r1 = rdbpot2(srdhm2(i64x2.extmul_high_i32x4_s(a, m)), t64 + o8 + 16, n4);
+  let r = i32x4.shuffle(r0, r1, 0, 2, 4, 6);
+  r = i32x4.add(r, i32x4.splat(outOff));
+  r = i32x4.max_s(r, i32x4.splat(lo));
+  return i32x4.min_s(r, i32x4.splat(hi));
+}
+
+@inline function srdhm2(p: v128): v128 {
+  const v = i64x2.add(p, v128.bitselect(i64x2.splat(<i64>(1 - (1 << 30))), i64x2.splat(<i64>(1 << 30)), i64x2.shr_s(p, 63)));
+  return i64x2.shr_s(i64x2.add(v, v128.and(i64x2.shr_s(v, 63), i64x2.splat(<i64>0x7fffffff))), 31);
+}
+
+// t: this pair's round+ entries; round- and the multipliers follow at n*8 and n*16 bytes.
+@inline function rdbpot2(x: v128, t: usize, n4: usize): v128 {
+  const n8 = n4 << 1;
+  const v = i64x2.add(x, v128.bitselect(v128.load(t + n8), v128.load(t), i64x2.shr_s(x, 63)));
+  return i64x2.shr_s(i64x2.mul(v, v128.load(t + (n8 << 1))), 32);
+}
+
+// Four i32x4 partial sums -> one i32x4 of their totals.
+@inline function reduce4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const u0 = i32x4.add(i32x4.shuffle(a0, a1, 0, 4, 2, 6), i32x4.shuffle(a0, a1, 1, 5, 3, 7));
+  const u1 = i32x4.add(i32x4.shuffle(a2, a3, 0, 4, 2, 6), i32x4.shuffle(a2, a3, 1, 5, 3, 7));
+  return i32x4.add(i32x4.shuffle(u0, u1, 0, 1, 4, 5), i32x4.shuffle(u0, u1, 2, 3, 6, 7));
+}
+
+@inline function storeI8x4(dst: usize, r: v128): void {
+  const h = i16x8.narrow_i32x4_s(r, r);
+  v128.store32_lane(dst, i8x16.narrow_i16x8_s(h, h), 0);
+}
+
+@inline function storeI16x4(dst: usize, r: v128): void {
+  v128.store64_lane(dst, i16x8.narrow_i32x4_s(r, r), 0);
+}
+
 // ---------------------------------------------------------------------------------
 // CONV_2D
 //
@@ -57,10 +122,14 @@ import { w, wp, mbqm, mbqm64 } from '../fixedpoint';
 //   16 fic (filter depth = inC / groups)  17 groups  18 strideH  19 strideW
 //   20 dilH  21 dilW  22 padH  23 padW  24 input offset (-zp; 0 for int16)
 //   25 output zero point (0 for int16)  26 clamp min  27 clamp max  28 kpad
+//   29 requant table (requant4; 0 for 102)
+//   30 (101 only) bias + input offset × Σ weights per channel, for windows inside the image
 //
 // For every output pixel and group the window is gathered into the scratch row as
 // int16 (x + input offset; taps outside the image are 0, which adds nothing), then each
 // output channel is one dot product of that row with its weight row.
+// 1x1 filters without groups (every window inside the image) skip the gather: the input
+// pixel is dotted directly (int8 with the folded bias of word 30, int16 as is).
 
 // Gathers the window of output pixel (b, oy, ox), group g into col.
 function im2col(p: usize, col: usize, b: i32, oy: i32, ox: i32, g: i32, wide: bool): void {
@@ -142,12 +211,80 @@ function im2col(p: usize, col: usize, b: i32, oy: i32, ox: i32, g: i32, wide: bo
   }
 }
 
+// 1x1 filter, one group, SIMD: output pixel by output pixel, four channels at a time.
+// mode 0 (int8 input, folded bias) or 2 (int16 input, i32 accumulator).
+function conv1x1(p: usize, mode: i32): void {
+  const input = wp(p, 0), wts = wp(p, 1), output = wp(p, 3), mult = wp(p, 4), shift = wp(p, 5);
+  const batches = w(p, 7), inH = w(p, 8), inW = w(p, 9), inC = w(p, 10), outH = w(p, 11), outW = w(p, 12), outC = w(p, 13);
+  const sH = w(p, 18), sW = w(p, 19);
+  const outOff = w(p, 25), lo = w(p, 26), hi = w(p, 27), kpad = w(p, 28), rq = wp(p, 29);
+  const bias = mode == 0 ? wp(p, 30) : wp(p, 2);
+  const rowStride = <usize>kpad;
+  const k8 = inC & ~7;
+  const esz: usize = mode == 0 ? 1 : 2;
+  let dstPix = output;
+  for (let b = 0; b < batches; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++) {
+        const src = input + <usize>(((b * inH + oy * sH) * inW + ox * sW) * inC) * esz;
+        let oc = 0;
+        for (; oc + 4 <= outC; oc += 4) {
+          const w0 = wts + <usize>oc * rowStride, w1 = w0 + rowStride, w2 = w1 + rowStride, w3 = w2 + rowStride;
+          let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+          for (let kk = 0; kk < k8; kk += 8) {
+            const u = <usize>kk;
+            const xv = mode == 0 ? v128.load8x8_s(src + u) : v128.load(src + (u << 1));
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xv, v128.load8x8_s(w0 + u)));
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xv, v128.load8x8_s(w1 + u)));
+            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xv, v128.load8x8_s(w2 + u)));
+            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xv, v128.load8x8_s(w3 + u)));
+          }
+          let acc = reduce4(a0, a1, a2, a3);
+          if (k8 < inC) {
+            let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+            for (let kk = k8; kk < inC; kk++) {
+              const u = <usize>kk;
+              const x = mode == 0 ? <i32>load<i8>(src + u) : <i32>load<i16>(src + (u << 1));
+              t0 += x * <i32>load<i8>(w0 + u);
+              t1 += x * <i32>load<i8>(w1 + u);
+              t2 += x * <i32>load<i8>(w2 + u);
+              t3 += x * <i32>load<i8>(w3 + u);
+            }
+            acc = i32x4.add(acc, i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(t0), 1, t1), 2, t2), 3, t3));
+          }
+          const r = requant4(acc, oc, bias, rq, outC, outOff, lo, hi);
+          if (mode == 0) storeI8x4(dstPix + <usize>oc, r);
+          else storeI16x4(dstPix + (<usize>oc << 1), r);
+        }
+        for (; oc < outC; oc++) {
+          const wr = wts + <usize>oc * rowStride;
+          let acc = 0;
+          for (let kk = 0; kk < inC; kk++) {
+            const u = <usize>kk;
+            const x = mode == 0 ? <i32>load<i8>(src + u) : <i32>load<i16>(src + (u << 1));
+            acc += x * <i32>load<i8>(wr + u);
+          }
+          if (mode == 0) outI8(dstPix + <usize>oc, acc, bias, mult, shift, oc, outOff, lo, hi);
+          else outI16n(dstPix + (<usize>oc << 1), acc, bias, mult, shift, oc, lo, hi);
+        }
+        dstPix += <usize>outC * esz;
+      }
+    }
+  }
+}
+
 // mode 0: int8 (101); 1: int16 with i64 accumulator (102); 2: int16 with i32 accumulator (103).
 function conv(p: usize, mode: i32): void {
+  if (ASC_FEATURE_SIMD) {
+    if (mode != 1 && w(p, 14) == 1 && w(p, 15) == 1 && w(p, 17) == 1) {
+      conv1x1(p, mode);
+      return;
+    }
+  }
   const wts = wp(p, 1), bias = wp(p, 2), output = wp(p, 3), mult = wp(p, 4), shift = wp(p, 5), col = wp(p, 6);
   const batches = w(p, 7), outH = w(p, 11), outW = w(p, 12), outC = w(p, 13);
   const fH = w(p, 14), fW = w(p, 15), fic = w(p, 16), groups = w(p, 17);
-  const outOff = w(p, 25), lo = w(p, 26), hi = w(p, 27), kpad = w(p, 28);
+  const outOff = w(p, 25), lo = w(p, 26), hi = w(p, 27), kpad = w(p, 28), rq = wp(p, 29);
   const k = fH * fW * fic;
   const fpg = outC / groups;
   const wide = mode != 0;
@@ -201,19 +338,9 @@ function conv(p: usize, mode: i32): void {
                   a2 = i32x4.add(a2, i32x4.dot_i16x8_s(cv, v128.load8x8_s(w2 + u)));
                   a3 = i32x4.add(a3, i32x4.dot_i16x8_s(cv, v128.load8x8_s(w3 + u)));
                 }
-                if (mode == 0) {
-                  const d = dstPix + <usize>oc;
-                  outI8(d, hsum32(a0), bias, mult, shift, oc, outOff, lo, hi);
-                  outI8(d + 1, hsum32(a1), bias, mult, shift, oc + 1, outOff, lo, hi);
-                  outI8(d + 2, hsum32(a2), bias, mult, shift, oc + 2, outOff, lo, hi);
-                  outI8(d + 3, hsum32(a3), bias, mult, shift, oc + 3, outOff, lo, hi);
-                } else {
-                  const d = dstPix + (<usize>oc << 1);
-                  outI16n(d, hsum32(a0), bias, mult, shift, oc, lo, hi);
-                  outI16n(d + 2, hsum32(a1), bias, mult, shift, oc + 1, lo, hi);
-                  outI16n(d + 4, hsum32(a2), bias, mult, shift, oc + 2, lo, hi);
-                  outI16n(d + 6, hsum32(a3), bias, mult, shift, oc + 3, lo, hi);
-                }
+                const r = requant4(reduce4(a0, a1, a2, a3), oc, bias, rq, outC, outOff, lo, hi);
+                if (mode == 0) storeI8x4(dstPix + <usize>oc, r);
+                else storeI16x4(dstPix + (<usize>oc << 1), r);
               }
             }
           }
@@ -242,7 +369,7 @@ function conv(p: usize, mode: i32): void {
 //   15 depth multiplier (outC = inC * dm; channel oc reads input channel oc / dm)
 //   16 strideH  17 strideW  18 dilH  19 dilW  20 padH  21 padW
 //   22 input offset (-zp; 0 for int16)  23 output zero point (0 for int16)
-//   24 clamp min  25 clamp max
+//   24 clamp min  25 clamp max  26 requant table (requant4; 0 for 112)
 //
 // Only the taps inside the image contribute. The SIMD path runs eight output channels
 // at a time when dm == 1 (channel c reads input channel c) or inC == 1 (every channel
@@ -252,7 +379,7 @@ function conv(p: usize, mode: i32): void {
 // written to dst (the pixel's first output element). splat: the input has one channel.
 @inline function dwChunk(input: usize, filter: usize, c: i32, pixBase: i32, inW: i32, inC: i32, outC: i32,
   fW: i32, dW: i32, dH: i32, iy0: i32, ix0: i32, fy0: i32, fy1: i32, fx0: i32, fx1: i32, off: i32,
-  dst: usize, bias: usize, mult: usize, shift: usize, outOff: i32, qlo: i32, qhi: i32,
+  dst: usize, bias: usize, mult: usize, shift: usize, rq: usize, outOff: i32, qlo: i32, qhi: i32,
   wide: bool, splat: bool): void {
   let lo = i32x4.splat(0), hi = i32x4.splat(0);
   const vo = i16x8.splat(<i16>off);
@@ -282,15 +409,8 @@ function conv(p: usize, mode: i32): void {
     outI16w(d + 12, <i64>i32x4.extract_lane(hi, 2), bias, mult, shift, c + 6, qlo, qhi);
     outI16w(d + 14, <i64>i32x4.extract_lane(hi, 3), bias, mult, shift, c + 7, qlo, qhi);
   } else {
-    const d = dst + <usize>c;
-    outI8(d, i32x4.extract_lane(lo, 0), bias, mult, shift, c, outOff, qlo, qhi);
-    outI8(d + 1, i32x4.extract_lane(lo, 1), bias, mult, shift, c + 1, outOff, qlo, qhi);
-    outI8(d + 2, i32x4.extract_lane(lo, 2), bias, mult, shift, c + 2, outOff, qlo, qhi);
-    outI8(d + 3, i32x4.extract_lane(lo, 3), bias, mult, shift, c + 3, outOff, qlo, qhi);
-    outI8(d + 4, i32x4.extract_lane(hi, 0), bias, mult, shift, c + 4, outOff, qlo, qhi);
-    outI8(d + 5, i32x4.extract_lane(hi, 1), bias, mult, shift, c + 5, outOff, qlo, qhi);
-    outI8(d + 6, i32x4.extract_lane(hi, 2), bias, mult, shift, c + 6, outOff, qlo, qhi);
-    outI8(d + 7, i32x4.extract_lane(hi, 3), bias, mult, shift, c + 7, outOff, qlo, qhi);
+    storeI8x4(dst + <usize>c, requant4(lo, c, bias, rq, outC, outOff, qlo, qhi));
+    storeI8x4(dst + <usize>c + 4, requant4(hi, c + 4, bias, rq, outC, outOff, qlo, qhi));
   }
 }
 
@@ -343,7 +463,7 @@ function dwconv(p: usize, wide: bool): void {
   const batches = w(p, 6), inH = w(p, 7), inW = w(p, 8), inC = w(p, 9), outH = w(p, 10), outW = w(p, 11), outC = w(p, 12);
   const fH = w(p, 13), fW = w(p, 14), dm = w(p, 15);
   const sH = w(p, 16), sW = w(p, 17), dH = w(p, 18), dW = w(p, 19), padH = w(p, 20), padW = w(p, 21);
-  const off = w(p, 22), outOff = w(p, 23), lo = w(p, 24), hi = w(p, 25);
+  const off = w(p, 22), outOff = w(p, 23), lo = w(p, 24), hi = w(p, 25), rq = wp(p, 26);
   const osz: usize = wide ? 2 : 1;
   // Lane sums stay exact for int16 data up to 512 taps (|w·x| <= 2^22).
   const vecOk = ASC_FEATURE_SIMD && (dm == 1 || inC == 1) && (!wide || fH * fW <= 256);
@@ -362,11 +482,11 @@ function dwconv(p: usize, wide: bool): void {
             const splat = inC == 1;
             for (; c + 8 <= outC; c += 8) {
               if (wide) {
-                if (splat) dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, outOff, lo, hi, true, true);
-                else dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, outOff, lo, hi, true, false);
+                if (splat) dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, rq, outOff, lo, hi, true, true);
+                else dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, rq, outOff, lo, hi, true, false);
               } else {
-                if (splat) dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, outOff, lo, hi, false, true);
-                else dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, outOff, lo, hi, false, false);
+                if (splat) dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, rq, outOff, lo, hi, false, true);
+                else dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, rq, outOff, lo, hi, false, false);
               }
             }
           }

@@ -167,6 +167,30 @@ function biasBlob(ctx: OpContext, bias: Tensor | null, outC: number, wide: boole
   return new Uint8Array(out.buffer);
 }
 
+/**
+ * Per-channel constants of the vectorized output stage (see requant4 in the kernel
+ * file), the same integers as the multiplier / shift pair in another form:
+ *   i32 mult[n] | i32 2^left[n] | i64 round[n] (x >= 0) | i64 round[n] (x < 0) | i64 2^(32-right)[n]
+ */
+function requantTable(mult: Int32Array, shift: Int32Array): Uint8Array {
+  const n = mult.length;
+  const buf = new ArrayBuffer(n * 8 + n * 24);
+  const i32 = new Int32Array(buf, 0, 2 * n);
+  const i64 = new BigInt64Array(buf, n * 8, 3 * n);
+  for (let c = 0; c < n; c++) {
+    const s = shift[c]!;
+    const left = s > 0 ? s : 0;
+    const right = s > 0 ? 0 : -s;
+    i32[c] = mult[c]!;
+    i32[n + c] = 2 ** left;
+    const half = right > 0 ? 1n << BigInt(right - 1) : 0n;
+    i64[c] = half;
+    i64[n + c] = right > 0 ? half - 1n : 0n;
+    i64[2 * n + c] = 1n << BigInt(32 - right);
+  }
+  return new Uint8Array(buf);
+}
+
 /** Common input/output checks; returns [input, filter, bias, output]. */
 function operands(ctx: OpContext): [Tensor, Tensor, Tensor | null, Tensor] {
   const n = ctx.op.inputs.length;
@@ -234,12 +258,27 @@ const conv2d: OpDef = {
       packed.set(new Int8Array(src.buffer, src.byteOffset + oc * k, k), oc * kpad);
     }
     const esize = input.dtype === 'int8' ? 1 : 2;
+    const biasBytes = biasBlob(ctx, bias, outC, wide);
     ctx.b
-      .tensor(input).constant(packed).constant(biasBlob(ctx, bias, outC, wide)).tensor(output)
+      .tensor(input).constant(packed).constant(biasBytes).tensor(output)
       .constant(mult).constant(shift).scratchBuffer(kpad * 2);
     geometryWords(ctx, g);
     ctx.b.i32s([fic, groups, g.strideH, g.strideW, g.dilH, g.dilW, g.padH, g.padW,
       esize === 1 ? -inZp : 0, esize === 1 ? outZp : 0, actMin, actMax, kpad]);
+    if (wide) ctx.b.i32(0);
+    else ctx.b.constant(requantTable(mult, shift));
+    if (kernel === K.CONV_I8) {
+      // For windows entirely inside the image: bias + input offset × Σ weights, so
+      // the kernel can take raw int8 input (wrapping i32, as the accumulator wraps).
+      const bv = new DataView(biasBytes.buffer, biasBytes.byteOffset, biasBytes.byteLength);
+      const folded = new Int32Array(outC);
+      for (let oc = 0; oc < outC; oc++) {
+        let sum = 0;
+        for (let i = 0; i < k; i++) sum += packed[oc * kpad + i]!;
+        folded[oc] = (bv.getInt32(oc * 4, true) + Math.imul(-inZp, sum)) | 0;
+      }
+      ctx.b.constant(folded);
+    } else ctx.b.i32(0);
     return { kernel, macs };
   },
 };
@@ -269,6 +308,8 @@ const depthwiseConv2d: OpDef = {
     geometryWords(ctx, g);
     ctx.b.i32s([dm, g.strideH, g.strideW, g.dilH, g.dilW, g.padH, g.padW,
       wide ? 0 : -inZp, wide ? 0 : outZp, actMin, actMax]);
+    if (wide) ctx.b.i32(0);
+    else ctx.b.constant(requantTable(mult, shift));
     return { kernel: wide ? K.DWCONV_I16 : K.DWCONV_I8, macs };
   },
 };
