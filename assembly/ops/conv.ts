@@ -372,26 +372,37 @@ function conv(p: usize, mode: i32): void {
 //   24 clamp min  25 clamp max  26 requant table (requant4; 0 for 112)
 //
 // Only the taps inside the image contribute. The SIMD path runs eight output channels
-// at a time when dm == 1 (channel c reads input channel c) or inC == 1 (every channel
-// reads the single input value); other depth multipliers and channel tails are scalar.
+// [c, c + 8) at a time (c a multiple of 8), building the eight matching input values by
+// input layout (xm): 0 dm == 1 (a plain load); 1 inC == 1 or dm a multiple of 8 (all
+// eight read input channel c / dm: a splat); 2 dm == 2 and 3 dm == 4 (a byte shuffle of
+// 4 or 2 input values). Other depth multipliers and channel tails are scalar.
 
 // Eight output channels [c, c + 8) of one output pixel, taps [fy0, fy1) x [fx0, fx1),
-// written to dst (the pixel's first output element). splat: the input has one channel.
+// written to dst (the pixel's first output element).
 @inline function dwChunk(input: usize, filter: usize, c: i32, pixBase: i32, inW: i32, inC: i32, outC: i32,
   fW: i32, dW: i32, dH: i32, iy0: i32, ix0: i32, fy0: i32, fy1: i32, fx0: i32, fx1: i32, off: i32,
   dst: usize, bias: usize, mult: usize, shift: usize, rq: usize, outOff: i32, qlo: i32, qhi: i32,
-  wide: bool, splat: bool): void {
+  wide: bool, xm: i32, dm: i32): void {
   let lo = i32x4.splat(0), hi = i32x4.splat(0);
   const vo = i16x8.splat(<i16>off);
+  const ci = <usize>(c / dm);
   for (let fy = fy0; fy < fy1; fy++) {
     const rowE = (pixBase + iy0 + dH * fy) * inW;
     for (let fx = fx0; fx < fx1; fx++) {
       const e = <usize>((rowE + ix0 + dW * fx) * inC);
       let x: v128;
       if (wide) {
-        x = splat ? i16x8.splat(load<i16>(input + (e << 1))) : v128.load(input + ((e + <usize>c) << 1));
+        const src = input + ((e + ci) << 1);
+        if (xm == 0) x = v128.load(src);
+        else if (xm == 1) x = i16x8.splat(load<i16>(src));
+        else if (xm == 2) x = i8x16.swizzle(v128.load64_zero(src), i8x16(0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7));
+        else x = i8x16.swizzle(v128.load32_zero(src), i8x16(0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3));
       } else {
-        x = splat ? i16x8.splat(<i16>(<i32>load<i8>(input + e) + off)) : i16x8.add(v128.load8x8_s(input + e + <usize>c), vo);
+        const src = input + e + ci;
+        if (xm == 0) x = i16x8.add(v128.load8x8_s(src), vo);
+        else if (xm == 1) x = i16x8.splat(<i16>(<i32>load<i8>(src) + off));
+        else if (xm == 2) x = i16x8.add(i16x8.extend_low_i8x16_s(i8x16.swizzle(v128.load32_zero(src), i8x16(0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0))), vo);
+        else x = i16x8.add(i16x8.extend_low_i8x16_s(i8x16.swizzle(v128.load16_splat(src), i8x16(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0))), vo);
       }
       const wv = v128.load8x8_s(filter + <usize>((fy * fW + fx) * outC + c));
       lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(x, wv));
@@ -466,7 +477,8 @@ function dwconv(p: usize, wide: bool): void {
   const off = w(p, 22), outOff = w(p, 23), lo = w(p, 24), hi = w(p, 25), rq = wp(p, 26);
   const osz: usize = wide ? 2 : 1;
   // Lane sums stay exact for int16 data up to 512 taps (|w·x| <= 2^22).
-  const vecOk = ASC_FEATURE_SIMD && (dm == 1 || inC == 1) && (!wide || fH * fW <= 256);
+  const xm = dm == 1 ? 0 : (inC == 1 || (dm & 7) == 0) ? 1 : dm == 2 ? 2 : dm == 4 ? 3 : -1;
+  const vecOk = ASC_FEATURE_SIMD && xm >= 0 && (!wide || fH * fW <= 256);
   let dstPix = output;
   for (let b = 0; b < batches; b++) {
     const pixBase = b * inH;
@@ -479,14 +491,17 @@ function dwconv(p: usize, wide: bool): void {
         let c = 0;
         if (ASC_FEATURE_SIMD) {
           if (vecOk) {
-            const splat = inC == 1;
             for (; c + 8 <= outC; c += 8) {
               if (wide) {
-                if (splat) dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, rq, outOff, lo, hi, true, true);
-                else dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, rq, outOff, lo, hi, true, false);
+                if (xm == 0) dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, rq, outOff, lo, hi, true, 0, dm);
+                else if (xm == 1) dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, rq, outOff, lo, hi, true, 1, dm);
+                else if (xm == 2) dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, rq, outOff, lo, hi, true, 2, dm);
+                else dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, rq, outOff, lo, hi, true, 3, dm);
               } else {
-                if (splat) dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, rq, outOff, lo, hi, false, true);
-                else dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, rq, outOff, lo, hi, false, false);
+                if (xm == 0) dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, rq, outOff, lo, hi, false, 0, dm);
+                else if (xm == 1) dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, rq, outOff, lo, hi, false, 1, dm);
+                else if (xm == 2) dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, rq, outOff, lo, hi, false, 2, dm);
+                else dwChunk(input, filter, c, pixBase, inW, inC, outC, fW, dW, dH, iy0, ix0, fy0, fy1, fx0, fx1, off, dstPix, bias, mult, shift, rq, outOff, lo, hi, false, 3, dm);
               }
             }
           }
