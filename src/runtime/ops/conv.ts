@@ -33,7 +33,7 @@ export const K = {
 /** Upper bound on any spatial size, stride, dilation or effective filter extent. */
 const MAX_EXTENT = 1 << 24;
 /** Refuse ops whose work per inference is absurd (fuzzed models). */
-const MAX_MACS = 2 ** 40;
+const MAX_MACS = 2 ** 36;
 
 interface Geometry {
   batches: number;
