@@ -1,6 +1,317 @@
 /**
- * Prepare steps of the conv family. Kernels: assembly/ops/conv.ts.
+ * Prepare steps of the conv family: CONV_2D and DEPTHWISE_CONV_2D on quantized tensors.
+ * Kernels: assembly/ops/conv.ts.
+ *
+ * Arithmetic follows TFLite Micro's reference integer kernels:
+ *  - int8 activations, int8 per-channel (or per-tensor) weights, int32 bias:
+ *      acc(i32) = Σ w·(x − zp_in) + bias; out = clamp(MBQM(acc, m_c, s_c) + zp_out)
+ *  - int16 activations, int8 weights ("16x8"), int64 bias (or none):
+ *      acc(i64) = Σ w·x + bias; out = clamp(MBQM64(acc, m_c, s_c))   (zero points unused)
+ *  - CONV_2D 16x8 with int32 bias: the same with a wrapping i32 accumulator and the
+ *      32-bit MultiplyByQuantizedMultiplier.
+ * Per-channel multipliers come from float64 products of the float32 scales
+ * (input_scale · filter_scale[c] / output_scale), quantized as TFLite's QuantizeMultiplier.
  */
-import type { OpDef } from './types.js';
+import { numElements, type Tensor } from '../../graph/types.js';
+import { activationRange, dtypeRange, quantizeMultiplier, roundHalfAway } from '../quant.js';
+import type { OpContext, OpDef } from './types.js';
 
-export const convOps: OpDef[] = [];
+/** Kernel ids (must match assembly/ops/conv.ts). */
+export const K = {
+  /** CONV_2D int8 x int8, int32 accumulator. */
+  CONV_I8: 101,
+  /** CONV_2D int16 x int8, int64 accumulator (int64 bias or none). */
+  CONV_I16_ACC64: 102,
+  /** CONV_2D int16 x int8, int32 accumulator (int32 bias). */
+  CONV_I16_ACC32: 103,
+  /** DEPTHWISE_CONV_2D int8 x int8, int32 accumulator. */
+  DWCONV_I8: 111,
+  /** DEPTHWISE_CONV_2D int16 x int8, int64 accumulator. */
+  DWCONV_I16: 112,
+} as const;
+
+/** Upper bound on any spatial size, stride, dilation or effective filter extent. */
+const MAX_EXTENT = 1 << 24;
+/** Refuse ops whose work per inference is absurd (fuzzed models). */
+const MAX_MACS = 2 ** 36;
+
+interface Geometry {
+  batches: number;
+  inH: number; inW: number; inC: number;
+  outH: number; outW: number; outC: number;
+  fH: number; fW: number;
+  strideH: number; strideW: number; dilH: number; dilW: number;
+  padH: number; padW: number;
+}
+
+/** ComputeOutSize (TFLite padding.h); null where TFLite reports an error. */
+function outSize(padding: string, image: number, filter: number, stride: number, dilation: number): number | null {
+  const eff = (filter - 1) * dilation + 1;
+  let v: number;
+  if (padding === 'SAME') v = Math.floor((image + stride - 1) / stride);
+  else v = Math.floor((image + stride - eff) / stride);
+  return v < 0 ? null : v;
+}
+
+/** ComputePaddingWithOffset: the leading (top / left) padding. */
+function padBefore(stride: number, dilation: number, image: number, filter: number, out: number): number {
+  const eff = (filter - 1) * dilation + 1;
+  const total = Math.max(0, (out - 1) * stride + eff - image);
+  return Math.floor(total / 2);
+}
+
+function checkInt(ctx: OpContext, v: unknown, what: string, lo: number, hi: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) ctx.fail(`${what} ${String(v)} is out of range [${lo}, ${hi}]`);
+  return v as number;
+}
+
+function checkShape(ctx: OpContext, t: Tensor, what: string, rank: number): void {
+  if (t.shape.length !== rank) ctx.fail(`${what} has rank ${t.shape.length}, expected ${rank}`);
+  for (const d of t.shape) {
+    if (!Number.isInteger(d) || d < 1 || d > MAX_EXTENT) ctx.fail(`${what} has invalid shape [${t.shape}]`);
+  }
+}
+
+/** Per-tensor quantization with a positive finite scale; returns [scale, zeroPoint]. */
+function tensorQuant(ctx: OpContext, t: Tensor, what: string): [number, number] {
+  const q = t.quant;
+  if (!q || q.scale.length < 1) ctx.fail(`${what} has no quantization parameters`);
+  const s = q!.scale[0]!;
+  if (!(s > 0) || !Number.isFinite(s)) ctx.fail(`${what} has invalid scale ${s}`);
+  const zp = q!.zeroPoint[0] ?? 0;
+  const [lo, hi] = dtypeRange(t.dtype);
+  if (!Number.isInteger(zp) || zp < lo || zp > hi) ctx.fail(`${what} zero point ${zp} is outside the ${t.dtype} range`);
+  return [s, zp];
+}
+
+/**
+ * CalculateActivationRangeQuantized, including TFLite's check that the quantized
+ * clamp values fit in int32. Activations other than the ReLU family give the full range
+ * (as TFLite does for quantized outputs).
+ */
+function clampRange(ctx: OpContext, act: unknown, out: Tensor, scale: number, zp: number): [number, number] {
+  if (act === 'RELU' || act === 'RELU6' || act === 'RELU_N1_TO_1') {
+    for (const v of act === 'RELU' ? [0] : act === 'RELU6' ? [0, 6] : [-1, 1]) {
+      const r = roundHalfAway(Math.fround(v / scale));
+      if (!(r >= -2147483648 && r <= 2147483647)) ctx.fail(`fused ${act} does not fit the output quantization`);
+    }
+    const [lo, hi] = activationRange(act, out.dtype, scale, zp);
+    return [Math.max(-2147483648, Math.min(2147483647, lo)), Math.max(-2147483648, Math.min(2147483647, hi))];
+  }
+  if (act === 'NONE' || act === 'TANH' || act === 'SIGN_BIT') return dtypeRange(out.dtype) as [number, number];
+  return ctx.fail(`unknown fused activation ${String(act)}`);
+}
+
+/** Geometry from options and shapes; validates strides, dilations, padding and output shape. */
+function geometry(ctx: OpContext, input: Tensor, output: Tensor, fH: number, fW: number, outC: number): Geometry {
+  const o = ctx.op.options;
+  const padding = o.padding;
+  if (padding !== 'SAME' && padding !== 'VALID') ctx.fail(`unknown padding ${String(padding)}`);
+  const strideH = checkInt(ctx, o.strideH, 'stride_h', 1, MAX_EXTENT);
+  const strideW = checkInt(ctx, o.strideW, 'stride_w', 1, MAX_EXTENT);
+  const dilH = checkInt(ctx, o.dilationH ?? 1, 'dilation_h_factor', 1, MAX_EXTENT);
+  const dilW = checkInt(ctx, o.dilationW ?? 1, 'dilation_w_factor', 1, MAX_EXTENT);
+  const [batches, inH, inW, inC] = input.shape as [number, number, number, number];
+  if ((fH - 1) * dilH + 1 > MAX_EXTENT || (fW - 1) * dilW + 1 > MAX_EXTENT) ctx.fail('dilated filter is too large');
+  const outH = outSize(padding, inH, fH, strideH, dilH);
+  const outW = outSize(padding, inW, fW, strideW, dilW);
+  if (outH === null || outW === null) ctx.fail(`filter ${fH}x${fW} (dilation ${dilH}x${dilW}) does not fit input ${inH}x${inW} with VALID padding`);
+  const want = [batches, outH!, outW!, outC];
+  const got = output.shape;
+  if (got.length !== 4 || got.some((d, i) => d !== want[i])) ctx.fail(`output shape [${got}] differs from the computed [${want}]`);
+  return {
+    batches, inH, inW, inC, outH: outH!, outW: outW!, outC, fH, fW, strideH, strideW, dilH, dilW,
+    padH: padBefore(strideH, dilH, inH, fH, outH!),
+    padW: padBefore(strideW, dilW, inW, fW, outW!),
+  };
+}
+
+/**
+ * PopulateConvolutionQuantizationParams: per-channel multipliers and shifts.
+ */
+function channelMultipliers(ctx: OpContext, inScale: number, outScale: number, filter: Tensor, outC: number, maxShift: number): { mult: Int32Array; shift: Int32Array } {
+  const q = filter.quant;
+  if (!q || q.scale.length < 1) ctx.fail('filter has no quantization parameters');
+  const scales = q!.scale;
+  // Per-channel scales run along the output channels (the reader has checked that
+  // the quantized dimension has as many entries as there are scales).
+  if (scales.length !== 1 && scales.length !== outC) ctx.fail(`filter has ${scales.length} scales for ${outC} output channels`);
+  const mult = new Int32Array(outC);
+  const shift = new Int32Array(outC);
+  for (let c = 0; c < outC; c++) {
+    const fs = scales.length === 1 ? scales[0]! : scales[c]!;
+    if (!(fs >= 0) || !Number.isFinite(fs)) ctx.fail(`filter scale ${fs} is invalid`);
+    const eff = (inScale * fs) / outScale;
+    const { multiplier, shift: s } = quantizeMultiplier(eff);
+    if (s > maxShift) ctx.unsupported(`effective output scale ${eff} of channel ${c} is too large`);
+    mult[c] = multiplier;
+    shift[c] = s;
+  }
+  return { mult, shift };
+}
+
+/** Bias values as an int32 or int64 blob with outC entries (zeros when absent). */
+function biasBlob(ctx: OpContext, bias: Tensor | null, outC: number, wide: boolean): Uint8Array {
+  if (!bias) return new Uint8Array(outC * (wide ? 8 : 4));
+  if (!bias.data) ctx.unsupported('bias must be a constant tensor');
+  if (numElements(bias.shape) !== outC) ctx.fail(`bias has ${numElements(bias.shape)} elements, expected ${outC}`);
+  const src = new DataView(bias.data!.buffer, bias.data!.byteOffset, bias.data!.byteLength);
+  if (wide) {
+    const out = new BigInt64Array(outC);
+    if (bias.dtype === 'int64') for (let i = 0; i < outC; i++) out[i] = src.getBigInt64(i * 8, true);
+    else for (let i = 0; i < outC; i++) out[i] = BigInt(src.getInt32(i * 4, true));
+    return new Uint8Array(out.buffer);
+  }
+  const out = new Int32Array(outC);
+  for (let i = 0; i < outC; i++) out[i] = src.getInt32(i * 4, true);
+  return new Uint8Array(out.buffer);
+}
+
+/**
+ * Per-channel constants of the vectorized output stage (see requant4 in the kernel
+ * file), the same integers as the multiplier / shift pair in another form:
+ *   i32 mult[n] | i32 2^left[n] | i64 round[n] (x >= 0) | i64 round[n] (x < 0) | i64 2^(32-right)[n]
+ */
+function requantTable(mult: Int32Array, shift: Int32Array): Uint8Array {
+  const n = mult.length;
+  const buf = new ArrayBuffer(n * 8 + n * 24);
+  const i32 = new Int32Array(buf, 0, 2 * n);
+  const i64 = new BigInt64Array(buf, n * 8, 3 * n);
+  for (let c = 0; c < n; c++) {
+    const s = shift[c]!;
+    const left = s > 0 ? s : 0;
+    const right = s > 0 ? 0 : -s;
+    i32[c] = mult[c]!;
+    i32[n + c] = 2 ** left;
+    const half = right > 0 ? 1n << BigInt(right - 1) : 0n;
+    i64[c] = half;
+    i64[n + c] = right > 0 ? half - 1n : 0n;
+    i64[2 * n + c] = 1n << BigInt(32 - right);
+  }
+  return new Uint8Array(buf);
+}
+
+/** Common input/output checks; returns [input, filter, bias, output]. */
+function operands(ctx: OpContext): [Tensor, Tensor, Tensor | null, Tensor] {
+  const n = ctx.op.inputs.length;
+  if (n !== 2 && n !== 3) ctx.fail(`expected 2 or 3 inputs, got ${n}`);
+  if (ctx.op.outputs.length !== 1) ctx.fail(`expected 1 output, got ${ctx.op.outputs.length}`);
+  const input = ctx.requireInput(0, 'input');
+  const filter = ctx.requireInput(1, 'filter');
+  const bias = ctx.input(2);
+  const output = ctx.output(0);
+  if (input.dtype !== 'int8' && input.dtype !== 'int16') ctx.unsupported(`input type ${input.dtype} is not supported (int8 or int16)`);
+  if (output.dtype !== input.dtype) ctx.fail(`input is ${input.dtype} but output is ${output.dtype}`);
+  if (filter.dtype !== 'int8') ctx.unsupported(`filter type ${filter.dtype} is not supported (int8)`);
+  if (!filter.data) ctx.unsupported('filter must be a constant tensor');
+  checkShape(ctx, input, 'input', 4);
+  checkShape(ctx, filter, 'filter', 4);
+  checkShape(ctx, output, 'output', 4);
+  if (bias) {
+    if (bias.dtype !== 'int32' && bias.dtype !== 'int64') ctx.unsupported(`bias type ${bias.dtype} is not supported`);
+    if (input.dtype === 'int8' && bias.dtype !== 'int32') ctx.unsupported(`bias type ${bias.dtype} with int8 input is not supported`);
+  }
+  return [input, filter, bias, output];
+}
+
+/** Writes the common tail of a record: geometry, offsets and clamp. */
+function geometryWords(ctx: OpContext, g: Geometry): void {
+  ctx.b.i32s([g.batches, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.fH, g.fW]);
+}
+
+const conv2d: OpDef = {
+  name: 'CONV_2D',
+  maxVersion: 8,
+  prepare(ctx) {
+    const [input, filter, bias, output] = operands(ctx);
+    const [outC, fH, fW, fic] = filter.shape as [number, number, number, number];
+    const g = geometry(ctx, input, output, fH, fW, outC);
+    if (g.inC % fic !== 0) ctx.fail(`input depth ${g.inC} is not a multiple of the filter depth ${fic}`);
+    const groups = g.inC / fic;
+    if (outC % groups !== 0) ctx.fail(`${outC} output channels cannot be split into ${groups} groups`);
+    const [inScale, inZp] = tensorQuant(ctx, input, 'input');
+    const [outScale, outZp] = tensorQuant(ctx, output, 'output');
+
+    let kernel: number;
+    if (input.dtype === 'int8') kernel = K.CONV_I8;
+    else {
+      // TFLite Micro picks the 32-bit accumulator for an int32 bias, or for no bias when
+      // the options ask for int32 bias quantization.
+      const qbt = ctx.op.options.quantizedBiasType;
+      const wantI32 = bias ? bias.dtype === 'int32' : (qbt === 'int32' || qbt === 2);
+      kernel = wantI32 ? K.CONV_I16_ACC32 : K.CONV_I16_ACC64;
+    }
+    const wide = kernel === K.CONV_I16_ACC64;
+    const { mult, shift } = channelMultipliers(ctx, inScale, outScale, filter, outC, wide ? 14 : 30);
+    const [actMin, actMax] = clampRange(ctx, ctx.op.options.activation, output, outScale, outZp);
+
+    const k = fH * fW * fic;
+    const kpad = Math.ceil(k / 8) * 8;
+    const macs = g.batches * g.outH * g.outW * outC * k;
+    if (macs > MAX_MACS) ctx.unsupported(`${macs} multiply-accumulates is too many`);
+
+    // Weights: one row of kpad int8 per output channel (the filter's own
+    // [outC][fH][fW][fic] order), zero-padded to a multiple of 8.
+    const src = filter.data!;
+    const packed = new Int8Array(outC * kpad);
+    for (let oc = 0; oc < outC; oc++) {
+      packed.set(new Int8Array(src.buffer, src.byteOffset + oc * k, k), oc * kpad);
+    }
+    const esize = input.dtype === 'int8' ? 1 : 2;
+    const biasBytes = biasBlob(ctx, bias, outC, wide);
+    ctx.b
+      .tensor(input).constant(packed).constant(biasBytes).tensor(output)
+      .constant(mult).constant(shift).scratchBuffer(kpad * 2);
+    geometryWords(ctx, g);
+    ctx.b.i32s([fic, groups, g.strideH, g.strideW, g.dilH, g.dilW, g.padH, g.padW,
+      esize === 1 ? -inZp : 0, esize === 1 ? outZp : 0, actMin, actMax, kpad]);
+    if (wide) ctx.b.i32(0);
+    else ctx.b.constant(requantTable(mult, shift));
+    if (kernel === K.CONV_I8) {
+      // For windows entirely inside the image: bias + input offset × Σ weights, so
+      // the kernel can take raw int8 input (wrapping i32, as the accumulator wraps).
+      const bv = new DataView(biasBytes.buffer, biasBytes.byteOffset, biasBytes.byteLength);
+      const folded = new Int32Array(outC);
+      for (let oc = 0; oc < outC; oc++) {
+        let sum = 0;
+        for (let i = 0; i < k; i++) sum += packed[oc * kpad + i]!;
+        folded[oc] = (bv.getInt32(oc * 4, true) + Math.imul(-inZp, sum)) | 0;
+      }
+      ctx.b.constant(folded);
+    } else ctx.b.i32(0);
+    return { kernel, macs };
+  },
+};
+
+const depthwiseConv2d: OpDef = {
+  name: 'DEPTHWISE_CONV_2D',
+  maxVersion: 7,
+  prepare(ctx) {
+    const [input, filter, bias, output] = operands(ctx);
+    const [one, fH, fW, outC] = filter.shape as [number, number, number, number];
+    if (one !== 1) ctx.fail(`filter shape [${filter.shape}] must start with 1`);
+    const g = geometry(ctx, input, output, fH, fW, outC);
+    const dm = checkInt(ctx, ctx.op.options.depthMultiplier, 'depth_multiplier', 1, MAX_EXTENT);
+    if (g.inC * dm !== outC) ctx.fail(`input depth ${g.inC} × depth_multiplier ${dm} is not the output depth ${outC}`);
+    const [inScale, inZp] = tensorQuant(ctx, input, 'input');
+    const [outScale, outZp] = tensorQuant(ctx, output, 'output');
+    const wide = input.dtype === 'int16';
+    if (wide && bias && bias.dtype !== 'int64') ctx.unsupported('int16 DEPTHWISE_CONV_2D needs an int64 bias');
+    const { mult, shift } = channelMultipliers(ctx, inScale, outScale, filter, outC, wide ? 14 : 30);
+    const [actMin, actMax] = clampRange(ctx, ctx.op.options.activation, output, outScale, outZp);
+    const macs = g.batches * g.outH * g.outW * outC * fH * fW;
+    if (macs > MAX_MACS) ctx.unsupported(`${macs} multiply-accumulates is too many`);
+
+    ctx.b
+      .tensor(input).tensor(filter).constant(biasBlob(ctx, bias, outC, wide)).tensor(output)
+      .constant(mult).constant(shift);
+    geometryWords(ctx, g);
+    ctx.b.i32s([dm, g.strideH, g.strideW, g.dilH, g.dilW, g.padH, g.padW,
+      wide ? 0 : -inZp, wide ? 0 : outZp, actMin, actMax]);
+    if (wide) ctx.b.i32(0);
+    else ctx.b.constant(requantTable(mult, shift));
+    return { kernel: wide ? K.DWCONV_I16 : K.DWCONV_I8, macs };
+  },
+};
+
+export const convOps: OpDef[] = [conv2d, depthwiseConv2d];
