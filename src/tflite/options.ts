@@ -26,6 +26,7 @@ const PARSERS: Record<number, Parser> = {
   [OPT.Conv2DOptions]: (t) => ({
     padding: padding(t, 4), strideW: t.i32(6, 0, 'stride_w'), strideH: t.i32(8, 0, 'stride_h'),
     activation: activation(t, 10), dilationW: t.i32(12, 1, 'dilation_w_factor'), dilationH: t.i32(14, 1, 'dilation_h_factor'),
+    quantizedBiasType: t.i8(16, 0, 'quantized_bias_type'),
   }),
   [OPT.DepthwiseConv2DOptions]: (t) => ({
     padding: padding(t, 4), strideW: t.i32(6, 0, 'stride_w'), strideH: t.i32(8, 0, 'stride_h'),
