@@ -83,7 +83,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
       if (!flags.json) {
         const shown = task.labels.map((l, i) => `${l} ${(probs[i]! * 100).toFixed(0)}%`).join(', ');
         const timing = backends.map((b) => `${b} ${ms[b]!.toFixed(3)} ms`).join(', ');
-        console.log(`  ${inp.file.padEnd(22)} → ${task.labels[best]!.padEnd(9)} ${right ? '✓' : '✗ (expected ' + inp.label + ')'}  [${shown}]  ${agree ? 'simd = scalar' : 'SIMD AND SCALAR DIFFER'}  p50 ${timing}`);
+        console.log(`  ${inp.file.padEnd(24)} → ${task.labels[best]!.padEnd(9)} ${right ? '✓' : '✗ (expected ' + inp.label + ')'}  [${shown}]  ${agree ? 'simd = scalar' : 'SIMD AND SCALAR DIFFER'}  p50 ${timing}`);
       }
     }
     models.forEach((m) => m.dispose());
