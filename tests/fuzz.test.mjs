@@ -5,7 +5,7 @@
 import test from 'ava';
 import { fuzz } from './fuzz-run.mjs';
 
-const COUNT = Number(process.env.KESTREL_FUZZ_COUNT ?? 400);
+const COUNT = Number(process.env.KESTREL_FUZZ_COUNT ?? 2000);
 
 for (const backend of ['simd', 'scalar']) {
   test(`${COUNT} mutants of the conformance models fail cleanly or run [${backend}]`, async (t) => {
