@@ -17,12 +17,15 @@ export function typed(dtype, bytes) {
 }
 
 /** All conformance cases as { suite, name, dir }. */
-export function conformanceCases() {
-  const index = JSON.parse(readFileSync(join(CONFORMANCE, 'index.json'), 'utf8'));
+export function conformanceCases(root = CONFORMANCE) {
+  const index = JSON.parse(readFileSync(join(root, 'index.json'), 'utf8'));
   const out = [];
-  for (const suite of Object.keys(index)) for (const name of index[suite]) out.push({ suite, name, dir: join(CONFORMANCE, suite, name) });
+  for (const suite of Object.keys(index)) for (const name of index[suite]) out.push({ suite, name, dir: join(root, suite, name) });
   return out;
 }
+
+/** Further reference cases (published models, TFLite Micro outputs) beside the conformance copy. */
+export const REFERENCE_EXTRA = join(FIXTURES, 'reference-extra');
 
 export function readCase(dir) {
   const meta = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8'));
