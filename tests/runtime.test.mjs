@@ -3,7 +3,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, readTflite, KestrelError, summarize, supportedOps, hasSimd } from '../dist/runtime/index.js';
-import { CONFORMANCE, ROOT, readCase, typed } from './helpers.mjs';
+import { CONFORMANCE, REFERENCE_EXTRA, ROOT, conformanceCases, readCase, typed } from './helpers.mjs';
 
 const real = (name) => join(CONFORMANCE, 'real', name);
 
@@ -82,9 +82,12 @@ test('quantize and dequantize helpers follow the tensor parameters', async (t) =
 });
 
 test('the planned arena is no larger than TFLite Micro\'s for the real models', async (t) => {
-  for (const name of ['hello_world_int8_random_0', 'person_detect_random_0', 'micro_speech_quantized_random_0']) {
-    const meta = JSON.parse(readFileSync(join(real(name), 'case.json'), 'utf8'));
-    const m = await loadModel(join(real(name), 'model.tflite'));
+  const dirs = ['hello_world_int8_random_0', 'person_detect_random_0', 'micro_speech_quantized_random_0'].map(real)
+    .concat(conformanceCases(REFERENCE_EXTRA).map((c) => c.dir));
+  for (const dir of dirs) {
+    const name = dir.split('/').pop();
+    const meta = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8'));
+    const m = await loadModel(join(dir, 'model.tflite'));
     const s = summarize(m);
     t.true(s.arenaBytes <= meta.arena_bytes, `${name}: arena ${s.arenaBytes} > TFLM ${meta.arena_bytes}`);
     t.true(s.macs > 0);
