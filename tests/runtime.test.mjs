@@ -153,3 +153,10 @@ function patchOpcodes(bytes, map) {
   }
   return out;
 }
+
+test('the Node example classifies both bundled frames through the package entry point', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const run = (arg) => new Promise((resolve) => execFile(process.execPath, [join(ROOT, 'targets', 'node', 'classify.mjs'), arg], (e, stdout) => resolve(stdout)));
+  t.regex(await run(join(ROOT, 'assets', 'person.gray')), /^person \(/);
+  t.regex(await run(join(ROOT, 'assets', 'no_person.gray')), /^no person \(/);
+});
