@@ -1,0 +1,32 @@
+// Runs every conformance and extra reference case and compares outputs byte for byte,
+// without the test runner (for other engines and emulated CPUs, e.g. ARM64 Node under qemu).
+// Usage: node scripts/conformance.mjs [--backend simd|scalar|all] [--quiet]
+import { loadModel } from '../dist/runtime/index.js';
+import { conformanceCases, firstDifference, readCase, REFERENCE_EXTRA } from '../tests/helpers.mjs';
+
+const args = process.argv.slice(2);
+const which = args.includes('--backend') ? args[args.indexOf('--backend') + 1] : 'all';
+const backends = which === 'all' ? ['simd', 'scalar'] : [which];
+const quiet = args.includes('--quiet');
+const cases = [...conformanceCases(), ...conformanceCases(REFERENCE_EXTRA).map((c) => ({ ...c, suite: `extra-${c.suite}` }))];
+let passed = 0, failed = 0;
+const t0 = Date.now();
+for (const c of cases) {
+  const { meta, model, inputs, outputs } = readCase(c.dir);
+  for (const backend of backends) {
+    let problem = null;
+    try {
+      const m = await loadModel(model, { backend, name: c.name });
+      const got = m.run(inputs);
+      got.forEach((o, k) => { const d = firstDifference(meta.outputs[k].dtype, outputs[k], o); if (d && !problem) problem = `output ${k}: ${d}`; });
+      m.dispose();
+    } catch (e) {
+      problem = String(e?.message ?? e);
+    }
+    if (problem) { failed++; console.log(`FAIL ${c.suite}/${c.name} [${backend}]: ${problem}`); }
+    else { passed++; if (!quiet) console.log(`ok   ${c.suite}/${c.name} [${backend}]`); }
+  }
+}
+console.log(`${process.arch} node ${process.version}: ${cases.length} cases × ${backends.length} backend(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
