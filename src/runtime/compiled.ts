@@ -6,7 +6,7 @@
 import { KestrelError } from '../errors.js';
 import type { DType } from '../graph/types.js';
 import { numElements } from '../graph/types.js';
-import { dequantizeValues, quantizeValues, type TensorInfo, type TypedArray } from './model.js';
+import { dequantizeValues, loadModel, quantizeValues, type LoadOptions, type TensorInfo, type TypedArray } from './model.js';
 
 /** Exports of a compiled module (targets/embedded/README.md documents each). */
 export interface CompiledExports {
@@ -52,11 +52,11 @@ async function readBytes(source: string | URL, name?: string): Promise<{ bytes: 
     try {
       return { bytes: new Uint8Array(await fs.readFile(path)), name: name ?? path };
     } catch (e) {
-      throw new KestrelError('E_IO', `${path}: cannot read compiled model: ${(e as Error).message}`);
+      throw new KestrelError('E_IO', `${path}: cannot read model: ${(e as Error).message}`);
     }
   }
   const res = await fetch(str);
-  if (!res.ok) throw new KestrelError('E_IO', `${str}: cannot fetch compiled model: HTTP ${res.status}`);
+  if (!res.ok) throw new KestrelError('E_IO', `${str}: cannot fetch model: HTTP ${res.status}`);
   return { bytes: new Uint8Array(await res.arrayBuffer()), name: name ?? str };
 }
 
@@ -208,4 +208,31 @@ export class CompiledModel {
   dispose(): void {
     this.exports = null;
   }
+}
+
+/** What Model and CompiledModel have in common: enough to run and describe either. */
+export interface RunnableModel {
+  readonly inputs: TensorInfo[];
+  readonly outputs: TensorInfo[];
+  readonly backend: 'simd' | 'scalar';
+  readonly arenaBytes: number;
+  run(inputs: TypedArray[] | Record<string, TypedArray>): TypedArray[];
+  resetState(): void;
+  quantizeInput(i: number, values: ArrayLike<number>): TypedArray;
+  dequantizeOutput(k: number, data: TypedArray): Float32Array;
+  dispose(): void;
+}
+
+/**
+ * Loads either a .tflite model (through loadModel, with `options`) or a module made by
+ * kestrel compile (through loadCompiled), told apart by the WebAssembly magic number.
+ */
+export async function loadAnyModel(source: Uint8Array | ArrayBuffer | string | URL, options: LoadOptions = {}): Promise<RunnableModel> {
+  let bytes: Uint8Array;
+  let name = options.name;
+  if (source instanceof Uint8Array) bytes = source;
+  else if (source instanceof ArrayBuffer) bytes = new Uint8Array(source);
+  else ({ bytes, name } = await readBytes(source, options.name));
+  if (isWasm(bytes)) return loadCompiled(bytes, name !== undefined ? { name } : {});
+  return loadModel(bytes, { ...options, ...(name !== undefined ? { name } : {}) });
 }
