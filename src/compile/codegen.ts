@@ -152,6 +152,50 @@ export function ${kind}_name(k: i32): usize { const d = ${d}; return d ? load<u3
 `;
 }
 
+/** Where the start function decodes a compressed memory image (see lz.ts). */
+export interface Packed {
+  /** Address of the compressed bytes (a data segment). */
+  src: number;
+  bytes: number;
+  /** Output region [dst, dst + n). */
+  dst: number;
+  n: number;
+  /** Bytes after the output region that held compressed data, zeroed after decoding. */
+  margin: number;
+}
+
+// In-place decoder of the lz.ts format, run once by the start function. The compressed
+// bytes end `margin` bytes after the output region, and the encoder checked that writing
+// never overtakes reading.
+function unpackSource(p: Packed): string {
+  return `
+function unpack(src: usize, end: usize, dst: usize): void {
+  let i = src, o = dst;
+  while (true) {
+    const token = <u32>load<u8>(i++);
+    let lit = <usize>(token >> 4);
+    if (lit == 15) { let b: u32 = 255; while (b == 255) { b = load<u8>(i++); lit += b; } }
+    memory.copy(o, i, lit);
+    i += lit; o += lit;
+    if (i >= end) break;
+    const off = <usize>load<u16>(i);
+    i += 2;
+    let ml = <usize>(token & 15);
+    if (ml == 15) { let b: u32 = 255; while (b == 255) { b = load<u8>(i++); ml += b; } }
+    ml += 4;
+    if (off >= ml) {
+      memory.copy(o, o - off, ml);
+      o += ml;
+    } else {
+      for (let k: usize = 0; k < ml; k++, o++) store<u8>(o, load<u8>(o - off));
+    }
+  }
+}
+unpack(${p.src}, ${p.src + p.bytes}, ${p.dst});
+${p.margin ? `memory.fill(${p.dst + p.n}, 0, ${p.margin});` : ''}
+`;
+}
+
 export interface EntryInfo {
   /** Kernel ids per family file that need a wrapper. */
   wrappers: Map<number, number[]>;
@@ -159,7 +203,7 @@ export interface EntryInfo {
 }
 
 /** The generated entry file. */
-export function entrySource(graph: Graph, plan: Plan, families: Map<number, FamilySource>, modelName: string): EntryInfo {
+export function entrySource(graph: Graph, plan: Plan, families: Map<number, FamilySource>, modelName: string, packed: Packed | null = null): EntryInfo {
   const layout = descriptorLayout(graph);
   const wrappers = new Map<number, number[]>();
   const imports = new Map<string, Set<string>>();
@@ -212,6 +256,7 @@ export function entrySource(graph: Graph, plan: Plan, families: Map<number, Fami
     `export function simd(): i32 { return ASC_FEATURE_SIMD ? 1 : 0; }`,
     ioFunctions('input', layout.inputsDesc, graph.inputs.length),
     ioFunctions('output', layout.outputsDesc, graph.outputs.length),
+    ...(packed ? ['// Start function: decodes the compressed memory image in place.', unpackSource(packed)] : []),
   ].join('\n');
   return { wrappers, source: src };
 }

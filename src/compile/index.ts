@@ -16,7 +16,8 @@ import { readTflite } from '../tflite/reader.js';
 import { buildPlan, checkSupported, type Plan } from '../runtime/plan.js';
 import type { TensorInfo } from '../runtime/model.js';
 import { byteLength } from '../graph/types.js';
-import { align, descriptorImages, descriptorLayout, entrySource, familyWrappers, readFamilies, ABI_VERSION } from './codegen.js';
+import { align, descriptorImages, descriptorLayout, entrySource, familyWrappers, readFamilies, ABI_VERSION, DESC_BASE, type Packed } from './codegen.js';
+import { inPlaceMargin, lzCompress } from './lz.js';
 import { patchModule, segmentsFrom } from './wasm-binary.js';
 import { cHeader } from './header.js';
 
@@ -32,6 +33,11 @@ export interface CompileOptions {
   name?: string;
   /** Folder holding the kernel sources (index.ts, fixedpoint.ts, ops/); default: the package's assembly/. */
   assemblyDir?: string;
+  /**
+   * Store the memory image LZ-compressed and decode it in place at instantiation, when that
+   * makes the file smaller. Default true.
+   */
+  compress?: boolean;
   /** Also return the generated AssemblyScript entry source. */
   keepSource?: boolean;
 }
@@ -58,6 +64,8 @@ export interface CompileResult {
   /** Bytes of data segments (descriptors, records, constants, initial state). */
   dataBytes: number;
   pages: number;
+  /** Whether the memory image is stored compressed (decoded by the start function). */
+  compressed: boolean;
   /** The generated entry source, when `keepSource` was set. */
   source?: string;
   /** Builds the C header for this module under `prefix` (default: from the name). */
@@ -130,15 +138,34 @@ export async function compileModel(model: Uint8Array | Graph, options: CompileOp
   } catch {
     throw new KestrelError('E_IO', `cannot read the kernel sources in ${asmDir}`);
   }
+  // The memory image: descriptors, records, constants, initial state, one contiguous range.
+  const images = [...descriptorImages(graph, plan), ...plan.image, ...plan.variableInit.map((v) => ({ offset: v.address, bytes: v.bytes }))];
+  const imageEnd = plan.variables.offset + plan.variables.bytes;
+  const segments = segmentsFrom(images);
+  const plainBytes = segments.reduce((s, g) => s + g.bytes.length + 8, 0);
+  let packed: Packed | null = null;
+  let dataSegments = segments;
+  if (options.compress !== false) {
+    const flat = new Uint8Array(imageEnd - DESC_BASE);
+    for (const { offset, bytes } of images) flat.set(bytes, offset - DESC_BASE);
+    const lz = lzCompress(flat);
+    // Worth it when the stream plus the decoder (about 300 bytes of code) is smaller.
+    if (lz.length + 400 < plainBytes) {
+      const margin = inPlaceMargin(lz, flat.length);
+      const src = imageEnd + margin - lz.length;
+      packed = { src, bytes: lz.length, dst: DESC_BASE, n: flat.length, margin };
+      dataSegments = [{ offset: src, bytes: lz }];
+    }
+  }
   const families = readFamilies(indexSource, (f) => readFileSync(join(asmDir, `${f}.ts`), 'utf8'));
-  const entry = entrySource(graph, plan, families, graph.source);
+  const entry = entrySource(graph, plan, families, graph.source, packed);
   const appended = new Map<string, string>();
   for (const [family, ids] of entry.wrappers) {
     const fam = families.get(family)!;
     appended.set(`${fam.file}.ts`, familyWrappers(fam, ids));
   }
 
-  const memoryBase = align(plan.memoryBytes, 16);
+  const memoryBase = align(Math.max(plan.memoryBytes, packed ? packed.dst + packed.n + packed.margin : 0), 16);
   const pages = Math.max(1, Math.ceil((memoryBase + 1024) / 65536));
   const backend = options.scalar ? 'scalar' : 'simd';
   const asc = await loadAsc();
@@ -187,12 +214,10 @@ export async function compileModel(model: Uint8Array | Graph, options: CompileOp
     ops: plan.ops.length, macs: plan.macs,
     kernels: [...new Set(plan.ops.map((p) => p.kernel))].sort((a, b) => a - b),
   };
-  const images = [...descriptorImages(graph, plan), ...plan.image, ...plan.variableInit.map((v) => ({ offset: v.address, bytes: v.bytes }))];
-  const segments = segmentsFrom(images);
-  const wasm = patchModule(code, segments, { [META_SECTION]: new TextEncoder().encode(JSON.stringify(meta)) });
-  const dataBytes = segments.reduce((s, g) => s + g.bytes.length, 0);
+  const wasm = patchModule(code, dataSegments, { [META_SECTION]: new TextEncoder().encode(JSON.stringify(meta)) });
+  const dataBytes = dataSegments.reduce((s, g) => s + g.bytes.length, 0);
   return {
-    wasm, meta, codeBytes: code.length, dataBytes, pages,
+    wasm, meta, codeBytes: code.length, dataBytes, pages, compressed: !!packed,
     ...(options.keepSource ? { source: entry.source } : {}),
     header: (prefix?: string) => cHeader(meta, { prefix: prefix ?? name, pages, wasmBytes: wasm.length, graph, plan }),
   };
