@@ -20,7 +20,10 @@ export type KestrelErrorCode =
   | 'E_DISPOSED'
   | 'E_IO'
   | 'E_USAGE'
-  | 'E_KERNEL';
+  | 'E_KERNEL'
+  | 'E_COMPILE'
+  | 'E_COMPILER_MISSING'
+  | 'E_NOT_COMPILED';
 
 export class KestrelError extends Error {
   readonly code: KestrelErrorCode;

@@ -48,3 +48,31 @@ export function firstDifference(dtype, want, gotTyped) {
   }
   return `${n}/${w.length} elements differ (max |diff| ${maxd}); first at ${first}: expected ${w[first]}, got ${gotTyped[first]}`;
 }
+
+// Rewrites operator_codes entries in place (deprecated_builtin_code and builtin_code).
+export function patchOpcodes(bytes, map) {
+  const out = bytes.slice();
+  const dv = new DataView(out.buffer);
+  const table = (pos) => {
+    const vt = pos - dv.getInt32(pos, true);
+    const vtSize = dv.getUint16(vt, true);
+    return (slot) => { const o = 4 + 2 * slot; if (o >= vtSize) return 0; const f = dv.getUint16(vt + o, true); return f ? pos + f : 0; };
+  };
+  const ind = (p) => p + dv.getUint32(p, true);
+  const root = table(ind(0));
+  const codes = ind(root(1));
+  const n = dv.getUint32(codes, true);
+  const names = { CONV_2D: 3, DEPTHWISE_CONV_2D: 4 };
+  for (let i = 0; i < n; i++) {
+    const f = table(ind(codes + 4 + 4 * i));
+    const dep = f(0), b = f(3);
+    const code = Math.max(dep ? dv.getInt8(dep) : 0, b ? dv.getInt32(b, true) : 0);
+    for (const [name, to] of Object.entries(map)) {
+      if (code === names[name]) {
+        if (dep) dv.setInt8(dep, Math.min(to, 127));
+        if (b) dv.setInt32(b, to, true);
+      }
+    }
+  }
+  return out;
+}

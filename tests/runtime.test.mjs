@@ -3,7 +3,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, readTflite, KestrelError, summarize, supportedOps, hasSimd } from '../dist/runtime/index.js';
-import { CONFORMANCE, REFERENCE_EXTRA, ROOT, conformanceCases, readCase, typed } from './helpers.mjs';
+import { CONFORMANCE, REFERENCE_EXTRA, ROOT, conformanceCases, patchOpcodes, readCase, typed } from './helpers.mjs';
 
 const real = (name) => join(CONFORMANCE, 'real', name);
 
@@ -125,34 +125,6 @@ test('a model with several unsupported operators is reported in one error with c
   t.regex(e.message, /CEIL ×14/);
   t.true(names.has('CONV_2D'));
 });
-
-// Rewrites operator_codes entries in place (deprecated_builtin_code and builtin_code).
-function patchOpcodes(bytes, map) {
-  const out = bytes.slice();
-  const dv = new DataView(out.buffer);
-  const table = (pos) => {
-    const vt = pos - dv.getInt32(pos, true);
-    const vtSize = dv.getUint16(vt, true);
-    return (slot) => { const o = 4 + 2 * slot; if (o >= vtSize) return 0; const f = dv.getUint16(vt + o, true); return f ? pos + f : 0; };
-  };
-  const ind = (p) => p + dv.getUint32(p, true);
-  const root = table(ind(0));
-  const codes = ind(root(1));
-  const n = dv.getUint32(codes, true);
-  const names = { CONV_2D: 3, DEPTHWISE_CONV_2D: 4 };
-  for (let i = 0; i < n; i++) {
-    const f = table(ind(codes + 4 + 4 * i));
-    const dep = f(0), b = f(3);
-    const code = Math.max(dep ? dv.getInt8(dep) : 0, b ? dv.getInt32(b, true) : 0);
-    for (const [name, to] of Object.entries(map)) {
-      if (code === names[name]) {
-        if (dep) dv.setInt8(dep, Math.min(to, 127));
-        if (b) dv.setInt32(b, to, true);
-      }
-    }
-  }
-  return out;
-}
 
 test('the Node example classifies both bundled frames through the package entry point', async (t) => {
   const { execFile } = await import('node:child_process');

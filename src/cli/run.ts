@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KestrelError } from '../errors.js';
-import { loadModel } from '../runtime/model.js';
+import { loadAnyModel } from '../runtime/compiled.js';
 import { helpText, parseArgs, type FlagSpec } from './args.js';
 import { describeValues, readTensorFile } from './io.js';
 
@@ -17,14 +17,15 @@ const SPEC: Record<string, FlagSpec> = {
 export async function runCommand(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, SPEC, 1, 'run');
   if (flags.help) {
-    console.log(helpText('kestrel run MODEL.tflite --input in_0.bin [--input in_1.bin …] [--out DIR] [--backend auto|simd|scalar]',
-      'Runs the model once on raw little-endian tensor files and writes DIR/output_<k>.bin.', SPEC));
+    console.log(helpText('kestrel run MODEL.tflite|MODEL.wasm --input in_0.bin [--input in_1.bin …] [--out DIR] [--backend auto|simd|scalar]',
+      'Runs the model (a .tflite file, or a module made by kestrel compile) once on raw little-endian\ntensor files and writes DIR/output_<k>.bin.', SPEC));
     return 0;
   }
   const modelPath = positional[0];
   if (!modelPath) throw new KestrelError('E_USAGE', 'kestrel run: missing MODEL.tflite');
   if (!existsSync(modelPath)) throw new KestrelError('E_IO', `${modelPath}: no such file`);
-  const model = await loadModel(modelPath, { backend: flags.backend as 'auto' });
+  // A .wasm from `kestrel compile` carries its own kernels: --backend does not apply.
+  const model = await loadAnyModel(modelPath, { backend: flags.backend as 'auto' });
   const files = flags.input as string[];
   if (files.length !== model.inputs.length) {
     throw new KestrelError('E_INPUT_COUNT', `${modelPath}: model has ${model.inputs.length} input(s) (${model.inputs.map((t) => `'${t.name}' ${t.dtype}[${t.shape}]`).join(', ')}), got ${files.length} --input file(s)`);

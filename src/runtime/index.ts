@@ -4,6 +4,8 @@
  */
 export { loadModel, createModel, Model, quantizeValues, dequantizeValues } from './model.js';
 export type { LoadOptions, ModelSource, TensorInfo, TypedArray } from './model.js';
+export { loadCompiled, loadAnyModel, CompiledModel, isWasm, COMPILED_ABI_VERSION } from './compiled.js';
+export type { CompiledSource, CompiledLoadOptions, CompiledExports, RunnableModel } from './compiled.js';
 export { hasSimd } from './wasm.js';
 export type { Backend, WasmOptions } from './wasm.js';
 export { KestrelError, isKestrelError } from '../errors.js';

@@ -1,0 +1,4 @@
+// Shard 0 of the compiled-module conformance suite (see compiled-lib.mjs).
+import { registerShard } from './compiled-lib.mjs';
+
+registerShard(0);
