@@ -5,6 +5,8 @@
 // the reference's int32 accumulator does), 16x8 kernels in i64 (the SIMD paths sum in
 // i32 lanes only over spans short enough that no lane can overflow).
 import { w, wp, mbqm64 } from '../fixedpoint';
+import { requantV } from './conv-requant';
+import { conv1x1Fast, dwFast } from './conv-fast';
 
 // MultiplyByQuantizedMultiplier (32-bit, double rounding), the same integers as
 // fixedpoint.ts mbqm, written with shifts only: the truncating i64 division by 2^31 is
@@ -62,35 +64,12 @@ import { w, wp, mbqm64 } from '../fixedpoint';
 }
 
 // Vectorized output stage for four channels [oc, oc + 4), bit-identical to the scalar
-// one. rq is the table written by requantTable (src/runtime/ops/conv.ts), n = outC:
-//   i32 mult[n] | i32 2^left[n] | i64 round+[n] | i64 round-[n] | i64 2^(32-right)[n]
-// The doubling high multiply runs in i64 lanes (nudge, then a truncating shift by 31);
-// the rounding right shift by a per-channel amount is (x + round) * 2^(32-right) >> 32,
-// exact because |x + round| * 2^(32-right) < 2^63. Returns the clamped i32 results.
+// one (assembly/ops/conv-requant.ts). rq is the table written by requantTable
+// (src/runtime/ops/conv.ts) for n = outC channels. Returns the clamped i32 results.
 @inline function requant4(acc: v128, oc: i32, bias: usize, rq: usize, n: i32, outOff: i32, lo: i32, hi: i32): v128 {
-  const o4 = <usize>oc << 2, o8 = <usize>oc << 3;
-  const n4 = <usize>n << 2;
-  const t64 = rq + (n4 << 1);
-  const a = i32x4.mul(i32x4.add(acc, v128.load(bias + o4)), v128.load(rq + n4 + o4));
-  const m = v128.load(rq + o4);
-  const r0 = rdbpot2(srdhm2(i64x2.extmul_low_i32x4_s(a, m)), t64 + o8, n4);
-  const r1 = rdbpot2(srdhm2(i64x2.extmul_high_i32x4_s(a, m)), t64 + o8 + 16, n4);
-  let r = i32x4.shuffle(r0, r1, 0, 2, 4, 6);
-  r = i32x4.add(r, i32x4.splat(outOff));
-  r = i32x4.max_s(r, i32x4.splat(lo));
-  return i32x4.min_s(r, i32x4.splat(hi));
-}
-
-@inline function srdhm2(p: v128): v128 {
-  const v = i64x2.add(p, v128.bitselect(i64x2.splat(<i64>(1 - (1 << 30))), i64x2.splat(<i64>(1 << 30)), i64x2.shr_s(p, 63)));
-  return i64x2.shr_s(i64x2.add(v, v128.and(i64x2.shr_s(v, 63), i64x2.splat(<i64>0x7fffffff))), 31);
-}
-
-// t: this pair's round+ entries; round- and the multipliers follow at n*8 and n*16 bytes.
-@inline function rdbpot2(x: v128, t: usize, n4: usize): v128 {
-  const n8 = n4 << 1;
-  const v = i64x2.add(x, v128.bitselect(v128.load(t + n8), v128.load(t), i64x2.shr_s(x, 63)));
-  return i64x2.shr_s(i64x2.mul(v, v128.load(t + (n8 << 1))), 32);
+  const o4 = <usize>oc << 2;
+  const stride = <usize>((n + 7) & ~7) << 2;
+  return requantV(i32x4.add(acc, v128.load(bias + o4)), rq + o4, stride, i32x4.splat(outOff), i32x4.splat(lo), i32x4.splat(hi));
 }
 
 // Four i32x4 partial sums -> one i32x4 of their totals.
@@ -334,7 +313,8 @@ function conv1x1(p: usize, mode: i32): void {
 function conv(p: usize, mode: i32): void {
   if (ASC_FEATURE_SIMD) {
     if (mode != 1 && w(p, 14) == 1 && w(p, 15) == 1 && w(p, 17) == 1) {
-      conv1x1(p, mode);
+      if (mode == 0) conv1x1Fast(p);
+      else conv1x1(p, mode);
       return;
     }
   }
@@ -535,7 +515,16 @@ function dwconv(p: usize, wide: bool): void {
   const osz: usize = wide ? 2 : 1;
   // Lane sums stay exact for int16 data up to 512 taps (|w·x| <= 2^22).
   const xm = dm == 1 ? 0 : (inC == 1 || (dm & 7) == 0) ? 1 : dm == 2 ? 2 : dm == 4 ? 3 : -1;
-  const vecOk = ASC_FEATURE_SIMD && xm >= 0 && (!wide || fH * fW <= 256);
+  let vecOk = ASC_FEATURE_SIMD && xm >= 0 && (!wide || fH * fW <= 256);
+  let c0 = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (!wide && (xm == 0 || xm == 1)) {
+      // Full blocks of 8 channels in conv-fast.ts; the rest below.
+      c0 = dwFast(p, xm);
+      if (c0 == outC) return;
+      vecOk = false;
+    }
+  }
   let dstPix = output;
   for (let b = 0; b < batches; b++) {
     const pixBase = b * inH;
@@ -545,7 +534,7 @@ function dwconv(p: usize, wide: bool): void {
       for (let ox = 0; ox < outW; ox++) {
         const ix0 = ox * sW - padW;
         const fx0 = firstInside(ix0, dW, fW), fx1 = endInside(ix0, dW, fW, inW);
-        let c = 0;
+        let c = c0;
         if (ASC_FEATURE_SIMD) {
           if (vecOk) {
             for (; c + 8 <= outC; c += 8) {

@@ -1,0 +1,253 @@
+// SIMD kernels of the conv family for int8 data with the output channels in vector
+// lanes: 1x1 CONV_2D without groups, and DEPTHWISE_CONV_2D whose channels are a plain
+// load (depth multiplier 1) or a broadcast (one input channel per 8 outputs). Record
+// words: src/runtime/ops/conv.ts (conv 30, 31; depthwise 26-30).
+//
+// Both multiply int16 pairs (i32x4.dot_i16x8_s) against weights packed at prepare time
+// as (w(oc, i), w(oc, i+1)) per lane, with the input offset folded into the bias, so the
+// int8 input is used as it is; i32 sums wrap as the reference's accumulator does.
+import { w, wp } from '../fixedpoint';
+import { requantV, storeI8x8 } from './conv-requant';
+
+// Eight results of one pixel: all of them, or the first n (< 8).
+@inline function store8(dst: usize, a: v128, b: v128, n: i32): void {
+  if (n >= 8) {
+    storeI8x8(dst, a, b);
+  } else {
+    const h = i16x8.narrow_i32x4_s(a, b);
+    const v = i8x16.narrow_i16x8_s(h, h);
+    const bits = i64x2.extract_lane(v, 0);
+    for (let i = 0; i < n; i++) store<i8>(dst + <usize>i, <i8>(bits >> (<i64>i << 3)));
+  }
+}
+
+// Input values k..k+7 of the row at src as i16x8, reading only the first n (< 8);
+// the rest are zero.
+@inline function loadTail(src: usize, n: i32): v128 {
+  let v = i16x8.splat(0);
+  if (n > 0) v = i16x8.replace_lane(v, 0, <i16>load<i8>(src));
+  if (n > 1) v = i16x8.replace_lane(v, 1, <i16>load<i8>(src, 1));
+  if (n > 2) v = i16x8.replace_lane(v, 2, <i16>load<i8>(src, 2));
+  if (n > 3) v = i16x8.replace_lane(v, 3, <i16>load<i8>(src, 3));
+  if (n > 4) v = i16x8.replace_lane(v, 4, <i16>load<i8>(src, 4));
+  if (n > 5) v = i16x8.replace_lane(v, 5, <i16>load<i8>(src, 5));
+  if (n > 6) v = i16x8.replace_lane(v, 6, <i16>load<i8>(src, 6));
+  return v;
+}
+
+// ---------------------------------------------------------------------------------
+// 1x1 CONV_2D, int8 (kernel 101 with fH = fW = 1 and one group).
+// Packed weights (word 31): per block of 8 output channels, kpad/2 pairs of two vectors.
+
+// One step of two reduction indices for one pixel: x holds the pixel's 8 int16 inputs,
+// lane pair j of x is broadcast and multiplied against the two weight vectors.
+// Four pixels x 8 channels per block of the output.
+function rows1x1(src: usize, pixStride: usize, count: i32, dst: usize, p: usize): void {
+  const wq = wp(p, 31), bias = wp(p, 30), rq = wp(p, 29);
+  const inC = w(p, 10), outC = w(p, 13), kpad = w(p, 28);
+  const np = (outC + 7) & ~7;
+  const stride = <usize>np << 2;
+  const outOff = i32x4.splat(w(p, 25)), lo = i32x4.splat(w(p, 26)), hi = i32x4.splat(w(p, 27));
+  const k8 = inC & ~7, kt = inC - k8;
+  const blockBytes = <usize>kpad << 4;
+  const dstStride = <usize>outC;
+  let q = 0;
+  for (; q + 4 <= count; q += 4) {
+    const s0 = src + <usize>q * pixStride, s1 = s0 + pixStride, s2 = s1 + pixStride, s3 = s2 + pixStride;
+    const d0 = dst + <usize>q * dstStride;
+    for (let oc = 0; oc < outC; oc += 8) {
+      let wv = wq + <usize>(oc >> 3) * blockBytes;
+      let a0 = i32x4.splat(0), b0 = i32x4.splat(0), a1 = i32x4.splat(0), b1 = i32x4.splat(0);
+      let a2 = i32x4.splat(0), b2 = i32x4.splat(0), a3 = i32x4.splat(0), b3 = i32x4.splat(0);
+      for (let k = 0; k < kpad; k += 8) {
+        let x0: v128, x1: v128, x2: v128, x3: v128;
+        const u = <usize>k;
+        if (k < k8) {
+          x0 = v128.load8x8_s(s0 + u); x1 = v128.load8x8_s(s1 + u);
+          x2 = v128.load8x8_s(s2 + u); x3 = v128.load8x8_s(s3 + u);
+        } else {
+          x0 = loadTail(s0 + u, kt); x1 = loadTail(s1 + u, kt);
+          x2 = loadTail(s2 + u, kt); x3 = loadTail(s3 + u, kt);
+        }
+        let w0 = v128.load(wv), w1 = v128.load(wv, 16);
+        let t = i32x4.shuffle(x0, x0, 0, 0, 0, 0);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, w0)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, w1));
+        t = i32x4.shuffle(x1, x1, 0, 0, 0, 0);
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(t, w0)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(t, w1));
+        t = i32x4.shuffle(x2, x2, 0, 0, 0, 0);
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(t, w0)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(t, w1));
+        t = i32x4.shuffle(x3, x3, 0, 0, 0, 0);
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(t, w0)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(t, w1));
+        w0 = v128.load(wv, 32); w1 = v128.load(wv, 48);
+        t = i32x4.shuffle(x0, x0, 1, 1, 1, 1);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, w0)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, w1));
+        t = i32x4.shuffle(x1, x1, 1, 1, 1, 1);
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(t, w0)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(t, w1));
+        t = i32x4.shuffle(x2, x2, 1, 1, 1, 1);
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(t, w0)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(t, w1));
+        t = i32x4.shuffle(x3, x3, 1, 1, 1, 1);
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(t, w0)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(t, w1));
+        w0 = v128.load(wv, 64); w1 = v128.load(wv, 80);
+        t = i32x4.shuffle(x0, x0, 2, 2, 2, 2);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, w0)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, w1));
+        t = i32x4.shuffle(x1, x1, 2, 2, 2, 2);
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(t, w0)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(t, w1));
+        t = i32x4.shuffle(x2, x2, 2, 2, 2, 2);
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(t, w0)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(t, w1));
+        t = i32x4.shuffle(x3, x3, 2, 2, 2, 2);
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(t, w0)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(t, w1));
+        w0 = v128.load(wv, 96); w1 = v128.load(wv, 112);
+        t = i32x4.shuffle(x0, x0, 3, 3, 3, 3);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, w0)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, w1));
+        t = i32x4.shuffle(x1, x1, 3, 3, 3, 3);
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(t, w0)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(t, w1));
+        t = i32x4.shuffle(x2, x2, 3, 3, 3, 3);
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(t, w0)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(t, w1));
+        t = i32x4.shuffle(x3, x3, 3, 3, 3, 3);
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(t, w0)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(t, w1));
+        wv += 128;
+      }
+      const o4 = <usize>oc << 2;
+      const ba = v128.load(bias + o4), bb = v128.load(bias + o4 + 16);
+      const ta = rq + o4, tb = ta + 16;
+      const n = outC - oc;
+      const d = d0 + <usize>oc;
+      store8(d, requantV(i32x4.add(a0, ba), ta, stride, outOff, lo, hi), requantV(i32x4.add(b0, bb), tb, stride, outOff, lo, hi), n);
+      store8(d + dstStride, requantV(i32x4.add(a1, ba), ta, stride, outOff, lo, hi), requantV(i32x4.add(b1, bb), tb, stride, outOff, lo, hi), n);
+      store8(d + 2 * dstStride, requantV(i32x4.add(a2, ba), ta, stride, outOff, lo, hi), requantV(i32x4.add(b2, bb), tb, stride, outOff, lo, hi), n);
+      store8(d + 3 * dstStride, requantV(i32x4.add(a3, ba), ta, stride, outOff, lo, hi), requantV(i32x4.add(b3, bb), tb, stride, outOff, lo, hi), n);
+    }
+  }
+  for (; q < count; q++) {
+    const s0 = src + <usize>q * pixStride;
+    const d0 = dst + <usize>q * dstStride;
+    for (let oc = 0; oc < outC; oc += 8) {
+      let wv = wq + <usize>(oc >> 3) * blockBytes;
+      let a0 = i32x4.splat(0), b0 = i32x4.splat(0);
+      for (let k = 0; k < kpad; k += 8) {
+        const x0 = k < k8 ? v128.load8x8_s(s0 + <usize>k) : loadTail(s0 + <usize>k, kt);
+        let t = i32x4.shuffle(x0, x0, 0, 0, 0, 0);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load(wv))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load(wv, 16)));
+        t = i32x4.shuffle(x0, x0, 1, 1, 1, 1);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load(wv, 32))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load(wv, 48)));
+        t = i32x4.shuffle(x0, x0, 2, 2, 2, 2);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load(wv, 64))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load(wv, 80)));
+        t = i32x4.shuffle(x0, x0, 3, 3, 3, 3);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load(wv, 96))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load(wv, 112)));
+        wv += 128;
+      }
+      const o4 = <usize>oc << 2;
+      store8(d0 + <usize>oc,
+        requantV(i32x4.add(a0, v128.load(bias + o4)), rq + o4, stride, outOff, lo, hi),
+        requantV(i32x4.add(b0, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, outOff, lo, hi), outC - oc);
+    }
+  }
+}
+
+export function conv1x1Fast(p: usize): void {
+  const input = wp(p, 0), output = wp(p, 3);
+  const batches = w(p, 7), inH = w(p, 8), inW = w(p, 9), inC = w(p, 10);
+  const outH = w(p, 11), outW = w(p, 12), outC = w(p, 13);
+  const sH = w(p, 18), sW = w(p, 19);
+  if (sH == 1 && sW == 1) {
+    // Every input pixel in order (1x1 with stride 1 has no padding).
+    rows1x1(input, <usize>inC, batches * outH * outW, output, p);
+    return;
+  }
+  let dst = output;
+  for (let b = 0; b < batches; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const src = input + <usize>(((b * inH + oy * sH) * inW) * inC);
+      rows1x1(src, <usize>(sW * inC), outW, dst, p);
+      dst += <usize>(outW * outC);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// DEPTHWISE_CONV_2D, int8 (kernel 111), xm 0 (depth multiplier 1: eight channels are
+// one 8-byte load) or 1 (eight outputs share one input channel: a broadcast). Words:
+// 27 packed weights (taps in pairs, tp = taps rounded up to even), 28 folded bias,
+// 29 a pixel of input zero points, 30 scratch for tp addresses.
+// Each output pixel gets tp tap addresses: its taps inside the image point at the
+// input, the others (and the odd tap's partner, whose weights are zero) at the zero
+// point pixel. Channels past the last full block of 8 are left to the caller.
+
+@inline function dwPixel(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32,
+  wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, xm: i32): void {
+  const pairBytes = <usize>tp << 4;
+  for (let blk = 0; blk < nblk; blk++) {
+    const c = blk << 3;
+    const ci = <usize>(xm == 0 ? c : c / dm);
+    let a = i32x4.splat(0), b = i32x4.splat(0);
+    let wv = wq + <usize>blk * pairBytes;
+    for (let j = 0; j < tp; j += 2) {
+      const pa = base + <usize>load<i32>(offs + (<usize>j << 2)) + ci;
+      const pb = base + <usize>load<i32>(offs + (<usize>j << 2), 4) + ci;
+      if (xm == 0) {
+        const xi = i8x16.shuffle(v128.load64_zero(pa), v128.load64_zero(pb), 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(xi), v128.load(wv)));
+        b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(xi), v128.load(wv, 16)));
+      } else {
+        const xs = i32x4.splat((<i32>load<i8>(pa) & 0xffff) | (<i32>load<i8>(pb) << 16));
+        a = i32x4.add(a, i32x4.dot_i16x8_s(xs, v128.load(wv)));
+        b = i32x4.add(b, i32x4.dot_i16x8_s(xs, v128.load(wv, 16)));
+      }
+      wv += 32;
+    }
+    const o4 = <usize>c << 2;
+    storeI8x8(dst + <usize>c,
+      requantV(i32x4.add(a, v128.load(bias + o4)), rq + o4, stride, outOff, lo, hi),
+      requantV(i32x4.add(b, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, outOff, lo, hi));
+  }
+}
+
+// Returns the number of channels done per pixel (a multiple of 8).
+export function dwFast(p: usize, xm: i32): i32 {
+  const input = wp(p, 0), output = wp(p, 3);
+  const batches = w(p, 6), inH = w(p, 7), inW = w(p, 8), inC = w(p, 9), outH = w(p, 10), outW = w(p, 11), outC = w(p, 12);
+  const fH = w(p, 13), fW = w(p, 14), dm = w(p, 15);
+  const sH = w(p, 16), sW = w(p, 17), dH = w(p, 18), dW = w(p, 19), padH = w(p, 20), padW = w(p, 21);
+  const rq = wp(p, 26), wq = wp(p, 27), bias = wp(p, 28), zpPix = wp(p, 29), scratch = wp(p, 30);
+  const outOff = i32x4.splat(w(p, 23)), lo = i32x4.splat(w(p, 24)), hi = i32x4.splat(w(p, 25));
+  const stride = <usize>((outC + 7) & ~7) << 2;
+  const nblk = outC >> 3;
+  if (nblk == 0) return 0;
+  const taps = fH * fW, tp = taps + (taps & 1);
+  // scratch: tp offsets of the taps from the window origin, then tp addresses.
+  const rel = scratch, abs = scratch + (<usize>tp << 2);
+  for (let fy = 0; fy < fH; fy++) {
+    for (let fx = 0; fx < fW; fx++) store<i32>(rel + (<usize>(fy * fW + fx) << 2), (fy * dH * inW + fx * dW) * inC);
+  }
+  if (taps & 1) store<i32>(rel + (<usize>taps << 2), 0);
+  const osz = <usize>outC;
+  let dst = output;
+  for (let b = 0; b < batches; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const iy0 = oy * sH - padH;
+      const rowIn = iy0 >= 0 && iy0 + (fH - 1) * dH < inH;
+      for (let ox = 0; ox < outW; ox++) {
+        const ix0 = ox * sW - padW;
+        if (rowIn && ix0 >= 0 && ix0 + (fW - 1) * dW < inW) {
+          const base = input + <usize>(((b * inH + iy0) * inW + ix0) * inC);
+          if (xm == 0) dwPixel(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0);
+          else dwPixel(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1);
+        } else {
+          for (let fy = 0; fy < fH; fy++) {
+            const iy = iy0 + fy * dH;
+            for (let fx = 0; fx < fW; fx++) {
+              const ix = ix0 + fx * dW;
+              const inside = iy >= 0 && iy < inH && ix >= 0 && ix < inW;
+              store<u32>(abs + (<usize>(fy * fW + fx) << 2), inside ? <u32>(input + <usize>(((b * inH + iy) * inW + ix) * inC)) : <u32>zpPix);
+            }
+          }
+          if (taps & 1) store<u32>(abs + (<usize>taps << 2), <u32>zpPix);
+          if (xm == 0) dwPixel(0, abs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0);
+          else dwPixel(0, abs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1);
+        }
+        dst += osz;
+      }
+    }
+  }
+  return nblk << 3;
+}
