@@ -7,7 +7,7 @@
 // as (w(oc, i), w(oc, i+1)) per lane, with the input offset folded into the bias, so the
 // int8 input is used as it is; i32 sums wrap as the reference's accumulator does.
 import { w, wp } from '../fixedpoint';
-import { requantV, storeI8x8 } from './conv-requant';
+import { anyLeft, requantV, storeI8x8 } from './conv-requant';
 
 // Eight results of one pixel: all of them, or the first n (< 8).
 @inline function store8(dst: usize, a: v128, b: v128, n: i32): void {
@@ -42,7 +42,7 @@ import { requantV, storeI8x8 } from './conv-requant';
 // One step of two reduction indices for one pixel: x holds the pixel's 8 int16 inputs,
 // lane pair j of x is broadcast and multiplied against the two weight vectors.
 // Four pixels x 8 channels per block of the output.
-function rows1x1(src: usize, pixStride: usize, count: i32, dst: usize, p: usize): void {
+@inline function rows1x1(src: usize, pixStride: usize, count: i32, dst: usize, p: usize, left: bool): void {
   const wq = wp(p, 31), bias = wp(p, 30), rq = wp(p, 29);
   const inC = w(p, 10), outC = w(p, 13), kpad = w(p, 28);
   const np = (outC + 7) & ~7;
@@ -112,10 +112,10 @@ function rows1x1(src: usize, pixStride: usize, count: i32, dst: usize, p: usize)
       const ta = rq + o4, tb = ta + 16;
       const n = outC - oc;
       const d = d0 + <usize>oc;
-      store8(d, requantV(i32x4.add(a0, ba), ta, stride, outOff, lo, hi), requantV(i32x4.add(b0, bb), tb, stride, outOff, lo, hi), n);
-      store8(d + dstStride, requantV(i32x4.add(a1, ba), ta, stride, outOff, lo, hi), requantV(i32x4.add(b1, bb), tb, stride, outOff, lo, hi), n);
-      store8(d + 2 * dstStride, requantV(i32x4.add(a2, ba), ta, stride, outOff, lo, hi), requantV(i32x4.add(b2, bb), tb, stride, outOff, lo, hi), n);
-      store8(d + 3 * dstStride, requantV(i32x4.add(a3, ba), ta, stride, outOff, lo, hi), requantV(i32x4.add(b3, bb), tb, stride, outOff, lo, hi), n);
+      store8(d, requantV(i32x4.add(a0, ba), ta, stride, outOff, lo, hi, left), requantV(i32x4.add(b0, bb), tb, stride, outOff, lo, hi, left), n);
+      store8(d + dstStride, requantV(i32x4.add(a1, ba), ta, stride, outOff, lo, hi, left), requantV(i32x4.add(b1, bb), tb, stride, outOff, lo, hi, left), n);
+      store8(d + 2 * dstStride, requantV(i32x4.add(a2, ba), ta, stride, outOff, lo, hi, left), requantV(i32x4.add(b2, bb), tb, stride, outOff, lo, hi, left), n);
+      store8(d + 3 * dstStride, requantV(i32x4.add(a3, ba), ta, stride, outOff, lo, hi, left), requantV(i32x4.add(b3, bb), tb, stride, outOff, lo, hi, left), n);
     }
   }
   for (; q < count; q++) {
@@ -138,8 +138,8 @@ function rows1x1(src: usize, pixStride: usize, count: i32, dst: usize, p: usize)
       }
       const o4 = <usize>oc << 2;
       store8(d0 + <usize>oc,
-        requantV(i32x4.add(a0, v128.load(bias + o4)), rq + o4, stride, outOff, lo, hi),
-        requantV(i32x4.add(b0, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, outOff, lo, hi), outC - oc);
+        requantV(i32x4.add(a0, v128.load(bias + o4)), rq + o4, stride, outOff, lo, hi, left),
+        requantV(i32x4.add(b0, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, outOff, lo, hi, left), outC - oc);
     }
   }
 }
@@ -151,14 +151,16 @@ export function conv1x1Fast(p: usize): void {
   const sH = w(p, 18), sW = w(p, 19);
   if (sH == 1 && sW == 1) {
     // Every input pixel in order (1x1 with stride 1 has no padding).
-    rows1x1(input, <usize>inC, batches * outH * outW, output, p);
+    if (anyLeft(wp(p, 29), (outC + 7) & ~7)) rows1x1(input, <usize>inC, batches * outH * outW, output, p, true);
+    else rows1x1(input, <usize>inC, batches * outH * outW, output, p, false);
     return;
   }
+  const left = anyLeft(wp(p, 29), (outC + 7) & ~7);
   let dst = output;
   for (let b = 0; b < batches; b++) {
     for (let oy = 0; oy < outH; oy++) {
       const src = input + <usize>(((b * inH + oy * sH) * inW) * inC);
-      rows1x1(src, <usize>(sW * inC), outW, dst, p);
+      rows1x1(src, <usize>(sW * inC), outW, dst, p, left);
       dst += <usize>(outW * outC);
     }
   }
@@ -174,7 +176,7 @@ export function conv1x1Fast(p: usize): void {
 // point pixel. Channels past the last full block of 8 are left to the caller.
 
 @inline function dwPixel(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32,
-  wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, xm: i32): void {
+  wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, xm: i32, left: bool): void {
   const pairBytes = <usize>tp << 4;
   for (let blk = 0; blk < nblk; blk++) {
     const c = blk << 3;
@@ -197,8 +199,8 @@ export function conv1x1Fast(p: usize): void {
     }
     const o4 = <usize>c << 2;
     storeI8x8(dst + <usize>c,
-      requantV(i32x4.add(a, v128.load(bias + o4)), rq + o4, stride, outOff, lo, hi),
-      requantV(i32x4.add(b, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, outOff, lo, hi));
+      requantV(i32x4.add(a, v128.load(bias + o4)), rq + o4, stride, outOff, lo, hi, left),
+      requantV(i32x4.add(b, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, outOff, lo, hi, left));
   }
 }
 
@@ -213,6 +215,7 @@ export function dwFast(p: usize, xm: i32): i32 {
   const stride = <usize>((outC + 7) & ~7) << 2;
   const nblk = outC >> 3;
   if (nblk == 0) return 0;
+  const left = anyLeft(rq, (outC + 7) & ~7);
   const taps = fH * fW, tp = taps + (taps & 1);
   // scratch: tp offsets of the taps from the window origin, then tp addresses.
   const rel = scratch, abs = scratch + (<usize>tp << 2);
@@ -230,8 +233,13 @@ export function dwFast(p: usize, xm: i32): i32 {
         const ix0 = ox * sW - padW;
         if (rowIn && ix0 >= 0 && ix0 + (fW - 1) * dW < inW) {
           const base = input + <usize>(((b * inH + iy0) * inW + ix0) * inC);
-          if (xm == 0) dwPixel(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0);
-          else dwPixel(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1);
+          if (xm == 0) {
+            if (left) dwPixel(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true);
+            else dwPixel(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false);
+          } else {
+            if (left) dwPixel(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true);
+            else dwPixel(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false);
+          }
         } else {
           for (let fy = 0; fy < fH; fy++) {
             const iy = iy0 + fy * dH;
@@ -242,8 +250,13 @@ export function dwFast(p: usize, xm: i32): i32 {
             }
           }
           if (taps & 1) store<u32>(abs + (<usize>taps << 2), <u32>zpPix);
-          if (xm == 0) dwPixel(0, abs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0);
-          else dwPixel(0, abs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1);
+          if (xm == 0) {
+            if (left) dwPixel(0, abs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true);
+            else dwPixel(0, abs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false);
+          } else {
+            if (left) dwPixel(0, abs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true);
+            else dwPixel(0, abs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false);
+          }
         }
         dst += osz;
       }

@@ -69,7 +69,7 @@ import { conv1x1Fast, dwFast } from './conv-fast';
 @inline function requant4(acc: v128, oc: i32, bias: usize, rq: usize, n: i32, outOff: i32, lo: i32, hi: i32): v128 {
   const o4 = <usize>oc << 2;
   const stride = <usize>((n + 7) & ~7) << 2;
-  return requantV(i32x4.add(acc, v128.load(bias + o4)), rq + o4, stride, i32x4.splat(outOff), i32x4.splat(lo), i32x4.splat(hi));
+  return requantV(i32x4.add(acc, v128.load(bias + o4)), rq + o4, stride, i32x4.splat(outOff), i32x4.splat(lo), i32x4.splat(hi), true);
 }
 
 // Four i32x4 partial sums -> one i32x4 of their totals.

@@ -171,7 +171,7 @@ function biasBlob(ctx: OpContext, bias: Tensor | null, outC: number, wide: boole
  * Per-channel constants of the vectorized output stage (see assembly/ops/conv-requant.ts),
  * the same integers as the multiplier / shift pair in another form, for np = outC rounded
  * up to a multiple of 8 channels (the padding entries have multiplier 0):
- *   i32 mult[np] | i32 2^left[np] | i32 half[np] | u32 2^(31-right)[np]
+ *   u32 2*mult[np] | i32 2^left[np] | i32 half[np] | u32 2^(31-right)[np]
  */
 function requantTable(mult: Int32Array, shift: Int32Array): Uint8Array {
   const n = mult.length;
@@ -183,7 +183,7 @@ function requantTable(mult: Int32Array, shift: Int32Array): Uint8Array {
     const s = c < n ? shift[c]! : 0;
     const left = s > 0 ? s : 0;
     const right = s > 0 ? 0 : -s;
-    i32[c] = c < n ? mult[c]! : 0;
+    u32[c] = c < n ? 2 * mult[c]! : 0;
     i32[np + c] = 2 ** left;
     i32[2 * np + c] = right > 0 ? 2 ** (right - 1) : 0;
     u32[3 * np + c] = 2 ** (31 - right);
