@@ -7,7 +7,7 @@
 // as (w(oc, i), w(oc, i+1)) per lane, with the input offset folded into the bias, so the
 // int8 input is used as it is; i32 sums wrap as the reference's accumulator does.
 import { w, wp } from '../fixedpoint';
-import { anyLeft, requantV, storeI8x8 } from './conv-requant';
+import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
 
 // Eight results of one pixel: all of them, or the first n (< 8).
 @inline function store8(dst: usize, a: v128, b: v128, n: i32): void {
@@ -47,6 +47,7 @@ import { anyLeft, requantV, storeI8x8 } from './conv-requant';
   const inC = w(p, 10), outC = w(p, 13), kpad = w(p, 28);
   const np = (outC + 7) & ~7;
   const stride = <usize>np << 2;
+  const rmin = rqRmin(rq, np), spread = rqSpread(rq, np);
   const outOff = i32x4.splat(w(p, 25)), lo = i32x4.splat(w(p, 26)), hi = i32x4.splat(w(p, 27));
   const k8 = inC & ~7, kt = inC - k8;
   const blockBytes = <usize>kpad << 4;
@@ -112,10 +113,10 @@ import { anyLeft, requantV, storeI8x8 } from './conv-requant';
       const ta = rq + o4, tb = ta + 16;
       const n = outC - oc;
       const d = d0 + <usize>oc;
-      store8(d, requantV(i32x4.add(a0, ba), ta, stride, outOff, lo, hi, left), requantV(i32x4.add(b0, bb), tb, stride, outOff, lo, hi, left), n);
-      store8(d + dstStride, requantV(i32x4.add(a1, ba), ta, stride, outOff, lo, hi, left), requantV(i32x4.add(b1, bb), tb, stride, outOff, lo, hi, left), n);
-      store8(d + 2 * dstStride, requantV(i32x4.add(a2, ba), ta, stride, outOff, lo, hi, left), requantV(i32x4.add(b2, bb), tb, stride, outOff, lo, hi, left), n);
-      store8(d + 3 * dstStride, requantV(i32x4.add(a3, ba), ta, stride, outOff, lo, hi, left), requantV(i32x4.add(b3, bb), tb, stride, outOff, lo, hi, left), n);
+      store8(d, requantV(i32x4.add(a0, ba), ta, stride, outOff, lo, hi, left, rmin, spread), requantV(i32x4.add(b0, bb), tb, stride, outOff, lo, hi, left, rmin, spread), n);
+      store8(d + dstStride, requantV(i32x4.add(a1, ba), ta, stride, outOff, lo, hi, left, rmin, spread), requantV(i32x4.add(b1, bb), tb, stride, outOff, lo, hi, left, rmin, spread), n);
+      store8(d + 2 * dstStride, requantV(i32x4.add(a2, ba), ta, stride, outOff, lo, hi, left, rmin, spread), requantV(i32x4.add(b2, bb), tb, stride, outOff, lo, hi, left, rmin, spread), n);
+      store8(d + 3 * dstStride, requantV(i32x4.add(a3, ba), ta, stride, outOff, lo, hi, left, rmin, spread), requantV(i32x4.add(b3, bb), tb, stride, outOff, lo, hi, left, rmin, spread), n);
     }
   }
   for (; q < count; q++) {
@@ -138,8 +139,8 @@ import { anyLeft, requantV, storeI8x8 } from './conv-requant';
       }
       const o4 = <usize>oc << 2;
       store8(d0 + <usize>oc,
-        requantV(i32x4.add(a0, v128.load(bias + o4)), rq + o4, stride, outOff, lo, hi, left),
-        requantV(i32x4.add(b0, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, outOff, lo, hi, left), outC - oc);
+        requantV(i32x4.add(a0, v128.load(bias + o4)), rq + o4, stride, outOff, lo, hi, left, rmin, spread),
+        requantV(i32x4.add(b0, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, outOff, lo, hi, left, rmin, spread), outC - oc);
     }
   }
 }
@@ -178,6 +179,8 @@ export function conv1x1Fast(p: usize): void {
 @inline function dwPixel(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32,
   wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, xm: i32, left: bool): void {
   const pairBytes = <usize>tp << 4;
+  const np = <i32>(stride >> 2);
+  const rmin = rqRmin(rq, np), spread = rqSpread(rq, np);
   for (let blk = 0; blk < nblk; blk++) {
     const c = blk << 3;
     const ci = <usize>(xm == 0 ? c : c / dm);
@@ -199,8 +202,8 @@ export function conv1x1Fast(p: usize): void {
     }
     const o4 = <usize>c << 2;
     storeI8x8(dst + <usize>c,
-      requantV(i32x4.add(a, v128.load(bias + o4)), rq + o4, stride, outOff, lo, hi, left),
-      requantV(i32x4.add(b, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, outOff, lo, hi, left));
+      requantV(i32x4.add(a, v128.load(bias + o4)), rq + o4, stride, outOff, lo, hi, left, rmin, spread),
+      requantV(i32x4.add(b, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, outOff, lo, hi, left, rmin, spread));
   }
 }
 

@@ -5,7 +5,7 @@
 // the reference's int32 accumulator does), 16x8 kernels in i64 (the SIMD paths sum in
 // i32 lanes only over spans short enough that no lane can overflow).
 import { w, wp, mbqm64 } from '../fixedpoint';
-import { requantV } from './conv-requant';
+import { requantV, rqRmin, rqSpread } from './conv-requant';
 import { conv1x1Fast, dwFast } from './conv-fast';
 
 // MultiplyByQuantizedMultiplier (32-bit, double rounding), the same integers as
@@ -68,8 +68,10 @@ import { conv1x1Fast, dwFast } from './conv-fast';
 // (src/runtime/ops/conv.ts) for n = outC channels. Returns the clamped i32 results.
 @inline function requant4(acc: v128, oc: i32, bias: usize, rq: usize, n: i32, outOff: i32, lo: i32, hi: i32): v128 {
   const o4 = <usize>oc << 2;
-  const stride = <usize>((n + 7) & ~7) << 2;
-  return requantV(i32x4.add(acc, v128.load(bias + o4)), rq + o4, stride, i32x4.splat(outOff), i32x4.splat(lo), i32x4.splat(hi), true);
+  const np = (n + 7) & ~7;
+  const stride = <usize>np << 2;
+  return requantV(i32x4.add(acc, v128.load(bias + o4)), rq + o4, stride, i32x4.splat(outOff), i32x4.splat(lo), i32x4.splat(hi), true,
+    rqRmin(rq, np), rqSpread(rq, np));
 }
 
 // Four i32x4 partial sums -> one i32x4 of their totals.

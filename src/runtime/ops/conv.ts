@@ -171,23 +171,40 @@ function biasBlob(ctx: OpContext, bias: Tensor | null, outC: number, wide: boole
  * Per-channel constants of the vectorized output stage (see assembly/ops/conv-requant.ts),
  * the same integers as the multiplier / shift pair in another form, for np = outC rounded
  * up to a multiple of 8 channels (the padding entries have multiplier 0):
- *   u32 2*mult[np] | i32 2^left[np] | i32 half[np] | u32 2^(31-right)[np]
+ *   i32 mult[np] | i32 2^left[np] | i32 half[np] | u32 2^(31-right)[np]
+ *   | u32 cap[np] | i32 2^(spread-(right-rmin))[np] | i32 rmin | i32 spread
+ * (spread -1: the kernels use the 64-bit division).
  */
 function requantTable(mult: Int32Array, shift: Int32Array): Uint8Array {
   const n = mult.length;
   const np = padTo8(n);
-  const buf = new ArrayBuffer(np * 16);
+  const buf = new ArrayBuffer(np * 24 + 16);
   const i32 = new Int32Array(buf);
   const u32 = new Uint32Array(buf);
+  const rightOf = (c: number) => (c < n && shift[c]! < 0 ? -shift[c]! : 0);
+  let rmin = 31, rmax = 0;
+  for (let c = 0; c < n; c++) {
+    rmin = Math.min(rmin, rightOf(c));
+    rmax = Math.max(rmax, rightOf(c));
+  }
+  if (n === 0) rmin = 0;
+  // The 32-bit division (see the kernel file) also needs every right shift >= 1, so
+  // that no quotient comes near 2^31 (the reference's + zero point may wrap there).
+  const spread = rmin >= 1 && rmax - rmin <= 15 ? rmax - rmin : -1;
   for (let c = 0; c < np; c++) {
     const s = c < n ? shift[c]! : 0;
     const left = s > 0 ? s : 0;
-    const right = s > 0 ? 0 : -s;
-    u32[c] = c < n ? 2 * mult[c]! : 0;
+    // Padding channels take rmin (their multiplier is 0, so any shift gives 0).
+    const right = c < n ? rightOf(c) : rmin;
+    i32[c] = c < n ? mult[c]! : 0;
     i32[np + c] = 2 ** left;
     i32[2 * np + c] = right > 0 ? 2 ** (right - 1) : 0;
     u32[3 * np + c] = 2 ** (31 - right);
+    u32[4 * np + c] = 16 + right < 32 ? 2 ** (16 + right) : 0xffffffff;
+    i32[5 * np + c] = spread >= 0 ? 2 ** (spread - (right - rmin)) : 0;
   }
+  i32[6 * np] = rmin;
+  i32[6 * np + 1] = spread;
   return new Uint8Array(buf);
 }
 
