@@ -207,6 +207,77 @@ export function conv1x1Fast(p: usize): void {
   }
 }
 
+// 3x3 filters, window inside the image: the nine tap offsets (o0..o8, from the window
+// origin at base) stay in locals and the five tap pairs are unrolled. The ninth tap is
+// paired with itself (its partner's weights are zero).
+@inline function il(pa: usize, pb: usize): v128 {
+  return i8x16.shuffle(v128.load64_zero(pa), v128.load64_zero(pb), 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+}
+@inline function bc(pa: usize, pb: usize): v128 {
+  return i32x4.splat((<i32>load<i8>(pa) & 0xffff) | (<i32>load<i8>(pb) << 16));
+}
+
+@inline function dw3x3(base: usize, o0: usize, o1: usize, o2: usize, o3: usize, o4: usize, o5: usize, o6: usize, o7: usize, o8: usize,
+  dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128,
+  xm: i32, left: bool, rmin: i32, spread: i32): void {
+  for (let blk = 0; blk < nblk; blk++) {
+    const c = blk << 3;
+    const p = base + <usize>(xm == 0 ? c : c / dm);
+    const wv = wq + <usize>blk * 160;
+    let a: v128, b: v128;
+    if (xm == 0) {
+      let x = il(p + o0, p + o1);
+      a = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load(wv));
+      b = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load(wv, 16));
+      x = il(p + o2, p + o3);
+      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load(wv, 32)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load(wv, 48)));
+      x = il(p + o4, p + o5);
+      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load(wv, 64)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load(wv, 80)));
+      x = il(p + o6, p + o7);
+      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load(wv, 96)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load(wv, 112)));
+      x = i16x8.extend_low_i8x16_s(v128.load64_zero(p + o8));
+      // Tap 8 alone: its weights sit in the even int16 of each pair, the odd ones are 0,
+      // so the pair (x, anything) works; use x's own lanes 0..3 / 4..7 spread to pairs.
+      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.shuffle(x, x, 0, 0, 1, 1, 2, 2, 3, 3), v128.load(wv, 128)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.shuffle(x, x, 4, 4, 5, 5, 6, 6, 7, 7), v128.load(wv, 144)));
+    } else {
+      let x = bc(p + o0, p + o1);
+      a = i32x4.dot_i16x8_s(x, v128.load(wv));
+      b = i32x4.dot_i16x8_s(x, v128.load(wv, 16));
+      x = bc(p + o2, p + o3);
+      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load(wv, 32)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 48)));
+      x = bc(p + o4, p + o5);
+      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load(wv, 64)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 80)));
+      x = bc(p + o6, p + o7);
+      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load(wv, 96)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 112)));
+      x = i32x4.splat(<i32>load<i8>(p + o8) & 0xffff);
+      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load(wv, 128)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 144)));
+    }
+    const o4b = <usize>c << 2;
+    storeI8x8(dst + <usize>c,
+      requantV(i32x4.add(a, v128.load(bias + o4b)), rq + o4b, stride, outOff, lo, hi, left, rmin, spread),
+      requantV(i32x4.add(b, v128.load(bias + o4b + 16)), rq + o4b + 16, stride, outOff, lo, hi, left, rmin, spread));
+  }
+}
+
+// A run of n output pixels of one row, all with the window inside the image.
+@inline function dwRun(base: usize, step: usize, n: i32, o0: usize, o1: usize, o2: usize, o3: usize, o4: usize, o5: usize, o6: usize, o7: usize, o8: usize,
+  dst: usize, osz: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128,
+  xm: i32, left: bool, rmin: i32, spread: i32): void {
+  for (let i = 0; i < n; i++) {
+    dw3x3(base, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, xm, left, rmin, spread);
+    base += step;
+    dst += osz;
+  }
+}
+
 // Returns the number of channels done per pixel (a multiple of 8).
 export function dwFast(p: usize, xm: i32): i32 {
   const input = wp(p, 0), output = wp(p, 3);
@@ -227,12 +298,38 @@ export function dwFast(p: usize, xm: i32): i32 {
   }
   if (taps & 1) store<i32>(rel + (<usize>taps << 2), 0);
   const osz = <usize>outC;
+  const is3x3 = fH == 3 && fW == 3;
+  const np = (outC + 7) & ~7;
+  const rmin = rqRmin(rq, np), spread = rqSpread(rq, np);
+  const o0 = <usize>load<i32>(rel), o1 = <usize>load<i32>(rel, 4), o2 = <usize>load<i32>(rel, 8);
+  const o3 = <usize>load<i32>(rel, 12), o4 = <usize>load<i32>(rel, 16), o5 = <usize>load<i32>(rel, 20);
+  const o6 = <usize>load<i32>(rel, 24), o7 = <usize>load<i32>(rel, 28), o8 = <usize>load<i32>(rel, 32);
   let dst = output;
   for (let b = 0; b < batches; b++) {
     for (let oy = 0; oy < outH; oy++) {
       const iy0 = oy * sH - padH;
       const rowIn = iy0 >= 0 && iy0 + (fH - 1) * dH < inH;
+      // The run of output pixels whose 3x3 window is inside the image: [oxA, oxB).
+      const oxA = (padW + sW - 1) / sW;
+      const lastIn = inW - 1 - 2 * dW + padW;
+      let oxB = lastIn >= 0 ? lastIn / sW + 1 : 0;
+      if (oxB > outW) oxB = outW;
       for (let ox = 0; ox < outW; ox++) {
+        if (is3x3 && rowIn && ox == oxA && oxB > oxA) {
+          const n = oxB - oxA;
+          const base = input + <usize>(((b * inH + iy0) * inW + ox * sW - padW) * inC);
+          const step = <usize>(sW * inC);
+          if (xm == 0) {
+            if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true, rmin, spread);
+            else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false, rmin, spread);
+          } else {
+            if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true, rmin, spread);
+            else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false, rmin, spread);
+          }
+          dst += <usize>n * osz;
+          ox = oxB - 1;
+          continue;
+        }
         const ix0 = ox * sW - padW;
         if (rowIn && ix0 >= 0 && ix0 + (fW - 1) * dW < inW) {
           const base = input + <usize>(((b * inH + iy0) * inW + ix0) * inC);
