@@ -53,60 +53,35 @@ import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
   const blockBytes = <usize>kpad << 4;
   const dstStride = <usize>outC;
   let q = 0;
+  // Four pixels at a time: their inputs are widened to int16 into the scratch row
+  // (pixel i at i * kpad * 2), then each pair of inputs is a 32-bit broadcast load.
+  const scr = wp(p, 6);
+  const rowB = <usize>kpad << 1;
   for (; q + 4 <= count; q += 4) {
-    const s0 = src + <usize>q * pixStride, s1 = s0 + pixStride, s2 = s1 + pixStride, s3 = s2 + pixStride;
+    const s0 = src + <usize>q * pixStride;
+    for (let i = 0; i < 4; i++) {
+      const si = s0 + <usize>i * pixStride, di = scr + <usize>i * rowB;
+      for (let k = 0; k < k8; k += 8) v128.store(di + (<usize>k << 1), v128.load8x8_s(si + <usize>k));
+      if (kt) v128.store(di + (<usize>k8 << 1), loadTail(si + <usize>k8, kt));
+    }
     const d0 = dst + <usize>q * dstStride;
     for (let oc = 0; oc < outC; oc += 8) {
       let wv = wq + <usize>(oc >> 3) * blockBytes;
       let a0 = i32x4.splat(0), b0 = i32x4.splat(0), a1 = i32x4.splat(0), b1 = i32x4.splat(0);
       let a2 = i32x4.splat(0), b2 = i32x4.splat(0), a3 = i32x4.splat(0), b3 = i32x4.splat(0);
-      for (let k = 0; k < kpad; k += 8) {
-        let x0: v128, x1: v128, x2: v128, x3: v128;
-        const u = <usize>k;
-        if (k < k8) {
-          x0 = v128.load8x8_s(s0 + u); x1 = v128.load8x8_s(s1 + u);
-          x2 = v128.load8x8_s(s2 + u); x3 = v128.load8x8_s(s3 + u);
-        } else {
-          x0 = loadTail(s0 + u, kt); x1 = loadTail(s1 + u, kt);
-          x2 = loadTail(s2 + u, kt); x3 = loadTail(s3 + u, kt);
-        }
-        let w0 = v128.load(wv), w1 = v128.load(wv, 16);
-        let t = i32x4.shuffle(x0, x0, 0, 0, 0, 0);
+      let x = scr;
+      const xe = scr + rowB;
+      for (; x < xe; x += 4) {
+        const w0 = v128.load(wv), w1 = v128.load(wv, 16);
+        let t = v128.load32_splat(x);
         a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, w0)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, w1));
-        t = i32x4.shuffle(x1, x1, 0, 0, 0, 0);
+        t = v128.load32_splat(x + rowB);
         a1 = i32x4.add(a1, i32x4.dot_i16x8_s(t, w0)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(t, w1));
-        t = i32x4.shuffle(x2, x2, 0, 0, 0, 0);
+        t = v128.load32_splat(x + 2 * rowB);
         a2 = i32x4.add(a2, i32x4.dot_i16x8_s(t, w0)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(t, w1));
-        t = i32x4.shuffle(x3, x3, 0, 0, 0, 0);
+        t = v128.load32_splat(x + 3 * rowB);
         a3 = i32x4.add(a3, i32x4.dot_i16x8_s(t, w0)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(t, w1));
-        w0 = v128.load(wv, 32); w1 = v128.load(wv, 48);
-        t = i32x4.shuffle(x0, x0, 1, 1, 1, 1);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, w0)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, w1));
-        t = i32x4.shuffle(x1, x1, 1, 1, 1, 1);
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(t, w0)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(t, w1));
-        t = i32x4.shuffle(x2, x2, 1, 1, 1, 1);
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(t, w0)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(t, w1));
-        t = i32x4.shuffle(x3, x3, 1, 1, 1, 1);
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(t, w0)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(t, w1));
-        w0 = v128.load(wv, 64); w1 = v128.load(wv, 80);
-        t = i32x4.shuffle(x0, x0, 2, 2, 2, 2);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, w0)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, w1));
-        t = i32x4.shuffle(x1, x1, 2, 2, 2, 2);
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(t, w0)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(t, w1));
-        t = i32x4.shuffle(x2, x2, 2, 2, 2, 2);
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(t, w0)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(t, w1));
-        t = i32x4.shuffle(x3, x3, 2, 2, 2, 2);
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(t, w0)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(t, w1));
-        w0 = v128.load(wv, 96); w1 = v128.load(wv, 112);
-        t = i32x4.shuffle(x0, x0, 3, 3, 3, 3);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, w0)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, w1));
-        t = i32x4.shuffle(x1, x1, 3, 3, 3, 3);
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(t, w0)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(t, w1));
-        t = i32x4.shuffle(x2, x2, 3, 3, 3, 3);
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(t, w0)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(t, w1));
-        t = i32x4.shuffle(x3, x3, 3, 3, 3, 3);
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(t, w0)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(t, w1));
-        wv += 128;
+        wv += 32;
       }
       const o4 = <usize>oc << 2;
       const ba = v128.load(bias + o4), bb = v128.load(bias + o4 + 16);

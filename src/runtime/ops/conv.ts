@@ -306,7 +306,9 @@ const conv2d: OpDef = {
     const biasBytes = biasBlob(ctx, bias, outC, wide);
     ctx.b
       .tensor(input).constant(packed).constant(biasBytes).tensor(output)
-      .constant(mult).constant(shift).scratchBuffer(kpad * 2);
+      .constant(mult).constant(shift)
+      // The im2col row; for the int8 1x1 kernel, four input pixels widened to int16.
+      .scratchBuffer(kpad * (kernel === K.CONV_I8 && fH === 1 && fW === 1 && groups === 1 ? 8 : 2));
     geometryWords(ctx, g);
     ctx.b.i32s([fic, groups, g.strideH, g.strideW, g.dilH, g.dilW, g.padH, g.padW,
       esize === 1 ? -inZp : 0, esize === 1 ? outZp : 0, actMin, actMax, kpad]);
