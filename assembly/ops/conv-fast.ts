@@ -39,9 +39,9 @@ import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
 // 1x1 CONV_2D, int8 (kernel 101 with fH = fW = 1 and one group).
 // Packed weights (word 31): per block of 8 output channels, kpad/2 pairs of two vectors.
 
-// One step of two reduction indices for one pixel: x holds the pixel's 8 int16 inputs,
-// lane pair j of x is broadcast and multiplied against the two weight vectors.
-// Four pixels x 8 channels per block of the output.
+// One row of count output pixels (input pixels pixStride bytes apart, outputs packed
+// from dst): eight output channels at a time for four pixels, then the last pixels one
+// by one. Channels past outC in the last block are computed (zero weights) but not stored.
 @inline function rows1x1(src: usize, pixStride: usize, count: i32, dst: usize, p: usize, left: bool): void {
   const wq = wp(p, 31), bias = wp(p, 30), rq = wp(p, 29);
   const inC = w(p, 10), outC = w(p, 13), kpad = w(p, 28);

@@ -103,14 +103,17 @@ import { conv1x1Fast, dwFast } from './conv-fast';
 //   16 fic (filter depth = inC / groups)  17 groups  18 strideH  19 strideW
 //   20 dilH  21 dilW  22 padH  23 padW  24 input offset (-zp; 0 for int16)
 //   25 output zero point (0 for int16)  26 clamp min  27 clamp max  28 kpad
-//   29 requant table (requant4; 0 for 102)
+//   29 requant table (conv-requant.ts; 0 for 102)
 //   30 (101 only) bias + input offset × Σ weights per channel, for windows inside the image
+//      (outC rounded up to a multiple of 8 entries)
+//   31 (101 with a 1x1 filter and one group) the weights with channels in lanes
+//      (conv-fast.ts), else 0; the scratch (word 6) then holds kpad * 8 bytes
 //
 // For every output pixel and group the window is gathered into the scratch row as
 // int16 (x + input offset; taps outside the image are 0, which adds nothing), then each
 // output channel is one dot product of that row with its weight row.
-// 1x1 filters without groups (every window inside the image) skip the gather: the input
-// pixel is dotted directly (int8 with the folded bias of word 30, int16 as is).
+// 1x1 filters without groups (every window inside the image) skip the gather: int8 runs
+// conv1x1Fast (conv-fast.ts), int16 with the i32 accumulator dots the input pixel directly.
 
 // Gathers the window of output pixel (b, oy, ox), group g into col.
 function im2col(p: usize, col: usize, b: i32, oy: i32, ox: i32, g: i32, wide: bool): void {
@@ -194,7 +197,8 @@ function im2col(p: usize, col: usize, b: i32, oy: i32, ox: i32, g: i32, wide: bo
 
 // 1x1 filter, one group, SIMD: two output pixels and four channels at a time (each
 // weight load serves two pixels, each input load four channels), then the leftovers.
-// mode 0 (int8 input, folded bias) or 2 (int16 input, i32 accumulator).
+// Used for mode 2 (int16 input, i32 accumulator); mode 0 (int8 input, folded bias) runs
+// conv1x1Fast instead.
 
 // The input row of flattened output pixel q.
 @inline function src1x1(p: usize, q: i32, esz: usize): usize {
@@ -408,9 +412,14 @@ function conv(p: usize, mode: i32): void {
 //   15 depth multiplier (outC = inC * dm; channel oc reads input channel oc / dm)
 //   16 strideH  17 strideW  18 dilH  19 dilW  20 padH  21 padW
 //   22 input offset (-zp; 0 for int16)  23 output zero point (0 for int16)
-//   24 clamp min  25 clamp max  26 requant table (requant4; 0 for 112)
+//   24 clamp min  25 clamp max  26 requant table (conv-requant.ts; 0 for 112)
+//   27-30 (111 only; 0 for 112) for dwFast (conv-fast.ts): 27 weights with channels in
+//   lanes and taps in pairs, 28 bias + input offset × Σ weights, 29 a pixel of input
+//   zero points, 30 scratch for the tap addresses of one output pixel
 //
-// Only the taps inside the image contribute. The SIMD path runs eight output channels
+// Only the taps inside the image contribute. int8 with depth multiplier 1, or with eight
+// outputs per input channel, runs dwFast (conv-fast.ts) for the full blocks of 8 output
+// channels; the rest is below. The other SIMD path runs eight output channels
 // [c, c + 8) at a time (c a multiple of 8), building the eight matching input values by
 // input layout (xm): 0 dm == 1 (a plain load); 1 inC == 1 or dm a multiple of 8 (all
 // eight read input channel c / dm: a splat); 2 dm == 2 and 3 dm == 4 (a byte shuffle of
