@@ -188,13 +188,28 @@ export function conv1x1Fast(p: usize): void {
 @inline function il(pa: usize, pb: usize): v128 {
   return i8x16.shuffle(v128.load64_zero(pa), v128.load64_zero(pb), 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
 }
+// Two horizontally adjacent int8 inputs at pa as the int16 pair (x[pa], x[pa + 1]) in
+// every 32-bit lane.
+@inline function bc2(pa: usize): v128 {
+  return i16x8.extend_low_i8x16_s(v128.load16_splat(pa));
+}
+
+// Position of tap t in the packed weights: 3x3 filters take the order
+// 0 1 3 4 6 7 2 5 8 (src/runtime/ops/conv.ts), others their own.
+@inline function slotOf(t: i32, is3x3: bool): i32 {
+  if (!is3x3) return t;
+  // t:    0 1 2 3 4 5 6 7 8
+  // slot: 0 1 6 2 3 7 4 5 8
+  return t == 2 ? 6 : t == 5 ? 7 : t < 2 ? t : t == 8 ? 8 : t < 5 ? t - 1 : t - 2;
+}
+
 @inline function bc(pa: usize, pb: usize): v128 {
   return i32x4.splat((<i32>load<i8>(pa) & 0xffff) | (<i32>load<i8>(pb) << 16));
 }
 
 @inline function dw3x3(base: usize, o0: usize, o1: usize, o2: usize, o3: usize, o4: usize, o5: usize, o6: usize, o7: usize, o8: usize,
   dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128,
-  xm: i32, left: bool, rmin: i32, spread: i32): void {
+  xm: i32, left: bool, rmin: i32, spread: i32, adj: bool): void {
   for (let blk = 0; blk < nblk; blk++) {
     const c = blk << 3;
     const p = base + <usize>(xm == 0 ? c : c / dm);
@@ -219,13 +234,13 @@ export function conv1x1Fast(p: usize): void {
       a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.shuffle(x, x, 0, 0, 1, 1, 2, 2, 3, 3), v128.load(wv, 128)));
       b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.shuffle(x, x, 4, 4, 5, 5, 6, 6, 7, 7), v128.load(wv, 144)));
     } else {
-      let x = bc(p + o0, p + o1);
+      let x = adj ? bc2(p + o0) : bc(p + o0, p + o1);
       a = i32x4.dot_i16x8_s(x, v128.load(wv));
       b = i32x4.dot_i16x8_s(x, v128.load(wv, 16));
-      x = bc(p + o2, p + o3);
+      x = adj ? bc2(p + o2) : bc(p + o2, p + o3);
       a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load(wv, 32)));
       b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 48)));
-      x = bc(p + o4, p + o5);
+      x = adj ? bc2(p + o4) : bc(p + o4, p + o5);
       a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load(wv, 64)));
       b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 80)));
       x = bc(p + o6, p + o7);
@@ -245,9 +260,9 @@ export function conv1x1Fast(p: usize): void {
 // A run of n output pixels of one row, all with the window inside the image.
 @inline function dwRun(base: usize, step: usize, n: i32, o0: usize, o1: usize, o2: usize, o3: usize, o4: usize, o5: usize, o6: usize, o7: usize, o8: usize,
   dst: usize, osz: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128,
-  xm: i32, left: bool, rmin: i32, spread: i32): void {
+  xm: i32, left: bool, rmin: i32, spread: i32, adj: bool): void {
   for (let i = 0; i < n; i++) {
-    dw3x3(base, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, xm, left, rmin, spread);
+    dw3x3(base, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, xm, left, rmin, spread, adj);
     base += step;
     dst += osz;
   }
@@ -266,14 +281,17 @@ export function dwFast(p: usize, xm: i32): i32 {
   if (nblk == 0) return 0;
   const left = anyLeft(rq, (outC + 7) & ~7);
   const taps = fH * fW, tp = taps + (taps & 1);
-  // scratch: tp offsets of the taps from the window origin, then tp addresses.
+  const is3x3 = fH == 3 && fW == 3;
+  // Horizontal tap neighbours are adjacent bytes (one input channel, no dilation).
+  const adj = inC == 1 && dW == 1;
+  // scratch: tp offsets of the taps from the window origin, then tp addresses, both in
+  // the packed weights' tap order (slotOf).
   const rel = scratch, abs = scratch + (<usize>tp << 2);
   for (let fy = 0; fy < fH; fy++) {
-    for (let fx = 0; fx < fW; fx++) store<i32>(rel + (<usize>(fy * fW + fx) << 2), (fy * dH * inW + fx * dW) * inC);
+    for (let fx = 0; fx < fW; fx++) store<i32>(rel + (<usize>slotOf(fy * fW + fx, is3x3) << 2), (fy * dH * inW + fx * dW) * inC);
   }
   if (taps & 1) store<i32>(rel + (<usize>taps << 2), 0);
   const osz = <usize>outC;
-  const is3x3 = fH == 3 && fW == 3;
   const np = (outC + 7) & ~7;
   const rmin = rqRmin(rq, np), spread = rqSpread(rq, np);
   const o0 = <usize>load<i32>(rel), o1 = <usize>load<i32>(rel, 4), o2 = <usize>load<i32>(rel, 8);
@@ -295,11 +313,16 @@ export function dwFast(p: usize, xm: i32): i32 {
           const base = input + <usize>(((b * inH + iy0) * inW + ox * sW - padW) * inC);
           const step = <usize>(sW * inC);
           if (xm == 0) {
-            if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true, rmin, spread);
-            else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false, rmin, spread);
+            if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true, rmin, spread, false);
+            else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false, rmin, spread, false);
           } else {
-            if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true, rmin, spread);
-            else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false, rmin, spread);
+            if (adj) {
+              if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true, rmin, spread, true);
+              else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false, rmin, spread, true);
+            } else {
+              if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true, rmin, spread, false);
+              else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false, rmin, spread, false);
+            }
           }
           dst += <usize>n * osz;
           ox = oxB - 1;
@@ -321,7 +344,7 @@ export function dwFast(p: usize, xm: i32): i32 {
             for (let fx = 0; fx < fW; fx++) {
               const ix = ix0 + fx * dW;
               const inside = iy >= 0 && iy < inH && ix >= 0 && ix < inW;
-              store<u32>(abs + (<usize>(fy * fW + fx) << 2), inside ? <u32>(input + <usize>(((b * inH + iy) * inW + ix) * inC)) : <u32>zpPix);
+              store<u32>(abs + (<usize>slotOf(fy * fW + fx, is3x3) << 2), inside ? <u32>(input + <usize>(((b * inH + iy) * inW + ix) * inC)) : <u32>zpPix);
             }
           }
           if (taps & 1) store<u32>(abs + (<usize>taps << 2), <u32>zpPix);

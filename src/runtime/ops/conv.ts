@@ -369,7 +369,10 @@ const depthwiseConv2d: OpDef = {
       const tp = taps + (taps & 1);
       const fd = filter.data!;
       const fv = new Int8Array(fd.buffer, fd.byteOffset, taps * outC);
-      ctx.b.constant(pairPack(outC, taps, tp, (oc, t) => fv[t * outC + oc]!));
+      // 3x3 filters pair their taps as (0,1) (3,4) (6,7) (2,5) (8): the first three
+      // pairs are horizontal neighbours (see dwFast).
+      const order = taps === 9 && fH === 3 ? [0, 1, 3, 4, 6, 7, 2, 5, 8] : null;
+      ctx.b.constant(pairPack(outC, taps, tp, (oc, t) => fv[(order ? order[t]! : t) * outC + oc]!));
       const biasBytes = biasBlob(ctx, bias, outC, false);
       const bv = new Int32Array(biasBytes.buffer, biasBytes.byteOffset, outC);
       const folded = new Int32Array(padTo8(outC));
