@@ -5,6 +5,8 @@
 // the reference's int32 accumulator does), 16x8 kernels in i64 (the SIMD paths sum in
 // i32 lanes only over spans short enough that no lane can overflow).
 import { w, wp, mbqm64 } from '../fixedpoint';
+import { requantV, rqRmin, rqSpread } from './conv-requant';
+import { conv1x1Fast, dwFast } from './conv-fast';
 
 // MultiplyByQuantizedMultiplier (32-bit, double rounding), the same integers as
 // fixedpoint.ts mbqm, written with shifts only: the truncating i64 division by 2^31 is
@@ -62,35 +64,14 @@ import { w, wp, mbqm64 } from '../fixedpoint';
 }
 
 // Vectorized output stage for four channels [oc, oc + 4), bit-identical to the scalar
-// one. rq is the table written by requantTable (src/runtime/ops/conv.ts), n = outC:
-//   i32 mult[n] | i32 2^left[n] | i64 round+[n] | i64 round-[n] | i64 2^(32-right)[n]
-// The doubling high multiply runs in i64 lanes (nudge, then a truncating shift by 31);
-// the rounding right shift by a per-channel amount is (x + round) * 2^(32-right) >> 32,
-// exact because |x + round| * 2^(32-right) < 2^63. Returns the clamped i32 results.
+// one (assembly/ops/conv-requant.ts). rq is the table written by requantTable
+// (src/runtime/ops/conv.ts) for n = outC channels. Returns the clamped i32 results.
 @inline function requant4(acc: v128, oc: i32, bias: usize, rq: usize, n: i32, outOff: i32, lo: i32, hi: i32): v128 {
-  const o4 = <usize>oc << 2, o8 = <usize>oc << 3;
-  const n4 = <usize>n << 2;
-  const t64 = rq + (n4 << 1);
-  const a = i32x4.mul(i32x4.add(acc, v128.load(bias + o4)), v128.load(rq + n4 + o4));
-  const m = v128.load(rq + o4);
-  const r0 = rdbpot2(srdhm2(i64x2.extmul_low_i32x4_s(a, m)), t64 + o8, n4);
-  const r1 = rdbpot2(srdhm2(i64x2.extmul_high_i32x4_s(a, m)), t64 + o8 + 16, n4);
-  let r = i32x4.shuffle(r0, r1, 0, 2, 4, 6);
-  r = i32x4.add(r, i32x4.splat(outOff));
-  r = i32x4.max_s(r, i32x4.splat(lo));
-  return i32x4.min_s(r, i32x4.splat(hi));
-}
-
-@inline function srdhm2(p: v128): v128 {
-  const v = i64x2.add(p, v128.bitselect(i64x2.splat(<i64>(1 - (1 << 30))), i64x2.splat(<i64>(1 << 30)), i64x2.shr_s(p, 63)));
-  return i64x2.shr_s(i64x2.add(v, v128.and(i64x2.shr_s(v, 63), i64x2.splat(<i64>0x7fffffff))), 31);
-}
-
-// t: this pair's round+ entries; round- and the multipliers follow at n*8 and n*16 bytes.
-@inline function rdbpot2(x: v128, t: usize, n4: usize): v128 {
-  const n8 = n4 << 1;
-  const v = i64x2.add(x, v128.bitselect(v128.load(t + n8), v128.load(t), i64x2.shr_s(x, 63)));
-  return i64x2.shr_s(i64x2.mul(v, v128.load(t + (n8 << 1))), 32);
+  const o4 = <usize>oc << 2;
+  const np = (n + 7) & ~7;
+  const stride = <usize>np << 2;
+  return requantV(i32x4.add(acc, v128.load(bias + o4)), rq + o4, stride, i32x4.splat(outOff), i32x4.splat(lo), i32x4.splat(hi), true,
+    rqRmin(rq, np), rqSpread(rq, np));
 }
 
 // Four i32x4 partial sums -> one i32x4 of their totals.
@@ -122,14 +103,17 @@ import { w, wp, mbqm64 } from '../fixedpoint';
 //   16 fic (filter depth = inC / groups)  17 groups  18 strideH  19 strideW
 //   20 dilH  21 dilW  22 padH  23 padW  24 input offset (-zp; 0 for int16)
 //   25 output zero point (0 for int16)  26 clamp min  27 clamp max  28 kpad
-//   29 requant table (requant4; 0 for 102)
+//   29 requant table (conv-requant.ts; 0 for 102)
 //   30 (101 only) bias + input offset × Σ weights per channel, for windows inside the image
+//      (outC rounded up to a multiple of 8 entries)
+//   31 (101 with a 1x1 filter and one group) the weights with channels in lanes
+//      (conv-fast.ts), else 0; the scratch (word 6) then holds kpad * 8 bytes
 //
 // For every output pixel and group the window is gathered into the scratch row as
 // int16 (x + input offset; taps outside the image are 0, which adds nothing), then each
 // output channel is one dot product of that row with its weight row.
-// 1x1 filters without groups (every window inside the image) skip the gather: the input
-// pixel is dotted directly (int8 with the folded bias of word 30, int16 as is).
+// 1x1 filters without groups (every window inside the image) skip the gather: int8 runs
+// conv1x1Fast (conv-fast.ts), int16 with the i32 accumulator dots the input pixel directly.
 
 // Gathers the window of output pixel (b, oy, ox), group g into col.
 function im2col(p: usize, col: usize, b: i32, oy: i32, ox: i32, g: i32, wide: bool): void {
@@ -213,7 +197,8 @@ function im2col(p: usize, col: usize, b: i32, oy: i32, ox: i32, g: i32, wide: bo
 
 // 1x1 filter, one group, SIMD: two output pixels and four channels at a time (each
 // weight load serves two pixels, each input load four channels), then the leftovers.
-// mode 0 (int8 input, folded bias) or 2 (int16 input, i32 accumulator).
+// Used for mode 2 (int16 input, i32 accumulator); mode 0 (int8 input, folded bias) runs
+// conv1x1Fast instead.
 
 // The input row of flattened output pixel q.
 @inline function src1x1(p: usize, q: i32, esz: usize): usize {
@@ -334,7 +319,8 @@ function conv1x1(p: usize, mode: i32): void {
 function conv(p: usize, mode: i32): void {
   if (ASC_FEATURE_SIMD) {
     if (mode != 1 && w(p, 14) == 1 && w(p, 15) == 1 && w(p, 17) == 1) {
-      conv1x1(p, mode);
+      if (mode == 0) conv1x1Fast(p);
+      else conv1x1(p, mode);
       return;
     }
   }
@@ -426,9 +412,14 @@ function conv(p: usize, mode: i32): void {
 //   15 depth multiplier (outC = inC * dm; channel oc reads input channel oc / dm)
 //   16 strideH  17 strideW  18 dilH  19 dilW  20 padH  21 padW
 //   22 input offset (-zp; 0 for int16)  23 output zero point (0 for int16)
-//   24 clamp min  25 clamp max  26 requant table (requant4; 0 for 112)
+//   24 clamp min  25 clamp max  26 requant table (conv-requant.ts; 0 for 112)
+//   27-30 (111 only; 0 for 112) for dwFast (conv-fast.ts): 27 weights with channels in
+//   lanes and taps in pairs, 28 bias + input offset × Σ weights, 29 a pixel of input
+//   zero points, 30 scratch for the tap addresses of one output pixel
 //
-// Only the taps inside the image contribute. The SIMD path runs eight output channels
+// Only the taps inside the image contribute. int8 with depth multiplier 1, or with eight
+// outputs per input channel, runs dwFast (conv-fast.ts) for the full blocks of 8 output
+// channels; the rest is below. The other SIMD path runs eight output channels
 // [c, c + 8) at a time (c a multiple of 8), building the eight matching input values by
 // input layout (xm): 0 dm == 1 (a plain load); 1 inC == 1 or dm a multiple of 8 (all
 // eight read input channel c / dm: a splat); 2 dm == 2 and 3 dm == 4 (a byte shuffle of
@@ -535,7 +526,16 @@ function dwconv(p: usize, wide: bool): void {
   const osz: usize = wide ? 2 : 1;
   // Lane sums stay exact for int16 data up to 512 taps (|w·x| <= 2^22).
   const xm = dm == 1 ? 0 : (inC == 1 || (dm & 7) == 0) ? 1 : dm == 2 ? 2 : dm == 4 ? 3 : -1;
-  const vecOk = ASC_FEATURE_SIMD && xm >= 0 && (!wide || fH * fW <= 256);
+  let vecOk = ASC_FEATURE_SIMD && xm >= 0 && (!wide || fH * fW <= 256);
+  let c0 = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (!wide && (xm == 0 || xm == 1)) {
+      // Full blocks of 8 channels in conv-fast.ts; the rest below.
+      c0 = dwFast(p, xm);
+      if (c0 == outC) return;
+      vecOk = false;
+    }
+  }
   let dstPix = output;
   for (let b = 0; b < batches; b++) {
     const pixBase = b * inH;
@@ -545,7 +545,7 @@ function dwconv(p: usize, wide: bool): void {
       for (let ox = 0; ox < outW; ox++) {
         const ix0 = ox * sW - padW;
         const fx0 = firstInside(ix0, dW, fW), fx1 = endInside(ix0, dW, fW, inW);
-        let c = 0;
+        let c = c0;
         if (ASC_FEATURE_SIMD) {
           if (vecOk) {
             for (; c + 8 <= outC; c += 8) {

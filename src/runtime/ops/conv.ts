@@ -168,27 +168,72 @@ function biasBlob(ctx: OpContext, bias: Tensor | null, outC: number, wide: boole
 }
 
 /**
- * Per-channel constants of the vectorized output stage (see requant4 in the kernel
- * file), the same integers as the multiplier / shift pair in another form:
- *   i32 mult[n] | i32 2^left[n] | i64 round[n] (x >= 0) | i64 round[n] (x < 0) | i64 2^(32-right)[n]
+ * Per-channel constants of the vectorized output stage (see assembly/ops/conv-requant.ts),
+ * the same integers as the multiplier / shift pair in another form, for np = outC rounded
+ * up to a multiple of 8 channels (the padding entries have multiplier 0):
+ *   i32 mult[np] | i32 2^left[np] | i32 half[np] | u32 2^(31-right)[np]
+ *   | u32 cap[np] | i32 2^(spread-(right-rmin))[np] | i32 rmin | i32 spread
+ * (spread -1: the kernels use the 64-bit division).
  */
 function requantTable(mult: Int32Array, shift: Int32Array): Uint8Array {
   const n = mult.length;
-  const buf = new ArrayBuffer(n * 8 + n * 24);
-  const i32 = new Int32Array(buf, 0, 2 * n);
-  const i64 = new BigInt64Array(buf, n * 8, 3 * n);
+  const np = padTo8(n);
+  const buf = new ArrayBuffer(np * 24 + 16);
+  const i32 = new Int32Array(buf);
+  const u32 = new Uint32Array(buf);
+  const rightOf = (c: number) => (c < n && shift[c]! < 0 ? -shift[c]! : 0);
+  let rmin = 31, rmax = 0;
   for (let c = 0; c < n; c++) {
-    const s = shift[c]!;
-    const left = s > 0 ? s : 0;
-    const right = s > 0 ? 0 : -s;
-    i32[c] = mult[c]!;
-    i32[n + c] = 2 ** left;
-    const half = right > 0 ? 1n << BigInt(right - 1) : 0n;
-    i64[c] = half;
-    i64[n + c] = right > 0 ? half - 1n : 0n;
-    i64[2 * n + c] = 1n << BigInt(32 - right);
+    rmin = Math.min(rmin, rightOf(c));
+    rmax = Math.max(rmax, rightOf(c));
   }
+  if (n === 0) rmin = 0;
+  // The 32-bit division (see the kernel file) also needs every right shift >= 1, so
+  // that no quotient comes near 2^31 (the reference's + zero point may wrap there).
+  const spread = rmin >= 1 && rmax - rmin <= 15 ? rmax - rmin : -1;
+  for (let c = 0; c < np; c++) {
+    const s = c < n ? shift[c]! : 0;
+    const left = s > 0 ? s : 0;
+    // Padding channels take rmin (their multiplier is 0, so any shift gives 0).
+    const right = c < n ? rightOf(c) : rmin;
+    i32[c] = c < n ? mult[c]! : 0;
+    i32[np + c] = 2 ** left;
+    i32[2 * np + c] = right > 0 ? 2 ** (right - 1) : 0;
+    u32[3 * np + c] = 2 ** (31 - right);
+    u32[4 * np + c] = 16 + right < 32 ? 2 ** (16 + right) : 0xffffffff;
+    i32[5 * np + c] = spread >= 0 ? 2 ** (spread - (right - rmin)) : 0;
+  }
+  i32[6 * np] = rmin;
+  i32[6 * np + 1] = spread;
   return new Uint8Array(buf);
+}
+
+const padTo8 = (n: number): number => Math.ceil(n / 8) * 8;
+
+/**
+ * Weights with the output channels in vector lanes, for the SIMD kernels that multiply
+ * pairs of int16 (i32x4.dot_i16x8_s): for each block of 8 channels [b*8, b*8+8) and each
+ * pair j of reduction indices (2j, 2j+1), 16 int16 = two vectors, channels b*8..b*8+3
+ * then b*8+4..b*8+7, each channel as the pair (w(oc, 2j), w(oc, 2j+1)). Channels past
+ * outC and indices past k are zero. `at(oc, i)` gives weight i of channel oc.
+ */
+function pairPack(outC: number, k: number, kp: number, at: (oc: number, i: number) => number): Int16Array {
+  const np = padTo8(outC);
+  const pairs = kp / 2;
+  const out = new Int16Array(np * kp);
+  for (let b = 0; b < np / 8; b++) {
+    for (let j = 0; j < pairs; j++) {
+      const base = (b * pairs + j) * 16;
+      for (let l = 0; l < 8; l++) {
+        const oc = b * 8 + l;
+        if (oc >= outC) continue;
+        const d = base + l * 2;
+        if (2 * j < k) out[d] = at(oc, 2 * j);
+        if (2 * j + 1 < k) out[d + 1] = at(oc, 2 * j + 1);
+      }
+    }
+  }
+  return out;
 }
 
 /** Common input/output checks; returns [input, filter, bias, output]. */
@@ -261,7 +306,9 @@ const conv2d: OpDef = {
     const biasBytes = biasBlob(ctx, bias, outC, wide);
     ctx.b
       .tensor(input).constant(packed).constant(biasBytes).tensor(output)
-      .constant(mult).constant(shift).scratchBuffer(kpad * 2);
+      .constant(mult).constant(shift)
+      // The im2col row; for the int8 1x1 kernel, four input pixels widened to int16.
+      .scratchBuffer(kpad * (kernel === K.CONV_I8 && fH === 1 && fW === 1 && groups === 1 ? 8 : 2));
     geometryWords(ctx, g);
     ctx.b.i32s([fic, groups, g.strideH, g.strideW, g.dilH, g.dilW, g.padH, g.padW,
       esize === 1 ? -inZp : 0, esize === 1 ? outZp : 0, actMin, actMax, kpad]);
@@ -271,14 +318,17 @@ const conv2d: OpDef = {
       // For windows entirely inside the image: bias + input offset × Σ weights, so
       // the kernel can take raw int8 input (wrapping i32, as the accumulator wraps).
       const bv = new DataView(biasBytes.buffer, biasBytes.byteOffset, biasBytes.byteLength);
-      const folded = new Int32Array(outC);
+      const folded = new Int32Array(padTo8(outC));
       for (let oc = 0; oc < outC; oc++) {
         let sum = 0;
         for (let i = 0; i < k; i++) sum += packed[oc * kpad + i]!;
         folded[oc] = (bv.getInt32(oc * 4, true) + Math.imul(-inZp, sum)) | 0;
       }
       ctx.b.constant(folded);
-    } else ctx.b.i32(0);
+      // 1x1 filters without groups: the weights with channels in lanes (K = kpad).
+      if (fH === 1 && fW === 1 && groups === 1) ctx.b.constant(pairPack(outC, k, kpad, (oc, i) => packed[oc * kpad + i]!));
+      else ctx.b.i32(0);
+    } else ctx.b.i32s([0, 0]);
     return { kernel, macs };
   },
 };
@@ -308,8 +358,33 @@ const depthwiseConv2d: OpDef = {
     geometryWords(ctx, g);
     ctx.b.i32s([dm, g.strideH, g.strideW, g.dilH, g.dilW, g.padH, g.padW,
       wide ? 0 : -inZp, wide ? 0 : outZp, actMin, actMax]);
-    if (wide) ctx.b.i32(0);
-    else ctx.b.constant(requantTable(mult, shift));
+    if (wide) ctx.b.i32s([0, 0, 0, 0, 0]);
+    else {
+      ctx.b.constant(requantTable(mult, shift));
+      // For the SIMD kernel: the weights with channels in lanes, taps in pairs; the
+      // bias plus input offset × Σ weights (all taps); a pixel of input zero points
+      // that stands in for taps outside the image (it adds nothing once the offset is
+      // folded); room for the tap addresses of one output pixel.
+      const taps = fH * fW;
+      const tp = taps + (taps & 1);
+      const fd = filter.data!;
+      const fv = new Int8Array(fd.buffer, fd.byteOffset, taps * outC);
+      // 3x3 filters pair their taps as (0,1) (3,4) (6,7) (2,5) (8): the first three
+      // pairs are horizontal neighbours (see dwFast).
+      const order = taps === 9 && fH === 3 ? [0, 1, 3, 4, 6, 7, 2, 5, 8] : null;
+      ctx.b.constant(pairPack(outC, taps, tp, (oc, t) => fv[(order ? order[t]! : t) * outC + oc]!));
+      const biasBytes = biasBlob(ctx, bias, outC, false);
+      const bv = new Int32Array(biasBytes.buffer, biasBytes.byteOffset, outC);
+      const folded = new Int32Array(padTo8(outC));
+      for (let oc = 0; oc < outC; oc++) {
+        let sum = 0;
+        for (let t = 0; t < taps; t++) sum += fv[t * outC + oc]!;
+        folded[oc] = (bv[oc]! + Math.imul(-inZp, sum)) | 0;
+      }
+      ctx.b.constant(folded);
+      ctx.b.constant(new Int8Array(g.inC + 16).fill(inZp));
+      ctx.b.scratchBuffer(tp * 8);
+    }
     return { kernel: wide ? K.DWCONV_I16 : K.DWCONV_I8, macs };
   },
 };

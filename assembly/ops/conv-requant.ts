@@ -1,0 +1,73 @@
+// Vectorized output stage of the conv family: MultiplyByQuantizedMultiplier (32-bit,
+// double rounding) on four i32 lanes, each with its own multiplier and shift, giving
+// the same integers as the scalar mbqm for every input.
+//
+// Table (written by requantTable in src/runtime/ops/conv.ts), np = outC rounded up to
+// a multiple of 8, entries past outC harmless (multiplier 0):
+//   i32 mult[np] | i32 2^left[np] | i32 half[np] | u32 2^(31-right)[np]
+//   | u32 cap[np] | i32 2^(spread-(right-rmin))[np] | i32 rmin | i32 spread
+// with left = max(shift, 0), right = max(-shift, 0) <= 31, half = 2^(right-1) (0 when
+// right == 0), rmin the least right shift of the op's channels, spread the largest
+// minus rmin (-1 when over 15 or when rmin is 0) and cap = 2^(16+right) (2^32-1 when that does not fit).
+//
+// Exactness. With a = x * 2^left (wrapping, as the reference's int32 product):
+//  - the doubling high multiply (nudge, then truncating division by 2^31) equals
+//    floor((a*m + 2^30) / 2^31) for either sign of a*m (m >= 0, so no saturation case):
+//    for a*m < 0, trunc((a*m + 1 - 2^30) / 2^31) = floor((a*m + 1 - 2^30 + 2^31 - 1) / 2^31).
+//    It is the high 32 bits of 2*(a*m + 2^30), an exact i64 (|a*m| < 2^62); call it y;
+//  - the rounding divide by 2^right (ties away from zero) of y is
+//    sign(y) * floor((|y| + half) / 2^right), with |y| + half < 2^32;
+//  - floor(z / 2^right) for z < 2^32 is (z * 2^(31-right)) >> 31 in unsigned 64-bit
+//    arithmetic; or, when the op's right shifts are >= 1 and span at most 15 (so no
+//    quotient comes near 2^31, where adding the zero point would wrap), with z first capped
+//    at 2^(16+right) (which caps the quotient at 2^16, beyond every clamp bound, and
+//    keeps it exact below), ((z >> rmin) * 2^(spread-d)) >> spread with d = right - rmin,
+//    all in 32 bits (the product is at most 2^(16+spread)).
+
+// acc already includes the bias. t: the table entry of the first of the four channels;
+// stride: np * 4 (bytes between the table's arrays); left: whether any channel of the
+// table has a left shift (else the multiply by 2^left is skipped); rmin, spread: the
+// table's last two words (spread < 0: the 64-bit division). Returns the clamped results.
+@inline export function requantV(acc: v128, t: usize, stride: usize, outOff: v128, lo: v128, hi: v128, left: bool, rmin: i32, spread: i32): v128 {
+  const a = left ? i32x4.mul(acc, v128.load(t + stride)) : acc;
+  const m = v128.load(t);
+  const nudge = i64x2.splat(1 << 30);
+  const plo = i64x2.shl(i64x2.add(i64x2.extmul_low_i32x4_s(a, m), nudge), 1);
+  const phi = i64x2.shl(i64x2.add(i64x2.extmul_high_i32x4_s(a, m), nudge), 1);
+  const y = i32x4.shuffle(plo, phi, 1, 3, 5, 7);
+  const sign = i32x4.shr_s(y, 31);
+  const z = i32x4.add(i32x4.abs(y), v128.load(t + 2 * stride));
+  let r: v128;
+  if (spread >= 0) {
+    const zc = i32x4.min_u(z, v128.load(t + 4 * stride));
+    r = i32x4.shr_u(i32x4.mul(i32x4.shr_u(zc, rmin), v128.load(t + 5 * stride)), spread);
+  } else {
+    const p = v128.load(t + 3 * stride);
+    const rlo = i64x2.shr_u(i64x2.extmul_low_i32x4_u(z, p), 31);
+    const rhi = i64x2.shr_u(i64x2.extmul_high_i32x4_u(z, p), 31);
+    r = i32x4.shuffle(rlo, rhi, 0, 2, 4, 6);
+  }
+  const q = i32x4.sub(v128.xor(r, sign), sign);
+  return i32x4.min_s(i32x4.max_s(i32x4.add(q, outOff), lo), hi);
+}
+
+// The table's rmin and spread words.
+@inline export function rqRmin(t: usize, np: i32): i32 {
+  return load<i32>(t + (<usize>np * 24));
+}
+@inline export function rqSpread(t: usize, np: i32): i32 {
+  return load<i32>(t + (<usize>np * 24) + 4);
+}
+
+// Whether any of the np channels of the table at t has a left shift.
+@inline export function anyLeft(t: usize, np: i32): bool {
+  const l = t + (<usize>np << 2);
+  for (let c = 0; c < np; c++) if (load<i32>(l + (<usize>c << 2)) != 1) return true;
+  return false;
+}
+
+// Eight i32 results (two vectors) -> eight int8 at dst.
+@inline export function storeI8x8(dst: usize, a: v128, b: v128): void {
+  const h = i16x8.narrow_i32x4_s(a, b);
+  v128.store64_lane(dst, i8x16.narrow_i16x8_s(h, h), 0);
+}
