@@ -76,9 +76,9 @@ export interface OpTypeProfileEntry {
 export interface ProfileReport {
   /** Interleaved passes: each one whole `run` and one op-by-op pass. */
   passes: number;
-  /** Sum of the per-op means, ms. */
+  /** Sum of the per-op times, ms (each op's mean over the faster half of the passes by op-by-op total). */
   total_ms: number;
-  /** Mean of the whole runs timed in the same passes, ms. */
+  /** Mean of the faster half of the whole runs timed in the same passes, ms. */
   run_ms: number;
   /** Outputs of an op-by-op pass from fresh state equal those of the first inference. */
   outputs_unchanged: boolean;
@@ -268,34 +268,44 @@ export async function measure(target: BenchTarget, inputs: TypedArray[], s: Benc
 }
 
 /** Per-op profile: interleaved whole runs and op-by-op passes; see ProfileReport. */
+/** Share of the profile passes kept (the fastest by op-by-op total); see profileModel. */
+const KEEP = 0.5;
+
 export async function profileModel(model: Model, inputs: TypedArray[], s: BenchSettings, firstCrc: string, onProgress?: ProgressFn, label = 'kestrel', now: () => number = nowDefault): Promise<ProfileReport> {
   model.resetState();
   const check = model.profile(inputs, now);
   const outputsUnchanged = crc32Hex(check.outputs) === firstCrc;
   const ops = model.plan.ops;
-  const sums = new Float64Array(ops.length);
-  let runSum = 0;
-  // At least 10 passes; up to `runs` (at most 1000) while within max(1 s, min_secs).
-  const minPasses = Math.max(10, Math.min(s.runs, 1000));
-  const limitMs = Math.max(1000, s.min_secs * 1000);
+  // At least 10 passes, at most 1000, for max(1 s, min_secs) (capped by max_secs).
+  const maxPasses = 1000;
+  const limitMs = Math.min(Math.max(1000, s.min_secs * 1000), s.max_secs * 1000);
+  const perOp = ops.map(() => new Float64Array(maxPasses));
+  const whole = new Float64Array(maxPasses);
   const start = now();
   let last = start;
   let passes = 0;
-  while (passes < minPasses) {
-    if (passes >= 10 && now() - start > Math.min(limitMs, s.max_secs * 1000)) break;
+  while (passes < maxPasses) {
+    if (passes >= 10 && now() - start > limitMs) break;
     const t0 = now();
     model.run(inputs);
-    runSum += now() - t0;
+    whole[passes] = now() - t0;
     const { opMs } = model.profile(inputs, now);
-    for (let i = 0; i < sums.length; i++) sums[i]! += opMs[i]!;
+    for (let i = 0; i < ops.length; i++) perOp[i]![passes] = opMs[i]!;
     passes++;
     if (onProgress && now() - last >= 100) {
       last = now();
-      await onProgress({ target: label, phase: 'profile', fraction: passes / minPasses, runs: passes });
+      await onProgress({ target: label, phase: 'profile', fraction: passes / maxPasses, runs: passes });
     }
   }
   model.resetState();
-  const mean = Array.from(sums, (x) => x / passes);
+  // Passes another process interrupted would skew the figures: keep the faster half of
+  // the passes by op-by-op total (and likewise the faster half of the whole runs), and
+  // average over those. Means keep the per-op times additive.
+  const keep = Math.max(1, Math.ceil(passes * KEEP));
+  const passTotal = Array.from({ length: passes }, (_, j) => perOp.reduce((a, op) => a + op[j]!, 0));
+  const kept = passTotal.map((t, j) => [t, j] as const).sort((a, b) => a[0] - b[0]).slice(0, keep).map(([, j]) => j);
+  const mean = perOp.map((a) => kept.reduce((acc, j) => acc + a[j]!, 0) / keep);
+  const runMs = whole.subarray(0, passes).sort().subarray(0, keep).reduce((a, b) => a + b, 0) / keep;
   const total = mean.reduce((a, b) => a + b, 0);
   const entries: OpProfileEntry[] = ops.map((p, i) => ({
     index: p.op.index, opcode: p.op.opcode, kernel: p.kernel, macs: p.macs, ms: mean[i]!, share: total > 0 ? mean[i]! / total : 0,
@@ -307,7 +317,7 @@ export async function profileModel(model: Model, inputs: TypedArray[], s: BenchS
     types.set(e.opcode, t);
   }
   return {
-    passes, total_ms: total, run_ms: runSum / passes, outputs_unchanged: outputsUnchanged,
+    passes, total_ms: total, run_ms: runMs, outputs_unchanged: outputsUnchanged,
     ops: entries, by_type: [...types.values()].sort((a, b) => b.ms - a.ms),
   };
 }

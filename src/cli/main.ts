@@ -5,12 +5,14 @@ import { KestrelError } from '../errors.js';
 import { runCommand } from './run.js';
 import { inspectCommand } from './inspect.js';
 import { demoCommand } from './demo.js';
+import { benchCommand } from './bench.js';
 import { VERSION } from '../version.js';
 
 const COMMANDS: Record<string, { summary: string; main: (argv: string[]) => Promise<number> }> = {
   demo: { summary: 'run the built-in example models and show what Kestrel does', main: demoCommand },
   run: { summary: 'run a .tflite model on raw input tensors and write the outputs', main: runCommand },
   inspect: { summary: 'show a model\'s operators, tensors, parameters, MACs and planned memory', main: inspectCommand },
+  bench: { summary: 'measure latency, memory and throughput of a model (like benchmark_model)', main: benchCommand },
 };
 
 function usage(): string {
