@@ -16,7 +16,8 @@ import { wasmFeatures } from './features.js';
 export function browserEnvironment(): Record<string, unknown> {
   const nav = (globalThis as any).navigator ?? {};
   const ua: string = nav.userAgent ?? 'unknown';
-  const brand = (nav.userAgentData?.brands ?? []).find((b: any) => !/Not.?A.?Brand/i.test(b.brand) && b.brand !== 'Chromium') ?? nav.userAgentData?.brands?.[0];
+  const brands = (nav.userAgentData?.brands ?? []).filter((b: any) => !/Not.?A.?Brand/i.test(b.brand));
+  const brand = brands.find((b: any) => b.brand !== 'Chromium') ?? brands[0];
   const m = /(Chrome|Firefox|Version)\/([\d.]+)/.exec(ua);
   return {
     runtime: 'browser',

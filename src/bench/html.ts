@@ -36,7 +36,7 @@ export function histogramSvg(h: Histogram, id: string, label: string, marks: { n
   marks.forEach((m, i) => {
     if (!(m.ms >= h.lo_ms && m.ms <= h.hi_ms)) return;
     const px = x(m.ms).toFixed(1);
-    parts.push(`<line x1="${px}" y1="${T}" x2="${px}" y2="${H - B}" stroke="${COLORS[(i + 1) % COLORS.length]}" stroke-dasharray="4 3"/><text x="${px}" y="${T + 10 + 12 * i}" font-size="11" dx="3">${esc(m.name)}</text>`);
+    parts.push(`<line x1="${px}" y1="${T}" x2="${px}" y2="${H - B}" stroke="${COLORS[(i + 1) % COLORS.length]}" stroke-dasharray="4 3"/><text x="${px}" y="${T + 10 + 12 * i}" font-size="11" ${x(m.ms) > W - R - 40 ? 'dx="-3" text-anchor="end"' : 'dx="3"'}>${esc(m.name)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('');
