@@ -37,7 +37,7 @@ export interface Progress {
   /** 'kestrel/simd', 'litert', … */
   target: string;
   phase: 'warmup' | 'timed' | 'profile';
-  /** 0…1 of this phase (timed: the larger of the runs and seconds fractions). */
+  /** 0…1 of this phase (timed: the lesser of the runs and min-secs fractions, or of max-secs if more). */
   fraction: number;
   runs: number;
 }
@@ -247,7 +247,9 @@ export async function measure(target: BenchTarget, inputs: TypedArray[], s: Benc
     if (n === samples.length) { const g = new Float64Array(n * 2); g.set(samples); samples = g; }
     samples[n++] = dt;
     timed += dt;
-    await report('timed', Math.max(n / Math.max(1, s.runs), minMs > 0 ? timed / minMs : 1), n);
+    // Done when both minimums are reached, or at max_secs, whichever comes first.
+    const both = Math.min(n / Math.max(1, s.runs), minMs > 0 ? timed / minMs : 1);
+    await report('timed', Math.max(both, maxMs > 0 ? (now() - start) / maxMs : 0), n);
   }
   await report('timed', 1, n, true);
   const used = samples.subarray(0, n);
