@@ -1,6 +1,7 @@
 // Bundles built from tsc's ESM output in dist/:
 //   dist/cjs/index.cjs, dist/cjs/runtime.cjs — CommonJS for require() users in Node;
-//   dist/browser/kestrel.mjs                  — one ES module for browsers (runtime only).
+//   dist/browser/kestrel.mjs                  — one ES module for browsers (runtime only);
+//   dist/browser/bench.mjs                    — runtime + benchmark engine (targets/browser/bench.html).
 // All of them load the kernel modules from dist/wasm/ (../wasm relative to the bundle).
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 
@@ -17,5 +18,11 @@ export default [
     external,
     plugins: [nodeResolve({ browser: true })],
     output: { file: 'dist/browser/kestrel.mjs', format: 'es', sourcemap: true },
+  },
+  {
+    input: 'dist/bench/browser.js',
+    external,
+    plugins: [nodeResolve({ browser: true })],
+    output: { file: 'dist/browser/bench.mjs', format: 'es', sourcemap: true },
   },
 ];

@@ -6,6 +6,7 @@ import { runCommand } from './run.js';
 import { inspectCommand } from './inspect.js';
 import { demoCommand } from './demo.js';
 import { compileCommand } from './compile.js';
+import { benchCommand } from './bench.js';
 import { VERSION } from '../version.js';
 
 const COMMANDS: Record<string, { summary: string; main: (argv: string[]) => Promise<number> }> = {
@@ -13,6 +14,7 @@ const COMMANDS: Record<string, { summary: string; main: (argv: string[]) => Prom
   run: { summary: 'run a .tflite model on raw input tensors and write the outputs', main: runCommand },
   inspect: { summary: 'show a model\'s operators, tensors, parameters, MACs and planned memory', main: inspectCommand },
   compile: { summary: 'compile one int8 model into one standalone .wasm module (no imports)', main: compileCommand },
+  bench: { summary: 'measure latency, memory and throughput of a model (like benchmark_model)', main: benchCommand },
 };
 
 function usage(): string {

@@ -124,6 +124,8 @@ export class Model {
   get memoryBytes(): number { return this.plan.memoryBytes; }
   /** Multiply-accumulates per inference. */
   get macs(): number { return this.plan.macs; }
+  /** Bytes of the model's WebAssembly.Memory as allocated (whole 64 KiB pages). */
+  get wasmMemoryBytes(): number { return this.k().memory.buffer.byteLength; }
 
   private k(): KernelExports {
     if (!this.kernels) throw new KestrelError('E_DISPOSED', `${this.graph.source}: model was disposed`);
@@ -142,6 +144,31 @@ export class Model {
    * Returns fresh typed arrays, one per output.
    */
   run(inputs: TypedArray[] | Record<string, TypedArray>): TypedArray[] {
+    const k = this.writeInputs(inputs);
+    const status = k.invoke(this.plan.records.offset, this.plan.ops.length);
+    if (status !== -1) this.missingKernel(status);
+    return this.readOutputs(k);
+  }
+
+  /**
+   * Runs the model like `run`, one op at a time, and returns the milliseconds each op
+   * took (in plan order, `timer` defaults to performance.now) with the outputs. The
+   * outputs are the same as `run`'s; only the timing around each op is added.
+   */
+  profile(inputs: TypedArray[] | Record<string, TypedArray>, timer: () => number = () => performance.now()): { opMs: Float64Array; outputs: TypedArray[] } {
+    const k = this.writeInputs(inputs);
+    const ops = this.plan.ops;
+    const opMs = new Float64Array(ops.length);
+    for (let i = 0; i < ops.length; i++) {
+      const t0 = timer();
+      const ok = k.invokeOne(ops[i]!.address);
+      opMs[i] = timer() - t0;
+      if (!ok) this.missingKernel(i);
+    }
+    return { opMs, outputs: this.readOutputs(k) };
+  }
+
+  private writeInputs(inputs: TypedArray[] | Record<string, TypedArray>): KernelExports {
     const k = this.k();
     const list = this.orderInputs(inputs);
     const buf = k.memory.buffer;
@@ -149,11 +176,16 @@ export class Model {
       const t = this.inputs[i]!;
       new Uint8Array(buf, this.inputAddr[i]!, t.bytes).set(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
     });
-    const status = k.invoke(this.plan.records.offset, this.plan.ops.length);
-    if (status !== -1) {
-      const op = this.plan.ops[status]?.op;
-      throw new KestrelError('E_KERNEL', `${this.graph.source}: kernel for op #${op?.index} ${op?.opcode} is missing from the ${this.backend} module`);
-    }
+    return k;
+  }
+
+  private missingKernel(i: number): never {
+    const op = this.plan.ops[i]?.op;
+    throw new KestrelError('E_KERNEL', `${this.graph.source}: kernel for op #${op?.index} ${op?.opcode} is missing from the ${this.backend} module`);
+  }
+
+  private readOutputs(k: KernelExports): TypedArray[] {
+    const buf = k.memory.buffer;
     return this.outputs.map((t, i) => {
       const Ctor = ARRAY_FOR[t.dtype];
       const copy = buf.slice(this.outputAddr[i]!, this.outputAddr[i]! + t.bytes);
