@@ -111,13 +111,27 @@ test('--json follows the documented, versioned schema; the CRC is that of the re
   for (const k of Object.keys(r)) t.true(doc.includes(`\`${k}\``), `docs/bench-schema.md documents ${k}`);
 });
 
-test('--backend all measures simd and scalar, which agree', async (t) => {
+test('--backend all measures simd, scalar and the compiled module, which agree', async (t) => {
   const { report: r } = await benchJson(t, join(micro, 'model.tflite'), '--backend', 'all', ...QUICK);
-  t.deepEqual(r.results.map((x) => x.backend), ['simd', 'scalar']);
+  t.deepEqual(r.results.map((x) => x.backend), ['simd', 'scalar', 'compiled']);
   t.true(r.backends_agree);
   t.is(r.results[0].output_crc32, r.results[1].output_crc32);
-  t.true(r.warnings.some((w) => /compiled modules are not available yet/.test(w)));
+  t.is(r.results[0].output_crc32, r.results[2].output_crc32);
   t.is(r.inputs[0].source, 'random(seed 1)');
+});
+
+test('a module made by kestrel compile is benchmarked as the compiled backend', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-bench-'));
+  const wasm = join(dir, 'micro.wasm');
+  const c = await kestrel('compile', join(micro, 'model.tflite'), '--out', wasm);
+  t.is(c.code, 0, c.stderr);
+  const { report: r } = await benchJson(t, wasm, '--input', join(micro, 'input_0.bin'), ...QUICK);
+  t.is(r.model_format, 'wasm');
+  t.is(r.backend, 'compiled');
+  t.is(r.ops, 4);
+  t.true(r.arena_bytes > 0 && r.macs > 0);
+  t.is(r.output_crc32, crc32Hex([new Uint8Array(readFileSync(join(micro, "output_0.bin")))]));
+  oneLineError(t, await kestrel('bench', wasm, '--backend', 'simd'), /compiled module runs its own built-in kernels/);
 });
 
 test('per-op profile adds up to within 10% of a whole run and leaves results unchanged', async (t) => {
@@ -188,14 +202,13 @@ test('bad input gives one clear line and a non-zero exit', async (t) => {
   oneLineError(t, await kestrel('bench', model, '--input', join(micro, 'input_0.bin'), '--input', join(micro, 'input_0.bin')), /1 input\(s\).*got 2 --input/);
   oneLineError(t, await kestrel('bench', model, '--threads', '2'), /multi-threaded inference is not available yet/);
   oneLineError(t, await kestrel('bench', model, '--threads', '0'), /--threads needs a whole number/);
-  oneLineError(t, await kestrel('bench', model, '--backend', 'compiled'), /compiled .* not supported yet/);
   oneLineError(t, await kestrel('bench', model, '--runs', 'many'), /--runs needs a whole number/);
   oneLineError(t, await kestrel('bench', model, '--compare', 'onnx'), /unknown engine 'onnx'/);
   oneLineError(t, await kestrel('bench', model, '--pin', '0-x'), /not a CPU list/);
   const dir = mkdtempSync(join(tmpdir(), 'kestrel-bench-'));
   const wasm = join(dir, 'model.wasm');
   writeFileSync(wasm, new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
-  oneLineError(t, await kestrel('bench', wasm), /compiled \(\.wasm\) model modules are not supported yet/);
+  oneLineError(t, await kestrel('bench', wasm), /not a compiled Kestrel model/);
   oneLineError(t, await kestrel('bench', join(micro, 'input_0.bin')), /not a TFLite model/);
 });
 

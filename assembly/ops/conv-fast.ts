@@ -37,7 +37,8 @@ import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
 
 // ---------------------------------------------------------------------------------
 // 1x1 CONV_2D, int8 (kernel 101 with fH = fW = 1 and one group).
-// Packed weights (word 31): per block of 8 output channels, kpad/2 pairs of two vectors.
+// Packed weights (word 31): per block of 8 output channels, kpad/2 pairs of two vectors
+// (stored as int8, widened to int16 by the load).
 
 // One row of count output pixels (input pixels pixStride bytes apart, outputs packed
 // from dst): eight output channels at a time for four pixels, then the last pixels one
@@ -50,7 +51,7 @@ import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
   const rmin = rqRmin(rq, np), spread = rqSpread(rq, np);
   const outOff = i32x4.splat(w(p, 25)), lo = i32x4.splat(w(p, 26)), hi = i32x4.splat(w(p, 27));
   const k8 = inC & ~7, kt = inC - k8;
-  const blockBytes = <usize>kpad << 4;
+  const blockBytes = <usize>kpad << 3;
   const dstStride = <usize>outC;
   let q = 0;
   // Four pixels at a time: their inputs are widened to int16 into the scratch row
@@ -72,7 +73,7 @@ import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
       let x = scr;
       const xe = scr + rowB;
       for (; x < xe; x += 4) {
-        const w0 = v128.load(wv), w1 = v128.load(wv, 16);
+        const w0 = v128.load8x8_s(wv), w1 = v128.load8x8_s(wv, 8);
         let t = v128.load32_splat(x);
         a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, w0)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, w1));
         t = v128.load32_splat(x + rowB);
@@ -81,7 +82,7 @@ import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
         a2 = i32x4.add(a2, i32x4.dot_i16x8_s(t, w0)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(t, w1));
         t = v128.load32_splat(x + 3 * rowB);
         a3 = i32x4.add(a3, i32x4.dot_i16x8_s(t, w0)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(t, w1));
-        wv += 32;
+        wv += 16;
       }
       const o4 = <usize>oc << 2;
       const ba = v128.load(bias + o4), bb = v128.load(bias + o4 + 16);
@@ -103,14 +104,14 @@ import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
       for (let k = 0; k < kpad; k += 8) {
         const x0 = k < k8 ? v128.load8x8_s(s0 + <usize>k) : loadTail(s0 + <usize>k, kt);
         let t = i32x4.shuffle(x0, x0, 0, 0, 0, 0);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load(wv))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load(wv, 16)));
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 8)));
         t = i32x4.shuffle(x0, x0, 1, 1, 1, 1);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load(wv, 32))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load(wv, 48)));
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 16))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 24)));
         t = i32x4.shuffle(x0, x0, 2, 2, 2, 2);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load(wv, 64))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load(wv, 80)));
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 32))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 40)));
         t = i32x4.shuffle(x0, x0, 3, 3, 3, 3);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load(wv, 96))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load(wv, 112)));
-        wv += 128;
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 48))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 56)));
+        wv += 64;
       }
       const o4 = <usize>oc << 2;
       store8(d0 + <usize>oc,
@@ -153,7 +154,7 @@ export function conv1x1Fast(p: usize): void {
 
 @inline function dwPixel(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32,
   wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, xm: i32, left: bool): void {
-  const pairBytes = <usize>tp << 4;
+  const pairBytes = <usize>tp << 3;
   const np = <i32>(stride >> 2);
   const rmin = rqRmin(rq, np), spread = rqSpread(rq, np);
   for (let blk = 0; blk < nblk; blk++) {
@@ -166,14 +167,14 @@ export function conv1x1Fast(p: usize): void {
       const pb = base + <usize>load<i32>(offs + (<usize>j << 2), 4) + ci;
       if (xm == 0) {
         const xi = i8x16.shuffle(v128.load64_zero(pa), v128.load64_zero(pb), 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-        a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(xi), v128.load(wv)));
-        b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(xi), v128.load(wv, 16)));
+        a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(xi), v128.load8x8_s(wv)));
+        b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(xi), v128.load8x8_s(wv, 8)));
       } else {
         const xs = i32x4.splat((<i32>load<i8>(pa) & 0xffff) | (<i32>load<i8>(pb) << 16));
-        a = i32x4.add(a, i32x4.dot_i16x8_s(xs, v128.load(wv)));
-        b = i32x4.add(b, i32x4.dot_i16x8_s(xs, v128.load(wv, 16)));
+        a = i32x4.add(a, i32x4.dot_i16x8_s(xs, v128.load8x8_s(wv)));
+        b = i32x4.add(b, i32x4.dot_i16x8_s(xs, v128.load8x8_s(wv, 8)));
       }
-      wv += 32;
+      wv += 16;
     }
     const o4 = <usize>c << 2;
     storeI8x8(dst + <usize>c,
@@ -213,42 +214,42 @@ export function conv1x1Fast(p: usize): void {
   for (let blk = 0; blk < nblk; blk++) {
     const c = blk << 3;
     const p = base + <usize>(xm == 0 ? c : c / dm);
-    const wv = wq + <usize>blk * 160;
+    const wv = wq + <usize>blk * 80;
     let a: v128, b: v128;
     if (xm == 0) {
       let x = il(p + o0, p + o1);
-      a = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load(wv));
-      b = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load(wv, 16));
+      a = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load8x8_s(wv));
+      b = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load8x8_s(wv, 8));
       x = il(p + o2, p + o3);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load(wv, 32)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load(wv, 48)));
+      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load8x8_s(wv, 16)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load8x8_s(wv, 24)));
       x = il(p + o4, p + o5);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load(wv, 64)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load(wv, 80)));
+      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load8x8_s(wv, 32)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load8x8_s(wv, 40)));
       x = il(p + o6, p + o7);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load(wv, 96)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load(wv, 112)));
+      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load8x8_s(wv, 48)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load8x8_s(wv, 56)));
       x = i16x8.extend_low_i8x16_s(v128.load64_zero(p + o8));
       // Tap 8 alone: its weights sit in the even int16 of each pair, the odd ones are 0,
       // so the pair (x, anything) works; use x's own lanes 0..3 / 4..7 spread to pairs.
-      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.shuffle(x, x, 0, 0, 1, 1, 2, 2, 3, 3), v128.load(wv, 128)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.shuffle(x, x, 4, 4, 5, 5, 6, 6, 7, 7), v128.load(wv, 144)));
+      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.shuffle(x, x, 0, 0, 1, 1, 2, 2, 3, 3), v128.load8x8_s(wv, 64)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.shuffle(x, x, 4, 4, 5, 5, 6, 6, 7, 7), v128.load8x8_s(wv, 72)));
     } else {
       let x = adj ? bc2(p + o0) : bc(p + o0, p + o1);
-      a = i32x4.dot_i16x8_s(x, v128.load(wv));
-      b = i32x4.dot_i16x8_s(x, v128.load(wv, 16));
+      a = i32x4.dot_i16x8_s(x, v128.load8x8_s(wv));
+      b = i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 8));
       x = adj ? bc2(p + o2) : bc(p + o2, p + o3);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load(wv, 32)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 48)));
+      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 16)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 24)));
       x = adj ? bc2(p + o4) : bc(p + o4, p + o5);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load(wv, 64)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 80)));
+      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 32)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 40)));
       x = bc(p + o6, p + o7);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load(wv, 96)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 112)));
+      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 48)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 56)));
       x = i32x4.splat(<i32>load<i8>(p + o8) & 0xffff);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load(wv, 128)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 144)));
+      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 64)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 72)));
     }
     const o4b = <usize>c << 2;
     storeI8x8(dst + <usize>c,

@@ -95,7 +95,7 @@ import { conv1x1Fast, dwFast } from './conv-fast';
 //
 // 101 CONV_I8, 102 CONV_I16_ACC64, 103 CONV_I16_ACC32. Record:
 //   0 input  1 weights: int8 [outC][kpad], row = the filter's [fH][fW][fic] (k values)
-//            then zeros
+//            then zeros (0 on the SIMD build for int8 1x1 without groups: word 31 has them)
 //   2 bias: i32[outC] (101, 103) or i64[outC] (102), zeros when the op has none
 //   3 output  4 multipliers i32[outC]  5 shifts i32[outC] (> 0: left)
 //   6 scratch: kpad int16 (the im2col row of one output pixel and group)

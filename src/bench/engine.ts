@@ -11,6 +11,7 @@
  */
 import { KestrelError } from '../errors.js';
 import { loadModel, type LoadOptions, type Model, type TensorInfo, type TypedArray } from '../runtime/model.js';
+import { loadCompiled } from '../runtime/compiled.js';
 import { VERSION } from '../version.js';
 import { crc32Hex } from './crc32.js';
 import { histogram, latencyStats, type Histogram, type LatencyStats } from './stats.js';
@@ -160,6 +161,11 @@ export interface BenchRequest {
   onProgress?: ProgressFn;
   now?: () => number;
   warnings?: string[];
+  /**
+   * Compiles .tflite bytes into a standalone module for the 'compiled' backend (the CLI
+   * passes kestrel compile here; hosts without the compiler leave it out).
+   */
+  compile?: (bytes: Uint8Array) => Promise<Uint8Array>;
 }
 
 export interface BenchReport extends Omit<BackendResult, 'backend'> {
@@ -168,7 +174,7 @@ export interface BenchReport extends Omit<BackendResult, 'backend'> {
   kestrel_version: string;
   created: string;
   model: string;
-  model_format: 'tflite';
+  model_format: 'tflite' | 'wasm';
   model_size_bytes: number;
   ops: number;
   inputs: { name: string; dtype: string; shape: number[]; source: string }[];
@@ -188,8 +194,8 @@ export function isWasmModule(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d;
 }
 
-export function compiledNotSupported(what: string): KestrelError {
-  return new KestrelError('E_MODEL_UNSUPPORTED', `${what}: compiled (.wasm) model modules are not supported yet; benchmark the .tflite with --backend simd or scalar`);
+export function compiledNotAvailable(what: string): KestrelError {
+  return new KestrelError('E_USAGE', `${what}: measuring a compiled module of a .tflite model needs the compiler (kestrel compile and the assemblyscript package); compile it with kestrel compile and benchmark the .wasm`);
 }
 
 export function threadsNotSupported(n: number): KestrelError {
@@ -197,9 +203,11 @@ export function threadsNotSupported(n: number): KestrelError {
 }
 
 /** Checks a request before anything is loaded; throws one clear KestrelError. */
-export function validateRequest(req: Pick<BenchRequest, 'bytes' | 'model' | 'backends' | 'threads'>): void {
-  if (isWasmModule(req.bytes)) throw compiledNotSupported(req.model);
-  if (req.backends.includes('compiled')) throw compiledNotSupported('--backend compiled');
+export function validateRequest(req: Pick<BenchRequest, 'bytes' | 'model' | 'backends' | 'threads' | 'compile'>): void {
+  if (isWasmModule(req.bytes) && req.backends.some((b) => b !== 'compiled')) {
+    throw new KestrelError('E_USAGE', `${req.model}: a compiled module runs its own built-in kernels; measure it with --backend compiled (or auto)`);
+  }
+  if (!isWasmModule(req.bytes) && req.backends.includes('compiled') && !req.compile) throw compiledNotAvailable('--backend compiled');
   const threads = req.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1) throw new KestrelError('E_USAGE', `--threads must be a whole number ≥ 1 (got ${threads})`);
   if (threads > 1) throw threadsNotSupported(threads);
@@ -337,12 +345,38 @@ function maxAbsDiff(a: TypedArray[], b: TypedArray[]): number | null {
 
 const message = (e: unknown) => String((e as Error)?.message ?? e).split('\n').map((l) => l.trim()).filter(Boolean).join(' | ');
 
-async function kestrelTarget(bytes: Uint8Array, backend: BenchBackend, name: string, loadOptions: LoadOptions | undefined, now: () => number): Promise<{ target: BenchTarget; model: Model }> {
-  if (backend === 'compiled') throw compiledNotSupported('--backend compiled');
+/** A loaded Kestrel model of either kind, with what the report needs to describe it. */
+interface KestrelLoaded {
+  target: BenchTarget;
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  ops: number;
+  arenaBytes: number;
+  wasmMemoryBytes: number;
+  macs: number;
+  /** The interpreter's Model, which can be profiled op by op; null for compiled modules. */
+  model: Model | null;
+}
+
+async function kestrelTarget(req: BenchRequest, backend: BenchBackend, now: () => number): Promise<KestrelLoaded> {
+  const { bytes, model: name, loadOptions } = req;
   const t0 = now();
+  if (backend === 'compiled') {
+    const wasm = isWasmModule(bytes) ? bytes : await req.compile!(bytes);
+    const m = await loadCompiled(wasm, { name });
+    const initMs = now() - t0;
+    return {
+      target: { label: 'kestrel/compiled', initMs, run: (x) => m.run(x), dispose: () => m.dispose() },
+      inputs: m.inputs, outputs: m.outputs, ops: m.opCount, arenaBytes: m.arenaBytes, wasmMemoryBytes: m.wasmMemoryBytes, macs: m.macs, model: null,
+    };
+  }
   const model = await loadModel(bytes, { ...loadOptions, backend, name });
   const initMs = now() - t0;
-  return { model, target: { label: `kestrel/${backend}`, initMs, run: (x) => model.run(x), dispose: () => model.dispose() } };
+  return {
+    target: { label: `kestrel/${backend}`, initMs, run: (x) => model.run(x), dispose: () => model.dispose() },
+    inputs: model.inputs, outputs: model.outputs, ops: model.plan.ops.length, arenaBytes: model.arenaBytes,
+    wasmMemoryBytes: model.wasmMemoryBytes, macs: model.macs, model,
+  };
 }
 
 /** Runs the whole benchmark described by `req`. */
@@ -357,26 +391,28 @@ export async function runBenchmark(req: BenchRequest): Promise<BenchReport> {
   let firstOutputs: TypedArray[] | null = null;
   let meta: Pick<BenchReport, 'ops' | 'inputs' | 'outputs'> | null = null;
   for (const backend of req.backends) {
-    const { target, model } = await kestrelTarget(req.bytes, backend, req.model, req.loadOptions, now);
+    const loaded = await kestrelTarget(req, backend, now);
+    const { target, model } = loaded;
     try {
       if (!inputs) {
-        inputInfos = model.inputs;
-        inputs = req.makeInputs(model.inputs);
+        inputInfos = loaded.inputs;
+        inputs = req.makeInputs(loaded.inputs);
         meta = {
-          ops: model.plan.ops.length,
-          inputs: model.inputs.map((t, i) => ({ name: t.name, dtype: t.dtype, shape: t.shape, source: inputs![i]!.source })),
-          outputs: model.outputs.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape })),
+          ops: loaded.ops,
+          inputs: loaded.inputs.map((t, i) => ({ name: t.name, dtype: t.dtype, shape: t.shape, source: inputs![i]!.source })),
+          outputs: loaded.outputs.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape })),
         };
       }
       const data = inputs.map((x) => x.data);
       const m = await measure(target, data, s, req.onProgress, now);
       firstOutputs ??= m.firstOutputs;
       const { firstOutputs: _, ...rest } = m;
-      const profile = s.profile ? await profileModel(model, data, s, m.output_crc32, req.onProgress, target.label, now) : null;
+      // A compiled module runs the graph in one exported call, so it has no per-op profile.
+      const profile = s.profile && model ? await profileModel(model, data, s, m.output_crc32, req.onProgress, target.label, now) : null;
       results.push({
         backend, threads, ...rest,
-        arena_bytes: model.arenaBytes, wasm_memory_bytes: model.wasmMemoryBytes, macs: model.macs,
-        gmacs_per_s: model.macs / (rest.mean_ms * 1e6),
+        arena_bytes: loaded.arenaBytes, wasm_memory_bytes: loaded.wasmMemoryBytes, macs: loaded.macs,
+        gmacs_per_s: loaded.macs / (rest.mean_ms * 1e6),
         profile,
       });
     } finally {
@@ -415,7 +451,7 @@ export async function runBenchmark(req: BenchRequest): Promise<BenchReport> {
     kestrel_version: VERSION,
     created: new Date().toISOString(),
     model: req.model,
-    model_format: 'tflite',
+    model_format: isWasmModule(req.bytes) ? 'wasm' : 'tflite',
     model_size_bytes: req.bytes.byteLength,
     ...meta!,
     settings: s,

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { KestrelError } from '../errors.js';
 import { hasSimd } from '../runtime/wasm.js';
 import {
-  compiledNotSupported, isWasmModule, runBenchmark, threadsNotSupported,
+  isWasmModule, runBenchmark, threadsNotSupported,
   type BenchBackend, type InputSource, type Progress, type Rival,
 } from '../bench/engine.js';
 import { formatReport } from '../bench/format.js';
@@ -80,7 +80,6 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const threads = number(flags, 'threads', 1, true);
   if (threads > 1) throw threadsNotSupported(threads);
   const backendFlag = flags.backend as string;
-  if (backendFlag === 'compiled') throw compiledNotSupported('--backend compiled');
   const settings = {
     warmup: number(flags, 'warmup', 0, true),
     runs: number(flags, 'runs', 1, true),
@@ -98,26 +97,37 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
 
   const modelPath = positional[0];
-  if (!modelPath) throw new KestrelError('E_USAGE', 'kestrel bench: missing MODEL (a .tflite file)');
+  if (!modelPath) throw new KestrelError('E_USAGE', 'kestrel bench: missing MODEL (a .tflite file or a module from kestrel compile)');
   if (!existsSync(modelPath)) throw new KestrelError('E_IO', `${modelPath}: no such file`);
   if (statSync(modelPath).isDirectory()) throw new KestrelError('E_IO', `${modelPath}: is a folder, not a model file`);
   const bytes = new Uint8Array(readFileSync(modelPath));
-  if (modelPath.endsWith('.wasm') || isWasmModule(bytes)) throw compiledNotSupported(modelPath);
+  const isCompiled = isWasmModule(bytes);
 
   const warnings: string[] = [];
   const pinned = await applyPinning(pin, priority);
   warnings.push(...pinned.warnings);
   for (const w of pinned.warnings) console.error(`kestrel bench: warning: ${w}`);
 
+  // The compiler (for --backend compiled on a .tflite) loads only when it is needed.
+  const compile = async (b: Uint8Array): Promise<Uint8Array> => {
+    const { compileModel } = await import('../compile/index.js');
+    return (await compileModel(b, { name: modelPath, scalar: !hasSimd() })).wasm;
+  };
   let backends: BenchBackend[];
-  if (backendFlag === 'all') {
-    backends = hasSimd() ? ['simd', 'scalar'] : ['scalar'];
-    warnings.push(`--backend all: measured ${backends.join(', ')}; compiled modules are not available yet${hasSimd() ? '' : ', and this engine has no wasm SIMD'}`);
+  if (isCompiled) {
+    if (backendFlag === 'simd' || backendFlag === 'scalar') {
+      throw new KestrelError('E_USAGE', `${modelPath}: a compiled module runs its own built-in kernels; measure it with --backend compiled (or auto)`);
+    }
+    backends = ['compiled'];
+  } else if (backendFlag === 'all') {
+    backends = hasSimd() ? ['simd', 'scalar', 'compiled'] : ['scalar', 'compiled'];
+    if (!hasSimd()) warnings.push('--backend all: this engine has no wasm SIMD; measured scalar and compiled');
   } else if (backendFlag === 'auto') {
     backends = [hasSimd() ? 'simd' : 'scalar'];
   } else {
     backends = [backendFlag as BenchBackend];
   }
+  if (settings.profile && backends.includes('compiled')) warnings.push('the compiled module runs the whole graph in one call, so it has no per-op profile');
 
   const files = flags.input as string[];
   const makeInputs = (infos: Parameters<typeof randomInputs>[0]): InputSource[] => {
@@ -140,7 +150,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   let report;
   try {
     report = await runBenchmark({
-      bytes, model: modelPath, backends, threads, settings, makeInputs, rivals, unavailable, warnings,
+      bytes, model: modelPath, backends, threads, settings, makeInputs, rivals, unavailable, warnings, compile,
       environment: { ...nodeEnvironment(), pinned_cpus: pinned.pinned_cpus, priority: pinned.priority, cpus_allowed: pinned.cpus_allowed },
       onProgress: bar ? (p) => bar.update(p) : undefined,
     });

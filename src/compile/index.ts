@@ -125,7 +125,7 @@ export async function compileModel(model: Uint8Array | Graph, options: CompileOp
   checkSupported(graph);
   checkInteger(graph);
   const layout = descriptorLayout(graph);
-  const plan: Plan = buildPlan(graph, layout.end);
+  const plan: Plan = buildPlan(graph, layout.end, !options.scalar);
   const limit = options.maxMemoryBytes ?? 1 << 30;
   if (plan.memoryBytes > limit) {
     throw new KestrelError('E_MEMORY_LIMIT', `${graph.source}: model needs ${plan.memoryBytes} bytes of memory (arena ${plan.arena.bytes}, constants ${plan.constants.bytes}, state ${plan.variables.bytes}), over the budget of ${limit}`);

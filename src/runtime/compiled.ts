@@ -6,7 +6,7 @@
 import { KestrelError } from '../errors.js';
 import type { DType } from '../graph/types.js';
 import { numElements } from '../graph/types.js';
-import { dequantizeValues, loadModel, quantizeValues, type LoadOptions, type TensorInfo, type TypedArray } from './model.js';
+import { checkInputs, dequantizeValues, loadModel, quantizeValues, readSource, type LoadOptions, type TensorInfo, type TypedArray } from './model.js';
 
 /** Exports of a compiled module (targets/embedded/README.md documents each). */
 export interface CompiledExports {
@@ -42,23 +42,6 @@ const ARRAY_FOR: Partial<Record<DType, { new (b: ArrayBuffer, o: number, n: numb
   int8: Int8Array, uint8: Uint8Array, int16: Int16Array, int32: Int32Array, float32: Float32Array,
 };
 
-async function readBytes(source: string | URL, name?: string): Promise<{ bytes: Uint8Array; name: string }> {
-  const str = source instanceof URL ? source.href : source;
-  const isNode = typeof process !== 'undefined' && !!(process as any).versions?.node;
-  if (isNode && (str.startsWith('file:') || !/^[a-z][a-z0-9+.-]*:/i.test(str))) {
-    const fs = await import('node:fs/promises');
-    const { fileURLToPath } = await import('node:url');
-    const path = str.startsWith('file:') ? fileURLToPath(str) : str;
-    try {
-      return { bytes: new Uint8Array(await fs.readFile(path)), name: name ?? path };
-    } catch (e) {
-      throw new KestrelError('E_IO', `${path}: cannot read model: ${(e as Error).message}`);
-    }
-  }
-  const res = await fetch(str);
-  if (!res.ok) throw new KestrelError('E_IO', `${str}: cannot fetch model: HTTP ${res.status}`);
-  return { bytes: new Uint8Array(await res.arrayBuffer()), name: name ?? str };
-}
 
 export interface CompiledLoadOptions {
   /** Name used in messages; defaults to the path or URL, or 'model'. */
@@ -75,7 +58,7 @@ export async function loadCompiled(source: CompiledSource, options: CompiledLoad
     let bytes: Uint8Array;
     if (source instanceof Uint8Array) bytes = source;
     else if (source instanceof ArrayBuffer) bytes = new Uint8Array(source);
-    else ({ bytes, name } = await readBytes(source, options.name));
+    else ({ bytes, name } = await readSource(source, options.name));
     if (!isWasm(bytes)) throw new KestrelError('E_NOT_COMPILED', `${name}: not a WebAssembly module (expected the output of kestrel compile)`);
     try {
       module = await WebAssembly.compile(bytes as BufferSource);
@@ -134,6 +117,8 @@ export class CompiledModel {
   get arenaBytes(): number { return this.x().arena_bytes() >>> 0; }
   /** Bytes of the module's linear memory in use (weights, records, state, arena). */
   get memoryBytes(): number { return this.x().memory_bytes() >>> 0; }
+  /** Size of the module's WebAssembly.Memory. */
+  get wasmMemoryBytes(): number { return this.x().memory.buffer.byteLength; }
 
   private x(): CompiledExports {
     if (!this.exports) throw new KestrelError('E_DISPOSED', `${this.name}: model was disposed`);
@@ -163,34 +148,7 @@ export class CompiledModel {
   }
 
   private orderInputs(inputs: TypedArray[] | Record<string, TypedArray>): TypedArray[] {
-    const src = this.name;
-    let list: (TypedArray | undefined)[];
-    if (Array.isArray(inputs)) {
-      if (inputs.length !== this.inputs.length) {
-        throw new KestrelError('E_INPUT_COUNT', `${src}: model has ${this.inputs.length} input(s) (${this.inputs.map((t) => t.name).join(', ')}), got ${inputs.length}`);
-      }
-      list = inputs;
-    } else if (ArrayBuffer.isView(inputs) && this.inputs.length === 1) {
-      list = [inputs as unknown as TypedArray];
-    } else if (inputs && typeof inputs === 'object') {
-      const extra = Object.keys(inputs).filter((n) => !this.inputs.some((t) => t.name === n));
-      if (extra.length) throw new KestrelError('E_INPUT_MISSING', `${src}: no input named ${extra.map((e) => `'${e}'`).join(', ')}; inputs are ${this.inputs.map((t) => `'${t.name}'`).join(', ')}`);
-      list = this.inputs.map((t) => (inputs as Record<string, TypedArray>)[t.name]);
-    } else {
-      throw new KestrelError('E_USAGE', `${src}: run() expects an array of typed arrays or an object keyed by input name`);
-    }
-    return list.map((arr, i) => {
-      const t = this.inputs[i]!;
-      if (!arr) throw new KestrelError('E_INPUT_MISSING', `${src}: input ${i} '${t.name}' is missing`);
-      const Ctor = ARRAY_FOR[t.dtype];
-      if (!Ctor || !(arr instanceof Ctor)) {
-        throw new KestrelError('E_INPUT_DTYPE', `${src}: input ${i} '${t.name}' is ${t.dtype} and needs a ${Ctor?.name ?? 'typed array'}, got ${arr?.constructor?.name ?? typeof arr}`);
-      }
-      if (arr.byteLength !== t.bytes) {
-        throw new KestrelError('E_INPUT_SHAPE', `${src}: input ${i} '${t.name}' of shape [${t.shape}] needs ${numElements(t.shape)} elements (${t.bytes} bytes), got ${arr.length} elements`);
-      }
-      return arr;
-    });
+    return checkInputs(this.name, this.inputs, inputs);
   }
 
   quantizeInput(i: number, values: ArrayLike<number>): TypedArray {
@@ -232,7 +190,7 @@ export async function loadAnyModel(source: Uint8Array | ArrayBuffer | string | U
   let name = options.name;
   if (source instanceof Uint8Array) bytes = source;
   else if (source instanceof ArrayBuffer) bytes = new Uint8Array(source);
-  else ({ bytes, name } = await readBytes(source, options.name));
+  else ({ bytes, name } = await readSource(source, options.name));
   if (isWasm(bytes)) return loadCompiled(bytes, name !== undefined ? { name } : {});
   return loadModel(bytes, { ...options, ...(name !== undefined ? { name } : {}) });
 }

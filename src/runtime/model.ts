@@ -55,7 +55,8 @@ export function resolveBackend(b: 'auto' | Backend): Backend {
   return b;
 }
 
-async function readSource(source: ModelSource, name?: string): Promise<{ bytes: Uint8Array; name: string }> {
+/** Reads model bytes from bytes, a path (Node) or a URL. */
+export async function readSource(source: ModelSource, name?: string): Promise<{ bytes: Uint8Array; name: string }> {
   if (source instanceof Uint8Array) return { bytes: source, name: name ?? 'model' };
   if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), name: name ?? 'model' };
   const isNode = typeof process !== 'undefined' && !!(process as any).versions?.node;
@@ -102,7 +103,7 @@ export class Model {
     this.inputs = graph.inputs.map((i) => info(graph.tensors[i]!));
     this.outputs = graph.outputs.map((i) => info(graph.tensors[i]!));
     const k = instantiateKernels(module);
-    this.plan = buildPlan(graph, k.heapBase());
+    this.plan = buildPlan(graph, k.heapBase(), backend === 'simd');
     const limit = options.maxMemoryBytes ?? 1 << 30;
     if (this.plan.memoryBytes > limit) {
       throw new KestrelError('E_MEMORY_LIMIT', `${graph.source}: model needs ${this.plan.memoryBytes} bytes of wasm memory, over the limit of ${limit}`);
@@ -194,34 +195,7 @@ export class Model {
   }
 
   private orderInputs(inputs: TypedArray[] | Record<string, TypedArray>): TypedArray[] {
-    const src = this.graph.source;
-    let list: (TypedArray | undefined)[];
-    if (Array.isArray(inputs)) {
-      if (inputs.length !== this.inputs.length) {
-        throw new KestrelError('E_INPUT_COUNT', `${src}: model has ${this.inputs.length} input(s) (${this.inputs.map((t) => t.name).join(', ')}), got ${inputs.length}`);
-      }
-      list = inputs;
-    } else if (inputs && typeof inputs === 'object' && !ArrayBuffer.isView(inputs)) {
-      const extra = Object.keys(inputs).filter((n) => !this.inputs.some((t) => t.name === n));
-      if (extra.length) throw new KestrelError('E_INPUT_MISSING', `${src}: no input named ${extra.map((e) => `'${e}'`).join(', ')}; inputs are ${this.inputs.map((t) => `'${t.name}'`).join(', ')}`);
-      list = this.inputs.map((t) => (inputs as Record<string, TypedArray>)[t.name]);
-    } else if (ArrayBuffer.isView(inputs) && this.inputs.length === 1) {
-      list = [inputs as unknown as TypedArray];
-    } else {
-      throw new KestrelError('E_USAGE', `${src}: run() expects an array of typed arrays or an object keyed by input name`);
-    }
-    return list.map((arr, i) => {
-      const t = this.inputs[i]!;
-      if (!arr) throw new KestrelError('E_INPUT_MISSING', `${src}: input ${i} '${t.name}' is missing`);
-      const Ctor = ARRAY_FOR[t.dtype];
-      if (!Ctor || !(arr instanceof Ctor)) {
-        throw new KestrelError('E_INPUT_DTYPE', `${src}: input ${i} '${t.name}' is ${t.dtype} and needs a ${Ctor?.name ?? 'typed array'}, got ${arr?.constructor?.name ?? typeof arr}`);
-      }
-      if (arr.byteLength !== t.bytes) {
-        throw new KestrelError('E_INPUT_SHAPE', `${src}: input ${i} '${t.name}' of shape [${t.shape}] needs ${numElements(t.shape)} elements (${t.bytes} bytes), got ${arr.length} elements`);
-      }
-      return arr;
-    });
+    return checkInputs(this.graph.source, this.inputs, inputs);
   }
 
   /** Quantizes real values into a typed array for input `i` (round half away, clamp). */
@@ -265,4 +239,38 @@ export function dequantizeValues(t: TensorInfo, data: TypedArray): Float32Array 
   if (t.dtype === 'float32') { out.set(data); return out; }
   for (let i = 0; i < data.length; i++) out[i] = (data[i]! - t.zeroPoint) * t.scale;
   return out;
+}
+
+/**
+ * Puts run() inputs in model order and checks count, dtype and byte length against
+ * `infos`, with errors naming `src`. Shared by every runnable model type.
+ */
+export function checkInputs(src: string, infos: TensorInfo[], inputs: TypedArray[] | Record<string, TypedArray>): TypedArray[] {
+  let list: (TypedArray | undefined)[];
+  if (Array.isArray(inputs)) {
+    if (inputs.length !== infos.length) {
+      throw new KestrelError('E_INPUT_COUNT', `${src}: model has ${infos.length} input(s) (${infos.map((t) => t.name).join(', ')}), got ${inputs.length}`);
+    }
+    list = inputs;
+  } else if (inputs && typeof inputs === 'object' && !ArrayBuffer.isView(inputs)) {
+    const extra = Object.keys(inputs).filter((n) => !infos.some((t) => t.name === n));
+    if (extra.length) throw new KestrelError('E_INPUT_MISSING', `${src}: no input named ${extra.map((e) => `'${e}'`).join(', ')}; inputs are ${infos.map((t) => `'${t.name}'`).join(', ')}`);
+    list = infos.map((t) => (inputs as Record<string, TypedArray>)[t.name]);
+  } else if (ArrayBuffer.isView(inputs) && infos.length === 1) {
+    list = [inputs as unknown as TypedArray];
+  } else {
+    throw new KestrelError('E_USAGE', `${src}: run() expects an array of typed arrays or an object keyed by input name`);
+  }
+  return list.map((arr, i) => {
+    const t = infos[i]!;
+    if (!arr) throw new KestrelError('E_INPUT_MISSING', `${src}: input ${i} '${t.name}' is missing`);
+    const Ctor = ARRAY_FOR[t.dtype];
+    if (!Ctor || !(arr instanceof Ctor)) {
+      throw new KestrelError('E_INPUT_DTYPE', `${src}: input ${i} '${t.name}' is ${t.dtype} and needs a ${Ctor?.name ?? 'typed array'}, got ${arr?.constructor?.name ?? typeof arr}`);
+    }
+    if (arr.byteLength !== t.bytes) {
+      throw new KestrelError('E_INPUT_SHAPE', `${src}: input ${i} '${t.name}' of shape [${t.shape}] needs ${numElements(t.shape)} elements (${t.bytes} bytes), got ${arr.length} elements`);
+    }
+    return arr;
+  });
 }

@@ -100,10 +100,10 @@ function checkTopology(graph: Graph): void {
   }
 }
 
-function makeContext(graph: Graph, op: Op, b: RecordBuilder): OpContext {
+function makeContext(graph: Graph, op: Op, b: RecordBuilder, simd: boolean): OpContext {
   const label = `${graph.source}: op #${op.index} ${op.opcode}`;
   const ctx: OpContext = {
-    graph, op, label, b,
+    graph, op, label, b, simd,
     input(i) {
       const idx = op.inputs[i];
       return idx === undefined || idx < 0 ? null : graph.tensors[idx]!;
@@ -129,16 +129,17 @@ function makeContext(graph: Graph, op: Op, b: RecordBuilder): OpContext {
 }
 
 /**
- * Builds the plan. `base` is the first free address of the kernel module (heapBase).
+ * Builds the plan. `base` is the first free address of the kernel module (heapBase);
+ * `simd` says which build will run it.
  */
-export function buildPlan(graph: Graph, base: number): Plan {
+export function buildPlan(graph: Graph, base: number, simd = true): Plan {
   checkSupported(graph);
   checkTopology(graph);
   const nOps = graph.ops.length;
 
   const ops: PlannedOp[] = graph.ops.map((op) => {
     const builder = new RecordBuilder();
-    const ctx = makeContext(graph, op, builder);
+    const ctx = makeContext(graph, op, builder, simd);
     let prepared: Prepared;
     try {
       prepared = OPS.get(op.opcode)!.prepare(ctx);

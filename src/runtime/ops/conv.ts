@@ -213,14 +213,15 @@ const padTo8 = (n: number): number => Math.ceil(n / 8) * 8;
 /**
  * Weights with the output channels in vector lanes, for the SIMD kernels that multiply
  * pairs of int16 (i32x4.dot_i16x8_s): for each block of 8 channels [b*8, b*8+8) and each
- * pair j of reduction indices (2j, 2j+1), 16 int16 = two vectors, channels b*8..b*8+3
+ * pair j of reduction indices (2j, 2j+1), 16 int8 that the kernel widens to two int16
+ * vectors as it loads them (v128.load8x8_s), channels b*8..b*8+3
  * then b*8+4..b*8+7, each channel as the pair (w(oc, 2j), w(oc, 2j+1)). Channels past
  * outC and indices past k are zero. `at(oc, i)` gives weight i of channel oc.
  */
-function pairPack(outC: number, k: number, kp: number, at: (oc: number, i: number) => number): Int16Array {
+function pairPack(outC: number, k: number, kp: number, at: (oc: number, i: number) => number): Int8Array {
   const np = padTo8(outC);
   const pairs = kp / 2;
-  const out = new Int16Array(np * kp);
+  const out = new Int8Array(np * kp);
   for (let b = 0; b < np / 8; b++) {
     for (let j = 0; j < pairs; j++) {
       const base = (b * pairs + j) * 16;
@@ -304,11 +305,14 @@ const conv2d: OpDef = {
     }
     const esize = input.dtype === 'int8' ? 1 : 2;
     const biasBytes = biasBlob(ctx, bias, outC, wide);
-    ctx.b
-      .tensor(input).constant(packed).constant(biasBytes).tensor(output)
+    // The SIMD build runs int8 1x1 convolutions from the lane-packed copy below only.
+    const fast1x1 = kernel === K.CONV_I8 && fH === 1 && fW === 1 && groups === 1;
+    ctx.b.tensor(input);
+    if (fast1x1 && ctx.simd) ctx.b.i32(0); else ctx.b.constant(packed);
+    ctx.b.constant(biasBytes).tensor(output)
       .constant(mult).constant(shift)
       // The im2col row; for the int8 1x1 kernel, four input pixels widened to int16.
-      .scratchBuffer(kpad * (kernel === K.CONV_I8 && fH === 1 && fW === 1 && groups === 1 ? 8 : 2));
+      .scratchBuffer(kpad * (fast1x1 ? 8 : 2));
     geometryWords(ctx, g);
     ctx.b.i32s([fic, groups, g.strideH, g.strideW, g.dilH, g.dilW, g.padH, g.padW,
       esize === 1 ? -inZp : 0, esize === 1 ? outZp : 0, actMin, actMax, kpad]);
@@ -326,7 +330,7 @@ const conv2d: OpDef = {
       }
       ctx.b.constant(folded);
       // 1x1 filters without groups: the weights with channels in lanes (K = kpad).
-      if (fH === 1 && fW === 1 && groups === 1) ctx.b.constant(pairPack(outC, k, kpad, (oc, i) => packed[oc * kpad + i]!));
+      if (fast1x1 && ctx.simd) ctx.b.constant(pairPack(outC, k, kpad, (oc, i) => packed[oc * kpad + i]!));
       else ctx.b.i32(0);
     } else ctx.b.i32s([0, 0]);
     return { kernel, macs };
@@ -372,7 +376,9 @@ const depthwiseConv2d: OpDef = {
       // 3x3 filters pair their taps as (0,1) (3,4) (6,7) (2,5) (8): the first three
       // pairs are horizontal neighbours (see dwFast).
       const order = taps === 9 && fH === 3 ? [0, 1, 3, 4, 6, 7, 2, 5, 8] : null;
-      ctx.b.constant(pairPack(outC, taps, tp, (oc, t) => fv[(order ? order[t]! : t) * outC + oc]!));
+      // Only the SIMD build reads the lane-packed copy.
+      if (ctx.simd) ctx.b.constant(pairPack(outC, taps, tp, (oc, t) => fv[(order ? order[t]! : t) * outC + oc]!));
+      else ctx.b.i32(0);
       const biasBytes = biasBlob(ctx, bias, outC, false);
       const bv = new Int32Array(biasBytes.buffer, biasBytes.byteOffset, outC);
       const folded = new Int32Array(padTo8(outC));

@@ -85,6 +85,11 @@ export interface OpContext {
   /** Fails with E_UNSUPPORTED_OP: a valid op in a form Kestrel does not run (dtype, option). */
   unsupported(msg: string): never;
   readonly b: RecordBuilder;
+  /**
+   * Whether the plan is for the SIMD build. Records have the same layout on both builds;
+   * a prepare step may leave out (address 0) blobs that only one build's kernel reads.
+   */
+  readonly simd: boolean;
 }
 
 export interface Prepared {
