@@ -112,3 +112,14 @@ export function resolveAxis(ctx: OpContext, axis: number, rank: number, what = '
   if (!Number.isInteger(a) || a < 0 || a >= rank) ctx.fail(`${what} ${axis} is out of range for rank ${rank}`);
   return a;
 }
+
+/** Kernel ids of the shape family (must match assembly/ops/shape.ts and shape-reduce.ts). */
+export const K = {
+  COPY: 501,
+  WALK: 502,
+  PAD: 503,
+  CONCAT: 504,
+  MEAN: 505,
+  AVERAGE_POOL: 506,
+  MAX_POOL: 507,
+} as const;

@@ -5,8 +5,7 @@
 import { numElements, type Padding, type Tensor } from '../../graph/types.js';
 import { activationRange, dtypeRange, quantizeMultiplier } from '../quant.js';
 import type { OpContext, OpDef } from './types.js';
-import { constInts, contiguousStrides, sameShape, walkDescriptor } from './shape-common.js';
-import { K } from './shape.js';
+import { constInts, contiguousStrides, K, sameShape, walkDescriptor } from './shape-common.js';
 
 function quantOf(ctx: OpContext, t: Tensor, what: string): { scale: number; zp: number } {
   const q = t.quant;

@@ -11,20 +11,11 @@
 import { byteLength, dtypeSize, numElements, type Tensor } from '../../graph/types.js';
 import type { OpContext, OpDef } from './types.js';
 import {
-  constInts, contiguousStrides, moveElemSize, qparams, resolveAxis, sameShape, walkDescriptor,
+  constInts, contiguousStrides, K, moveElemSize, qparams, resolveAxis, sameShape, walkDescriptor,
 } from './shape-common.js';
 import { averagePool, maxPool, mean } from './shape-reduce.js';
 
-/** Kernel ids (must match assembly/ops/shape.ts). */
-export const K = {
-  COPY: 501,
-  WALK: 502,
-  PAD: 503,
-  CONCAT: 504,
-  MEAN: 505,
-  AVERAGE_POOL: 506,
-  MAX_POOL: 507,
-} as const;
+export { K };
 
 function checkCounts(ctx: OpContext, minIn: number, maxIn: number, outs = 1): void {
   const n = ctx.op.inputs.length;
