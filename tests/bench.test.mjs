@@ -203,6 +203,10 @@ test('bad input gives one clear line and a non-zero exit', async (t) => {
   oneLineError(t, await kestrel('bench', model, '--threads', '2'), /multi-threaded inference is not available yet/);
   oneLineError(t, await kestrel('bench', model, '--threads', '0'), /--threads needs a whole number/);
   oneLineError(t, await kestrel('bench', model, '--runs', 'many'), /--runs needs a whole number/);
+  const kept = join(mkdtempSync(join(tmpdir(), 'kestrel-bench-')), 'report.html');
+  writeFileSync(kept, 'keep me');
+  oneLineError(t, await kestrel('bench', model, '--report', kept), /already exists \(use --force/);
+  t.is(readFileSync(kept, 'utf8'), 'keep me');
   oneLineError(t, await kestrel('bench', model, '--compare', 'onnx'), /unknown engine 'onnx'/);
   oneLineError(t, await kestrel('bench', model, '--pin', '0-x'), /not a CPU list/);
   const dir = mkdtempSync(join(tmpdir(), 'kestrel-bench-'));

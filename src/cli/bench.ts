@@ -31,6 +31,7 @@ const SPEC: Record<string, FlagSpec> = {
   seed: { type: 'string', help: 'seed of the random inputs', default: '1' },
   json: { type: 'bool', help: 'print the report as JSON (schema: docs/bench-schema.md)' },
   report: { type: 'string', help: 'write a self-contained HTML report (implies --profile)' },
+  force: { type: 'bool', help: 'overwrite an existing --report file' },
   profile: { type: 'bool', help: 'time every op (per op and per op type)' },
   compare: { type: 'string', help: 'also measure rivals, comma-separated: litert, tfjs' },
   pin: { type: 'string', help: 'Linux: pin the process to these CPUs (e.g. 0 or 2-3)' },
@@ -101,6 +102,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (!existsSync(modelPath)) throw new KestrelError('E_IO', `${modelPath}: no such file`);
   if (statSync(modelPath).isDirectory()) throw new KestrelError('E_IO', `${modelPath}: is a folder, not a model file`);
   const bytes = new Uint8Array(readFileSync(modelPath));
+  if (flags.report !== undefined && existsSync(String(flags.report)) && !flags.force) {
+    throw new KestrelError('E_IO', `${flags.report}: already exists (use --force to overwrite)`);
+  }
   const isCompiled = isWasmModule(bytes);
 
   const warnings: string[] = [];
