@@ -1,6 +1,7 @@
 // Kernels of the activation family (ids 401..). See src/runtime/ops/activation.ts for
 // the prepare step that writes each kernel's record.
 import { clampI32, mbqm, rdbpot, srdhm, w, wf, wp } from '../fixedpoint';
+import { rescale16, sigmoidQ15, tanhQ15 } from './sigmoid16';
 
 // dtype codes used in records: 0 int8, 1 uint8, 2 int16, 3 int32.
 
@@ -245,56 +246,19 @@ function leakyRelu16(p: usize): void {
 // Input rescaled by (x * multiplier + round) >> leftShift, then the table is
 // interpolated on 9 fractional bits; output Q0.15.
 function logistic16(p: usize): void {
-  const src = wp(p, 0);
-  const dst = wp(p, 1);
-  const n = <usize>w(p, 2);
-  const m = w(p, 3);
-  const ls = w(p, 4);
-  const t = wp(p, 5);
-  const round: i32 = ls > 0 ? 1 << (ls - 1) : 0;
+  const src = wp(p, 0), dst = wp(p, 1), n = <usize>w(p, 2), m = w(p, 3), ls = w(p, 4), t = wp(p, 5);
   // Table lookups do not vectorise in baseline SIMD; both builds use this loop.
   for (let i: usize = 0; i < n; i++) {
-    const x = (<i32>load<i16>(src + (i << 1)) * m + round) >> ls;
-    const a = <u32>(x < 0 ? -x : x);
-    const uh = a >> 9;
-    let r: u32;
-    if (uh >= 255) {
-      r = 0x7fff << 10;
-    } else {
-      const ua = <u32>load<u16>(t + (<usize>uh << 1));
-      const ub = <u32>load<u16>(t + (<usize>(uh + 1) << 1));
-      r = (ua << 9) + (a & 0x1ff) * (ub - ua);
-    }
-    r = x >= 0 ? r + (1 << 9) : (1 << 25) - r + (1 << 9) - 1;
-    store<i16>(dst + (i << 1), <i16>(r >> 10));
+    store<i16>(dst + (i << 1), <i16>sigmoidQ15(rescale16(<i32>load<i16>(src + (i << 1)), m, ls), t));
   }
 }
 
 // 408 TANH16: [src, dst, count, multiplier, leftShift, table (256 x u16 sigmoid(i/24))]
 // tanh(x) = 2 sigmoid(2x) - 1 with 8 fractional bits of interpolation; output Q0.15.
 function tanh16(p: usize): void {
-  const src = wp(p, 0);
-  const dst = wp(p, 1);
-  const n = <usize>w(p, 2);
-  const m = w(p, 3);
-  const ls = w(p, 4);
-  const t = wp(p, 5);
-  const round: i32 = ls > 0 ? 1 << (ls - 1) : 0;
-  // Table lookups do not vectorise in baseline SIMD; both builds use this loop.
+  const src = wp(p, 0), dst = wp(p, 1), n = <usize>w(p, 2), m = w(p, 3), ls = w(p, 4), t = wp(p, 5);
   for (let i: usize = 0; i < n; i++) {
-    const x = (<i32>load<i16>(src + (i << 1)) * m + round) >> ls;
-    const a = <u32>(x < 0 ? -x : x);
-    const uh = a >> 8;
-    let r: i32;
-    if (uh >= 255) {
-      r = 0xffff << 8;
-    } else {
-      const ua = <u32>load<u16>(t + (<usize>uh << 1));
-      const ub = <u32>load<u16>(t + (<usize>(uh + 1) << 1));
-      r = <i32>((ua << 8) + (a & 0xff) * (ub - ua));
-    }
-    r = x >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1;
-    store<i16>(dst + (i << 1), <i16>(r >> 8));
+    store<i16>(dst + (i << 1), <i16>tanhQ15(rescale16(<i32>load<i16>(src + (i << 1)), m, ls), t));
   }
 }
 

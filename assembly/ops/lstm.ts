@@ -1,6 +1,7 @@
 // Kernels of the lstm family: UNIDIRECTIONAL_SEQUENCE_LSTM, fully integer.
 // Prepare step and record layout: src/runtime/ops/lstm.ts.
 import { clampI32, mbqm64, rdbpot, w, wp } from '../fixedpoint';
+import { rescale16, sigmoidQ15, tanhQ15 } from './sigmoid16';
 
 // MultiplyByQuantizedMultiplier (int32, double rounding), the same integers as
 // fixedpoint.ts's mbqm, with the rounding high multiply done by shifts instead of a
@@ -114,44 +115,14 @@ export function matvecI8xI16(wt: usize, x: usize, rows: i32, cols: i32, bias: us
   }
 }
 
-// ---------------------------------------------------------------------------------
-// int16 sigmoid and tanh by interpolation in the 256-entry table of sigmoid(i/24)
-// (0.16 fixed point), as TFLite's int16 LOGISTIC / TANH reference kernels.
-// ---------------------------------------------------------------------------------
-
-// Sigmoid of a Q3.12 value, result in Q0.15.
+// Sigmoid of a Q3.12 value (rescaled by 3, as the reference does), result in Q0.15.
 @inline function sigmoid16(x: i32, table: usize): i32 {
-  const v = x * 3;
-  const a = <u32>(v < 0 ? -v : v);
-  const hi = a >> 9;
-  let res: u32;
-  if (hi >= 255) {
-    res = <u32>0x7fff << 10;
-  } else {
-    const ua = <u32>load<u16>(table + (<usize>hi << 1));
-    const ub = <u32>load<u16>(table + (<usize>(hi + 1) << 1));
-    res = (ua << 9) + (a & 0x1ff) * (ub - ua);
-  }
-  res = v >= 0 ? res + (1 << 9) : (<u32>1 << 25) - res + (1 << 9) - 1;
-  return <i32><i16>(res >> 10);
+  return sigmoidQ15(x * 3, table);
 }
 
 // Tanh of x·mult / 2^shift (rounded); result in Q0.15.
 @inline function tanh16(x: i32, mult: i32, shift: i32, table: usize): i32 {
-  const rnd = shift > 0 ? 1 << (shift - 1) : 0;
-  const v = (x * mult + rnd) >> shift;
-  const a = <u32>(v < 0 ? -v : v);
-  const hi = a >> 8;
-  let res: i32;
-  if (hi >= 255) {
-    res = 0xffff << 8;
-  } else {
-    const ua = <u32>load<u16>(table + (<usize>hi << 1));
-    const ub = <u32>load<u16>(table + (<usize>(hi + 1) << 1));
-    res = <i32>((ua << 8) + (a & 0xff) * (ub - ua));
-  }
-  res = v >= 0 ? res - (1 << 23) + (1 << 7) : -res + (1 << 23) + (1 << 7) - 1;
-  return <i32><i16>(res >> 8);
+  return tanhQ15(rescale16(x, mult, shift), table);
 }
 
 @inline function sat16(v: i32): i32 {

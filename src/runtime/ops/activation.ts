@@ -10,6 +10,7 @@
 import { numElements } from '../../graph/types.js';
 import type { DType, Tensor } from '../../graph/types.js';
 import { dtypeRange, frexp, quantizeMultiplier, roundHalfAway } from '../quant.js';
+import { sigmoidTableBytes } from './sigmoid-table.js';
 import type { OpContext, OpDef } from './types.js';
 import {
   expOnNegativeValues, fxLogistic, fxTanh, mbqm, rdbpot, rdbpot16, satLeftShift16,
@@ -176,40 +177,11 @@ function int16SigmoidParams(ctx: OpContext, input: Tensor, output: Tensor, isTan
   return { multiplier, leftShift };
 }
 
-/**
- * Steps between consecutive entries of the reference's Q0.16 sigmoid(i / 24) table
- * (256 entries from 32768 up to 65535) used by the int16 LOGISTIC/TANH kernels. The
- * reference values are tuned and do not all equal round(65536 * sigmoid(i / 24)), so
- * the table is stored exactly, as first differences.
- */
-const SIGMOID_STEPS = [
-  683, 682, 680, 680, 676, 674, 670, 667, 661, 657, 651, 645, 638, 632, 624, 616, 608, 599, 591, 581,
-  572, 562, 552, 542, 532, 521, 511, 500, 489, 478, 467, 456, 446, 434, 424, 412, 402, 391, 381, 370,
-  360, 349, 340, 329, 320, 310, 300, 291, 283, 273, 264, 256, 248, 240, 231, 224, 216, 209, 202, 195,
-  188, 182, 175, 169, 162, 158, 151, 146, 140, 136, 130, 126, 121, 117, 112, 108, 104, 100, 96, 93,
-  89, 86, 82, 79, 76, 74, 70, 68, 65, 62, 60, 58, 56, 53, 51, 49, 48, 45, 44, 42,
-  40, 38, 38, 35, 34, 33, 32, 30, 29, 28, 27, 26, 24, 24, 23, 22, 20, 21, 19, 18,
-  18, 17, 17, 15, 15, 15, 14, 13, 13, 12, 12, 11, 11, 11, 10, 9, 9, 9, 9, 8,
-  7, 8, 7, 7, 7, 6, 6, 6, 5, 6, 5, 5, 5, 4, 4, 5, 4, 3, 4, 4,
-  3, 3, 3, 3, 3, 3, 3, 2, 3, 2, 2, 2, 3, 1, 2, 2, 2, 2, 1, 2,
-  1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 0,
-  1, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 1, 0, 1, 0, 0, 1, 0, 0,
-  0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0,
-  0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
-];
-
-function sigmoidTable(): Uint16Array {
-  const t = new Uint16Array(256);
-  t[0] = 32768;
-  for (let i = 1; i < 256; i++) t[i] = t[i - 1]! + SIGMOID_STEPS[i - 1]!;
-  return t;
-}
-
 // Record of LOGISTIC16 / TANH16: [src, dst, count, multiplier, leftShift, sigmoidTable(256 x u16)]
 function sigmoid16(ctx: OpContext, input: Tensor, output: Tensor, isTanh: boolean): { kernel: number } {
   const p = int16SigmoidParams(ctx, input, output, isTanh);
   ctx.b.tensor(input).tensor(output).i32(numElements(input.shape)).i32(p.multiplier).i32(p.leftShift)
-    .constant(new Int16Array(sigmoidTable().buffer));
+    .constant(sigmoidTableBytes());
   return { kernel: isTanh ? K.TANH16 : K.LOGISTIC16 };
 }
 
