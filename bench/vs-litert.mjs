@@ -12,6 +12,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mulberry32 } from '../dist/bench/inputs.js';
 import { loadLiteRtNode } from './lib/litert-node.mjs';
 import { describeModel, describeRepairs, repairForLiteRt } from './lib/tflite-min.mjs';
 
@@ -99,17 +100,6 @@ function typedFromFile(file, dtype, count) {
   return new C(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
 
-// mulberry32: small seeded PRNG, so random inputs are reproducible.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomInput(dtype, count, rand) {
   const C = CTOR[dtype];
@@ -281,7 +271,7 @@ async function benchModel(arg, idx, total, ctx) {
   }
 
   const dir = dirname(file);
-  const rand = rng(opts.seed + idx * 7919);
+  const rand = mulberry32(opts.seed + idx * 7919);
   row.inputs = [];
   const inputs = io.inputs.map((t, i) => {
     const f = join(dir, `input_${i}.bin`);

@@ -2,32 +2,19 @@
 // pinning, rivals, and error handling. The HTML report and the browser page are checked in
 // headless Chromium in bench-browser.test.mjs.
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { CONFORMANCE, ROOT } from './helpers.mjs';
+import { CONFORMANCE, ROOT, kestrel, oneLineError } from './helpers.mjs';
 import { crc32, crc32Hex } from '../dist/bench/crc32.js';
 import { histogram, latencyStats, percentile } from '../dist/bench/stats.js';
 import { BENCH_SCHEMA_VERSION } from '../dist/bench/engine.js';
 import { formatCpuList, parseCpuList } from '../dist/bench/pin.js';
 import { randomInputs } from '../dist/bench/inputs.js';
 
-const exec = promisify(execFile);
-const BIN = join(ROOT, 'bin', 'kestrel.js');
 const micro = join(CONFORMANCE, 'real', 'micro_speech_quantized_yes_features');
 const person = join(ROOT, 'assets', 'person_detect.tflite');
 const QUICK = ['--warmup', '2', '--runs', '20', '--min-secs', '0'];
-
-async function kestrel(...args) {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { cwd: ROOT, maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 async function benchJson(t, ...args) {
   const r = await kestrel('bench', ...args, '--json');
@@ -186,12 +173,6 @@ test('--compare: LiteRT.js runs in the same process; TensorFlow.js is reported u
   t.true(Math.abs(l.ratio_p50 - r.p50_ms / l.p50_ms) < 1e-9);
   t.true(l.max_abs_diff <= 1, `LiteRT.js within ±1 of Kestrel (got ${l.max_abs_diff})`);
 });
-
-const oneLineError = (t, r, pattern) => {
-  t.not(r.code, 0);
-  t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
-  t.regex(r.stderr, pattern);
-};
 
 test('bad input gives one clear line and a non-zero exit', async (t) => {
   const model = join(micro, 'model.tflite');

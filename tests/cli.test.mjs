@@ -1,23 +1,10 @@
 // The kestrel command: run, inspect, demo and their error handling.
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { CONFORMANCE, ROOT } from './helpers.mjs';
+import { CONFORMANCE, ROOT, kestrel, oneLineError } from './helpers.mjs';
 
-const exec = promisify(execFile);
-const BIN = join(ROOT, 'bin', 'kestrel.js');
-
-async function kestrel(...args) {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { cwd: ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 const micro = join(CONFORMANCE, 'real', 'micro_speech_quantized_yes_features');
 
@@ -43,12 +30,6 @@ test('run refuses to overwrite outputs unless --force', async (t) => {
   t.is((await kestrel(...args, '--force')).code, 0);
   t.deepEqual(readFileSync(join(dir, 'output_0.bin')), readFileSync(join(micro, 'output_0.bin')));
 });
-
-const oneLineError = (t, r, pattern) => {
-  t.not(r.code, 0);
-  t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
-  t.regex(r.stderr, pattern);
-};
 
 test('bad usage gives one clear line and a non-zero exit', async (t) => {
   oneLineError(t, await kestrel('run', '--bogus'), /unknown flag --bogus/);

@@ -2,26 +2,14 @@
 // refusals, the compressed memory image. Bit-exactness over all conformance cases is in
 // compiled-conformance-*.test.mjs and, on SpiderMonkey and JavaScriptCore, engines.test.mjs.
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { compileModel } from '../dist/compile/index.js';
 import { lzCompress, lzDecompress, inPlaceMargin } from '../dist/compile/lz.js';
 import { KestrelError, loadAnyModel, loadCompiled, loadModel } from '../dist/runtime/index.js';
-import { CONFORMANCE, FIXTURES, ROOT, patchOpcodes, readCase } from './helpers.mjs';
+import { CONFORMANCE, FIXTURES, ROOT, patchOpcodes, readCase, kestrel } from './helpers.mjs';
 
-const exec = promisify(execFile);
-const BIN = join(ROOT, 'bin', 'kestrel.js');
-async function kestrel(...args) {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { cwd: ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 const tmp = () => mkdtempSync(join(tmpdir(), 'kestrel-compile-'));
 const micro = join(CONFORMANCE, 'real', 'micro_speech_quantized_yes_features');
 const person = join(CONFORMANCE, 'real', 'person_detect_person_image_raw');

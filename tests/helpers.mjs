@@ -1,7 +1,9 @@
 // Shared helpers for the test suite.
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = join(ROOT, 'tests', 'fixtures');
@@ -75,4 +77,23 @@ export function patchOpcodes(bytes, map) {
     }
   }
   return out;
+}
+
+const execP = promisify(execFile);
+
+/** Runs the kestrel command; resolves to { code, stdout, stderr } whatever the exit code. */
+export async function kestrel(...args) {
+  try {
+    const { stdout, stderr } = await execP(process.execPath, [join(ROOT, 'bin', 'kestrel.js'), ...args], { cwd: ROOT, maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Asserts a failed command printed exactly one line on stderr, matching `pattern`. */
+export function oneLineError(t, r, pattern) {
+  t.not(r.code, 0);
+  t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  t.regex(r.stderr, pattern);
 }
