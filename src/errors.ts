@@ -23,7 +23,15 @@ export type KestrelErrorCode =
   | 'E_KERNEL'
   | 'E_COMPILE'
   | 'E_COMPILER_MISSING'
-  | 'E_NOT_COMPILED';
+  | 'E_NOT_COMPILED'
+  /** A dataset or calibration set is missing, malformed or does not fit the model. */
+  | 'E_DATA'
+  /** A model cannot be converted (unsupported layer, NaN/Inf weights, bad topology). */
+  | 'E_CONVERT'
+  /** Quantization cannot proceed (no calibration data, degenerate ranges). */
+  | 'E_QUANTIZE'
+  /** Training cannot start or failed (unknown recipe, bad options). */
+  | 'E_TRAIN';
 
 export class KestrelError extends Error {
   readonly code: KestrelErrorCode;

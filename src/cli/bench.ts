@@ -19,6 +19,7 @@ import { nodeEnvironment } from '../bench/node-env.js';
 import { applyPinning, parseCpuList } from '../bench/pin.js';
 import { helpText, parseArgs, type FlagSpec } from './args.js';
 import { readTensorFile } from './io.js';
+import { progressBar } from './progress.js';
 
 const SPEC: Record<string, FlagSpec> = {
   backend: { type: 'string', help: 'kernels to measure (all = every available backend)', default: 'auto', choices: ['auto', 'simd', 'scalar', 'compiled', 'all'] },
@@ -48,20 +49,6 @@ function number(flags: Record<string, unknown>, name: string, min: number, integ
     throw new KestrelError('E_USAGE', `kestrel bench: --${name} needs ${integer ? 'a whole number' : 'a number'} ≥ ${min} (got '${raw}')`);
   }
   return n;
-}
-
-function progressBar(): { update: (p: Progress) => void; done: () => void } {
-  let shown = false;
-  return {
-    update(p) {
-      const width = 30;
-      const filled = Math.round(p.fraction * width);
-      const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(p.fraction * 100)).padStart(3)}% ${p.target} ${p.phase} ${p.runs} runs`;
-      process.stderr.write(`\r${line}\x1b[K`);
-      shown = true;
-    },
-    done() { if (shown) process.stderr.write('\r\x1b[K'); shown = false; },
-  };
 }
 
 function tfjsUnavailableReason(): string {
@@ -156,7 +143,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     report = await runBenchmark({
       bytes, model: modelPath, backends, threads, settings, makeInputs, rivals, unavailable, warnings, compile,
       environment: { ...nodeEnvironment(), pinned_cpus: pinned.pinned_cpus, priority: pinned.priority, cpus_allowed: pinned.cpus_allowed },
-      onProgress: bar ? (p) => bar.update(p) : undefined,
+      onProgress: bar ? (p: Progress) => bar.update(p.fraction, `${p.target} ${p.phase}`, `${p.runs} runs`) : undefined,
     });
   } finally {
     bar?.done();
