@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+// Training throughput of the small reference models on the TensorFlow.js backends.
+//
+// Usage: node bench/train-speed.mjs [--models a,b] [--backends cpu,wasm,kestrel]
+//                                   [--batches N] [--batch 64] [--repeat R] [--json FILE]
+//
+// Every (model, backend) pair runs in its own child process, so the stock `wasm` backend
+// is never mixed with the kernels Kestrel registers into it. A child builds the model with
+// @tensorflow/tfjs-layers, trains one warm-up batch (not timed), then N batches of random
+// data with model.trainOnBatch and prints samples/s. With --repeat R each pair is measured
+// R times and the table shows the best and the spread (min..max), because the machine may
+// be busy with other work. A model the backend cannot train is reported as "unsupported"
+// together with the missing kernel.
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+
+const SELF = fileURLToPath(import.meta.url);
+
+// name -> { input shape, build(tf) -> compiled model, label kind }
+const MODELS = {
+  'lenet-28x28x1': { input: [28, 28, 1], classes: 10, build: (tf) => lenet(tf, [28, 28, 1]) },
+  'lenet-32x32x3': { input: [32, 32, 3], classes: 10, build: (tf) => lenet(tf, [32, 32, 3]) },
+  autoencoder: { input: [784], target: 'input', build: autoencoder },
+  'lstm-classifier': { input: [28, 28], classes: 10, build: lstmClassifier },
+  'driving-cnn': { input: [10, 10, 1], classes: 1, build: drivingCnn },
+};
+
+function lenet(tf, inputShape) {
+  const m = tf.sequential();
+  m.add(tf.layers.conv2d({ inputShape, filters: 6, kernelSize: 5, activation: 'relu' }));
+  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+  m.add(tf.layers.conv2d({ filters: 16, kernelSize: 5, activation: 'relu' }));
+  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+  m.add(tf.layers.flatten());
+  m.add(tf.layers.dense({ units: 120, activation: 'relu' }));
+  m.add(tf.layers.dense({ units: 84, activation: 'relu' }));
+  m.add(tf.layers.dense({ units: 10, activation: 'softmax' }));
+  m.compile({ optimizer: tf.train.adam(), loss: 'categoricalCrossentropy' });
+  return m;
+}
+
+function autoencoder(tf) {
+  const m = tf.sequential();
+  const units = [256, 128, 64, 32, 64, 128, 256];
+  units.forEach((u, i) => m.add(tf.layers.dense(i === 0 ? { inputShape: [784], units: u, activation: 'relu' } : { units: u, activation: 'relu' })));
+  m.add(tf.layers.dense({ units: 784, activation: 'sigmoid' }));
+  m.compile({ optimizer: tf.train.adam(), loss: 'meanSquaredError' });
+  return m;
+}
+
+function lstmClassifier(tf) {
+  const m = tf.sequential();
+  m.add(tf.layers.lstm({ inputShape: [28, 28], units: 64 }));
+  m.add(tf.layers.dense({ units: 10, activation: 'softmax' }));
+  m.compile({ optimizer: tf.train.adam(), loss: 'categoricalCrossentropy' });
+  return m;
+}
+
+function drivingCnn(tf) {
+  const m = tf.sequential();
+  m.add(tf.layers.conv2d({ inputShape: [10, 10, 1], filters: 32, kernelSize: 3, padding: 'same', activation: 'relu' }));
+  m.add(tf.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu' }));
+  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+  m.add(tf.layers.conv2d({ filters: 128, kernelSize: 3, padding: 'same', activation: 'relu' }));
+  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+  m.add(tf.layers.flatten());
+  m.add(tf.layers.dense({ units: 64, activation: 'relu' }));
+  m.add(tf.layers.dense({ units: 1, activation: 'sigmoid' }));
+  m.compile({ optimizer: tf.train.adam(), loss: 'binaryCrossentropy' });
+  return m;
+}
+
+function parse(argv) {
+  const o = { models: Object.keys(MODELS), backends: ['cpu', 'wasm', 'kestrel'], batches: 20, batch: 64, repeat: 1, json: null, child: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--models') o.models = v().split(',');
+    else if (a === '--backends') o.backends = v().split(',');
+    else if (a === '--batches') o.batches = Number(v());
+    else if (a === '--batch') o.batch = Number(v());
+    else if (a === '--repeat') o.repeat = Number(v());
+    else if (a === '--json') o.json = v();
+    else if (a === '--child') o.child = v();
+    else throw new Error(`unknown argument ${a}`);
+  }
+  for (const m of o.models) if (!MODELS[m]) throw new Error(`unknown model ${m} (known: ${Object.keys(MODELS).join(', ')})`);
+  for (const b of o.backends) if (!['cpu', 'wasm', 'kestrel'].includes(b)) throw new Error(`unknown backend ${b}`);
+  return o;
+}
+
+// Child: one model on one backend; prints one JSON line.
+async function child(o, modelName, backend) {
+  const { setupTrainingBackend } = await import('../dist/train/kernels/index.js');
+  const tf = await import('@tensorflow/tfjs-core');
+  const tfl = await import('@tensorflow/tfjs-layers');
+  const info = await setupTrainingBackend({ backend });
+  const api = { ...tfl, train: tf.train };
+  const spec = MODELS[modelName];
+  const model = spec.build(api);
+  const x = tf.randomUniform([o.batch, ...spec.input], 0, 1, 'float32', 1);
+  let y;
+  if (spec.target === 'input') y = x;
+  else if (spec.classes === 1) y = tf.cast(tf.greater(tf.randomUniform([o.batch, 1], 0, 1, 'float32', 2), 0.5), 'float32');
+  else y = tf.cast(tf.oneHot(tf.randomUniform([o.batch], 0, spec.classes, 'int32', 3), spec.classes), 'float32');
+  try {
+    await model.trainOnBatch(x, y);
+  } catch (e) {
+    const msg = String(e && e.message ? e.message : e);
+    const m = /Kernel '([^']+)' not registered/.exec(msg);
+    console.log(JSON.stringify({ model: modelName, backend: info.backend, unsupported: m ? `no ${m[1]} kernel` : msg.split('\n')[0] }));
+    return;
+  }
+  const t0 = performance.now();
+  let loss = 0;
+  for (let i = 0; i < o.batches; i++) loss = await model.trainOnBatch(x, y);
+  const s = (performance.now() - t0) / 1000;
+  console.log(JSON.stringify({ model: modelName, backend: info.backend, threads: info.threads, samplesPerSec: (o.batches * o.batch) / s, loss }));
+}
+
+async function main() {
+  const o = parse(process.argv.slice(2));
+  if (o.child) {
+    const [m, b] = o.child.split('@');
+    await child(o, m, b);
+    return;
+  }
+  const results = {};
+  for (const m of o.models) {
+    for (const b of o.backends) {
+      const runs = [];
+      let note = null;
+      for (let r = 0; r < o.repeat; r++) {
+        const p = spawnSync(process.execPath, [SELF, '--child', `${m}@${b}`, '--batches', String(o.batches), '--batch', String(o.batch)], { encoding: 'utf8' });
+        const line = p.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+        if (p.status !== 0 || !line) {
+          note = `failed: ${(p.stderr || '').trim().split('\n').pop()}`;
+          break;
+        }
+        const res = JSON.parse(line);
+        if (res.unsupported) {
+          note = `unsupported (${res.unsupported})`;
+          break;
+        }
+        runs.push(res.samplesPerSec);
+      }
+      results[`${m}@${b}`] = { model: m, backend: b, runs, note };
+      const cell = note ?? `best ${Math.max(...runs).toFixed(0)} (${Math.min(...runs).toFixed(0)}..${Math.max(...runs).toFixed(0)})`;
+      process.stderr.write(`${m} on ${b}: ${cell}\n`);
+    }
+  }
+  const fmt = (r) => (r.note ? r.note.split(' (')[0] : r.runs.length > 1 ? `${Math.max(...r.runs).toFixed(0)} (${Math.min(...r.runs).toFixed(0)}-${Math.max(...r.runs).toFixed(0)})` : Math.max(...r.runs).toFixed(0));
+  const header = ['model (batch ' + o.batch + ', samples/s)', ...o.backends];
+  const rows = o.models.map((m) => [m, ...o.backends.map((b) => fmt(results[`${m}@${b}`]))]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
+  console.log(line(header));
+  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  for (const r of rows) console.log(line(r));
+  for (const r of Object.values(results)) if (r.note) console.log(`${r.model} on ${r.backend}: ${r.note}`);
+  if (o.json) writeFileSync(o.json, JSON.stringify(results, null, 2));
+}
+
+main().catch((e) => {
+  console.error(`train-speed: ${e.message}`);
+  process.exit(1);
+});
