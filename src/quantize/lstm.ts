@@ -50,7 +50,9 @@ function unrollOne(g: Graph, op: Op): Op[] {
   }
   const [B, T, I] = x.shape as [number, number, number];
   const H = g.tensors[inp(2)]!.shape[0]!;
-  const name = g.tensors[op.outputs[0]!]!.name || `lstm${op.index}`;
+  // Short names keep the unrolled file small: the last path part of the LSTM's output name.
+  const full = g.tensors[op.outputs[0]!]!.name;
+  const name = (full.split(';')[0]!.split('/').filter(Boolean).pop() ?? '').replace(/^tfl\.unidirectional_sequence_/, '').slice(0, 12) || `lstm${op.index}`;
   const out: Op[] = [];
   const act = (shape: number[], n: string) => addTensor(g, { name: `${name}/${n}`, shape, dtype: 'float32' });
   const emit = (opcode: string, ins: number[], shape: number[], n: string, options: Record<string, any> = {}) => {
@@ -82,28 +84,28 @@ function unrollOne(g: Graph, op: Op): Op[] {
       const r = emit('FULLY_CONNECTED', [h, inp(5 + k), -1], bh, `t${t}/${gate}_h`, fc);
       z.push(emit('ADD', [a, r], bh, `t${t}/${gate}_pre`, { activation: 'NONE', potScaleInt16: true }));
     });
-    const ig = emit('LOGISTIC', [z[0]!], bh, `t${t}/input_gate`);
-    const fg = emit('LOGISTIC', [z[1]!], bh, `t${t}/forget_gate`);
-    const cg = emit('TANH', [z[2]!], bh, `t${t}/cell_gate`);
-    const og = emit('LOGISTIC', [z[3]!], bh, `t${t}/output_gate`);
-    const icg = emit('MUL', [ig, cg], bh, `t${t}/input_x_cell`, { activation: 'NONE' });
+    const ig = emit('LOGISTIC', [z[0]!], bh, `t${t}/i`);
+    const fg = emit('LOGISTIC', [z[1]!], bh, `t${t}/f`);
+    const cg = emit('TANH', [z[2]!], bh, `t${t}/g`);
+    const og = emit('LOGISTIC', [z[3]!], bh, `t${t}/o`);
+    const icg = emit('MUL', [ig, cg], bh, `t${t}/ig`, { activation: 'NONE' });
     if (c < 0) c = icg;
     else {
-      const fc_ = emit('MUL', [fg, c], bh, `t${t}/forget_x_state`, { activation: 'NONE' });
-      c = emit('ADD', [fc_, icg], bh, `t${t}/cell`, { activation: 'NONE', potScaleInt16: true });
+      const fc_ = emit('MUL', [fg, c], bh, `t${t}/fc`, { activation: 'NONE' });
+      c = emit('ADD', [fc_, icg], bh, `t${t}/c`, { activation: 'NONE', potScaleInt16: true });
     }
     if (clip) {
-      c = emit('MINIMUM', [c, clipHi], bh, `t${t}/cell_clip_hi`);
-      c = emit('MAXIMUM', [c, clipLo], bh, `t${t}/cell_clipped`);
+      c = emit('MINIMUM', [c, clipHi], bh, `t${t}/c_min`);
+      c = emit('MAXIMUM', [c, clipLo], bh, `t${t}/c_clip`);
     }
-    const tc = emit('TANH', [c], bh, `t${t}/cell_tanh`);
+    const tc = emit('TANH', [c], bh, `t${t}/tanh_c`);
     h = emit('MUL', [og, tc], bh, `t${t}/h`, { activation: 'NONE' });
     hs.push(h);
   }
   // The sequence output [B, T, H]: every h_t as [B, 1, H], concatenated along time.
   const seqOut = op.outputs[0]!;
+  const shapeC = constTensor(g, `${name}/h3_shape`, [3], 'int32', [B, 1, H]);
   const parts = hs.map((ht, t) => {
-    const shapeC = constTensor(g, `${name}/t${t}/h3_shape`, [3], 'int32', [B, 1, H]);
     return emit('RESHAPE', [ht, shapeC], [B, 1, H], `t${t}/h3`, { newShape: [B, 1, H] });
   });
   out.push(makeOp('CONCATENATION', parts, [seqOut], { axis: 1, activation: 'NONE' }));
