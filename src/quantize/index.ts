@@ -12,7 +12,7 @@ import { calibrate, type CalibrationMethod, type Sample } from './calibrate.js';
 import { runFloat } from './interpreter.js';
 import { unrollLstms } from './lstm.js';
 import { cleanupGraph, type CleanupStats } from './passes.js';
-import { quantizeGraph, type Precision, type QuantizeGraphOptions } from './quantize.js';
+import { checkFiniteWeights, quantizeGraph, type Precision, type QuantizeGraphOptions } from './quantize.js';
 import { cloneGraph } from './tensor-data.js';
 
 export { runFloat, FLOAT_OPS, type RunOptions } from './interpreter.js';
@@ -142,6 +142,7 @@ export async function quantizeModel(floatGraph: Graph, calib: CalibrationData, o
   const src = floatGraph.source;
   const bad = floatGraph.inputs.map((i) => floatGraph.tensors[i]!).find((t) => t.dtype !== 'float32');
   if (bad) throw new KestrelError('E_QUANTIZE', `${src}: input '${bad.name}' is ${bad.dtype}; quantization needs a float32 model`);
+  checkFiniteWeights(floatGraph);
   // 1. Unroll LSTMs, clean up.
   const g0 = cloneGraph(floatGraph);
   const unrolled = unrollLstms(g0);

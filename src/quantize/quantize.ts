@@ -106,13 +106,7 @@ export function quantizeGraph(fg: Graph, ranges: Map<number, Range>, opts: Quant
   const unsupported = [...new Set(fg.ops.filter((o) => !QUANTIZABLE_OPS.has(o.opcode)).map((o) => o.opcode))];
   if (unsupported.length) fail(`cannot quantize op(s) ${unsupported.join(', ')} (supported: ${[...QUANTIZABLE_OPS].join(', ')})`);
   for (const i of fg.inputs) if (fg.tensors[i]!.dtype !== 'float32') fail(`input '${fg.tensors[i]!.name}' is ${fg.tensors[i]!.dtype}; expected a float32 model`);
-  for (const t of fg.tensors) {
-    if (!t.data || t.dtype !== 'float32') continue;
-    const v = constFloat(t);
-    for (let i = 0; i < v.length; i++) {
-      if (!Number.isFinite(v[i]!)) throw new KestrelError('E_CONVERT', `${src}: tensor #${t.index} '${t.name}' has a ${Number.isNaN(v[i]!) ? 'NaN' : 'infinite'} value at element ${i}`);
-    }
-  }
+  checkFiniteWeights(fg);
   const int16 = matchLayers(fg, opts.int16Layers ?? [], 'int16Layers');
   const floats = matchLayers(fg, opts.floatLayers ?? [], 'floatLayers');
   for (const op of int16) {
@@ -140,8 +134,15 @@ export function quantizeGraph(fg: Graph, ranges: Map<number, Range>, opts: Quant
   };
   fg.ops.forEach((op, k) => {
     if (precision[k] !== 'int8' || !SAME_PARAMS.has(op.opcode)) return;
-    const ins = op.opcode === 'CONCATENATION' ? op.inputs : op.opcode === 'MINIMUM' || op.opcode === 'MAXIMUM' ? op.inputs.slice(0, 2) : [op.inputs[0]!];
-    for (const i of ins) if (isAct(i)) union(i, op.outputs[0]!);
+    const multi = op.opcode === 'CONCATENATION' || op.opcode === 'MINIMUM' || op.opcode === 'MAXIMUM';
+    const ins = multi ? op.inputs.slice(0, op.opcode === 'CONCATENATION' ? op.inputs.length : 2) : [op.inputs[0]!];
+    for (const i of ins) {
+      if (!isAct(i)) continue;
+      // A fixed-parameter input (e.g. a TANH output) must not impose its narrow range on the
+      // other inputs of a concatenation: it is requantized instead.
+      if (multi && groupFixed(find(i))) continue;
+      union(i, op.outputs[0]!);
+    }
   });
   const rangeOf = (i: number): Range => {
     const r = ranges.get(i);
@@ -306,6 +307,17 @@ export function quantizeGraph(fg: Graph, ranges: Map<number, Range>, opts: Quant
   g.ops.forEach((op, k) => { op.index = k; });
   for (const op of g.ops) op.version = opVersion(op, g);
   return { graph: g, tensorMap, precision, warnings };
+}
+
+/** Refuses a float graph whose constants hold NaN or infinite values, naming the tensor. */
+export function checkFiniteWeights(fg: Graph): void {
+  for (const t of fg.tensors) {
+    if (!t.data || t.dtype !== 'float32') continue;
+    const v = constFloat(t);
+    for (let i = 0; i < v.length; i++) {
+      if (!Number.isFinite(v[i]!)) throw new KestrelError('E_CONVERT', `${fg.source}: tensor #${t.index} '${t.name}' has a ${Number.isNaN(v[i]!) ? 'NaN' : 'infinite'} value at element ${i}`);
+    }
+  }
 }
 
 /** Symmetric int8 weights, per channel along `axis` (or per tensor). */
