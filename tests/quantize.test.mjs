@@ -543,3 +543,27 @@ test('kestrel quantize: .npy calibration, report, and one-line refusals that wri
   for (const f of ['x1', 'x2', 'x3', 'x4', 'x5']) t.false(existsSync(join(tmp, `${f}.tflite`)));
   t.deepEqual(readFileSync(HELLO), before);
 });
+
+test('kestrel quantize: a LayersModel directory with Fashion-MNIST calibration, float I/O', async (t) => {
+  const { modelJson, weights } = await trainCnn();
+  const dir = join(tmp, 'cnn');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(dir, { recursive: true });
+  const mj = structuredClone(modelJson);
+  mj.weightsManifest[0].paths = ['group1-shard1of1.bin'];
+  writeFileSync(join(dir, 'model.json'), JSON.stringify(mj));
+  writeFileSync(join(dir, 'group1-shard1of1.bin'), weights);
+  writeFileSync(join(dir, 'kestrel.json'), JSON.stringify({ normalization: { scale: 1 / 255, offset: 0 } }));
+  const out = join(tmp, 'cnn_int8.tflite');
+  const r = await run(['--model', dir, '--calib', 'fashion-mnist', '--calib-count', '200', '--eval-count', '200', '--io', 'float', '--out', out, '--json']);
+  t.is(r.code, 0, r.stderr);
+  const rep = JSON.parse(r.stdout);
+  t.is(rep.io, 'float');
+  t.true(rep.eval.held_out);
+  t.regex(rep.eval.source, /test/);
+  t.true(rep.quality.int8_accuracy >= rep.quality.float_accuracy - 0.03, JSON.stringify(rep.quality));
+  const km = await loadModel(new Uint8Array(readFileSync(out)));
+  t.is(km.inputs[0].dtype, 'float32');
+  t.is(km.outputs[0].dtype, 'float32');
+  t.false(existsSync(join(dir, 'cnn_int8.tflite')));
+});
