@@ -445,8 +445,13 @@ test('int16Layers (16x8) and floatLayers', async (t) => {
   t.is(r16.report.evaluated_with, 'kestrel');
   t.deepEqual(r16.report.int16_layers, [name]);
   t.true(r16.report.output_vs_float.max_abs_error < 0.08);
+  // LiteRT.js runs the 16x8 layer too; fed the same input, the two agree within 1 LSB.
   const km = await loadModel(r16.bytes);
-  t.truthy(km.run([new Int8Array([5])])[0]);
+  const lr16 = await liteRtRunner(r16.bytes);
+  for (let v = -128; v < 128; v += 15) {
+    const a = km.run([new Int8Array([v])])[0], b = (await lr16([new Int8Array([v])], [[1, 1]]))[0];
+    t.true(Math.abs(a[0] - b[0]) <= 1, `x=${v}: Kestrel ${a[0]}, LiteRT.js ${b[0]}`);
+  }
   const rf = await quantizeModel(g, calib, { floatLayers: [name] });
   t.is(rf.report.evaluated_with, 'simulation');
   t.regex(rf.report.notes.join(' '), /Kestrel's runtime runs integer ops only/);
@@ -457,6 +462,25 @@ test('int16Layers (16x8) and floatLayers', async (t) => {
   const y = dequant(qf.tensors[qf.outputs[0]], (await lr([x], [[1, 1]]))[0]);
   t.true(Math.abs(y[0] - runFloat(g, [new Float32Array([1])])[0][0]) < 0.08);
   await t.throwsAsync(quantizeModel(g, calib, { int16Layers: ['nope'] }), { message: /no layer named 'nope'/ });
+});
+
+test('autoencoder: quality is the reconstruction MSE against the input', async (t) => {
+  const input = tfl.input({ shape: [16] });
+  const h = tfl.layers.dense({ units: 6, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 5 }) }).apply(input);
+  const model = tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 16, kernelInitializer: tfl.initializers.glorotUniform({ seed: 6 }) }).apply(h) });
+  const { modelJson, weights } = await saveToMemory(model);
+  const g = layersModelToGraph(modelJson, weights, { source: 'ae' });
+  const rnd = mulberry32(9);
+  const data = (n) => ({ x: Float32Array.from({ length: n * 16 }, () => rnd()), xShape: [n, 16] });
+  const held = data(100);
+  const r = await quantizeModel(g, data(200), { evalData: held });
+  const { float_mse: fm, int8_mse: qm } = r.report.quality;
+  // The oracle: tfjs's reconstruction error on the same samples.
+  const pred = model.predict(tf.tensor2d(held.x, [100, 16])).dataSync();
+  let want = 0;
+  for (let i = 0; i < pred.length; i++) want += (pred[i] - held.x[i]) ** 2;
+  t.true(Math.abs(fm - want / pred.length) < 1e-5, `float_mse ${fm} vs tfjs ${want / pred.length}`);
+  t.true(Math.abs(qm - fm) < 0.05 * fm + 1e-3, `int8_mse ${qm} vs float ${fm}`);
 });
 
 // ---------------------------------------------------------------------------------------

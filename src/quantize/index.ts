@@ -84,6 +84,7 @@ export interface QuantizeResult {
   floatGraph: Graph;
 }
 
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 const sqz = (s: readonly number[]) => s.filter((d) => d !== 1);
 const sameDims = (a: readonly number[], b: readonly number[]) => { const x = sqz(a), y = sqz(b); return x.length === y.length && x.every((d, i) => d === y[i]); };
 
@@ -269,8 +270,8 @@ async function evaluate(fg: Graph, qg: Graph, tensorMap: Map<number, number>, sa
     let ef = 0, eq = 0;
     outF.forEach((f, k) => { for (let i = 0; i < outLen; i++) { const y = labels[k * outLen + i]!; ef += (f[0]![i]! - y) ** 2; eq += (outQ[k]![0]![i]! - y) ** 2; } });
     quality = { float_mse: ef / labels.length, int8_mse: eq / labels.length };
-  } else if (outLen === samples[0]![0]!.length && samples[0]!.length === 1) {
-    // Same size out as in: an autoencoder; its error is measured against its input.
+  } else if (samples[0]!.length === 1 && outLen > 1 && sameShape(fg.tensors[fg.outputs[0]!]!.shape, fg.tensors[fg.inputs[0]!]!.shape)) {
+    // Output shaped like the input: an autoencoder; its error is measured against its input.
     let ef = 0, eq = 0;
     outF.forEach((f, k) => { const x = samples[k]![0]!; for (let i = 0; i < outLen; i++) { ef += (f[0]![i]! - x[i]!) ** 2; eq += (outQ[k]![0]![i]! - x[i]!) ** 2; } });
     quality = { float_mse: ef / (outLen * outF.length), int8_mse: eq / (outLen * outF.length) };
