@@ -7,6 +7,7 @@ import { inspectCommand } from './inspect.js';
 import { demoCommand } from './demo.js';
 import { compileCommand } from './compile.js';
 import { benchCommand } from './bench.js';
+import { trainCommand } from './train.js';
 import { VERSION } from '../version.js';
 
 const COMMANDS: Record<string, { summary: string; main: (argv: string[]) => Promise<number> }> = {
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { summary: string; main: (argv: string[]) => Prom
   inspect: { summary: 'show a model\'s operators, tensors, parameters, MACs and planned memory', main: inspectCommand },
   compile: { summary: 'compile one int8 model into one standalone .wasm module (no imports)', main: compileCommand },
   bench: { summary: 'measure latency, memory and throughput of a model (like benchmark_model)', main: benchCommand },
+  train: { summary: 'train a built-in model recipe (lenet, autoencoder, lstm-classifier, driving-cnn) on TensorFlow.js', main: trainCommand },
 };
 
 function usage(): string {
