@@ -10,7 +10,8 @@
 // Conv2DBackpropInput: cols = dy2d @ Wt, with Wt the filter as [CO, KH*KW*CI], gives every
 // output pixel's contribution to its input patch; col2im adds the patches into dx.
 import * as tf from '@tensorflow/tfjs-core';
-import { f32, matMul, view, type KernelArgs, type WasmBackend } from './heap.js';
+import { f32, view, type KernelArgs, type WasmBackend } from './heap.js';
+import { runStock } from './stock.js';
 
 type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
@@ -83,7 +84,7 @@ export function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   }
   const p = backend.makeOutput([1, K, M], 'float32');
   im2colT(f32(backend, x), f32(backend, p), c);
-  const dw = matMul(backend, p, view(dy, [1, M, c.outChannels]));
+  const dw = runStock('BatchMatMul', { a: p, b: view(dy, [1, M, c.outChannels]) }, backend, { transposeA: false, transposeB: false });
   backend.disposeData(p.dataId);
   return view(dw, filterShape);
 }
@@ -137,7 +138,7 @@ export function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
     const t = f32(backend, wt);
     for (let k = 0; k < K; k++) for (let co = 0; co < CO; co++) t[co * K + k] = w[k * CO + co]!;
   }
-  const cols = matMul(backend, view(dy, [1, M, CO]), wt);
+  const cols = runStock('BatchMatMul', { a: view(dy, [1, M, CO]), b: wt }, backend, { transposeA: false, transposeB: false });
   backend.disposeData(wt.dataId);
   col2im(f32(backend, cols), f32(backend, dx), c);
   backend.disposeData(cols.dataId);
