@@ -13,6 +13,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { f32, view, type KernelArgs, type WasmBackend } from './heap.js';
 import { runStock } from './stock.js';
 
+/** Measurement switch: false sends stride-1 input gradients through the matmul + col2im path too. */
+export const convTuning = { inputGradViaConv: true };
+
 type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
 function convInfoOf(xShape: number[], filterShape: number[], attrs: Record<string, unknown>, what: string): ConvInfo {
@@ -130,6 +133,36 @@ export function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   if (K === 0 || M === 0 || CO === 0) {
     f32(backend, dx).fill(0);
     return dx;
+  }
+  const { strideHeight: sh, strideWidth: sw, filterHeight: KH, filterWidth: KW, inChannels: CI } = c;
+  const p = c.padInfo;
+  const ft = KH - 1 - p.top;
+  const fb = KH - 1 - p.bottom;
+  const fl = KW - 1 - p.left;
+  const fr = KW - 1 - p.right;
+  if (convTuning.inputGradViaConv && sh === 1 && sw === 1 && ft >= 0 && fb >= 0 && fl >= 0 && fr >= 0) {
+    // Stride 1: dx is the 'full' correlation of dy with the filter turned by 180 degrees and
+    // its channel axes swapped, which the backend's XNNPACK Conv2D computes directly.
+    backend.disposeData(dx.dataId);
+    const rot = backend.makeOutput([KH, KW, CO, CI], 'float32');
+    const w = f32(backend, filter);
+    const r = f32(backend, rot);
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        const src = ((KH - 1 - kh) * KW + (KW - 1 - kw)) * CI * CO;
+        const dst = (kh * KW + kw) * CO * CI;
+        for (let ci = 0; ci < CI; ci++) for (let co = 0; co < CO; co++) r[dst + co * CI + ci] = w[src + ci * CO + co]!;
+      }
+    }
+    const out = runStock('Conv2D', { x: dy, filter: rot }, backend, {
+      strides: [1, 1],
+      pad: [[0, 0], [ft, fb], [fl, fr], [0, 0]],
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+      dimRoundingMode: undefined,
+    });
+    backend.disposeData(rot.dataId);
+    return out;
   }
   // Filter [KH,KW,CI,CO] -> Wt [CO, KH*KW*CI].
   const wt = backend.makeOutput([1, CO, K], 'float32');
