@@ -9,6 +9,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { trainRecipe, evaluateModel, splitAutoencoder, lenet } from '../dist/train/index.js';
 import { loadDataset } from '../dist/data/index.js';
+import { readTflite } from '../dist/tflite/reader.js';
+import { loadLiteRtNode } from '../dist/bench/litert.js';
 import { kestrel, oneLineError } from './helpers.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kestrel-train-'));
@@ -33,6 +35,22 @@ async function reload(dir) {
 }
 
 const predict = (model, x, shape) => tf.tidy(() => model.predict(tf.tensor(x, shape)).dataSync());
+
+/** Runs the saved float .tflite in LiteRT.js one sample at a time and compares with tfjs. */
+async function checkTfliteInLiteRt(t, dir, tfModel, x, inShape, count) {
+  const { lib } = await loadLiteRtNode();
+  const compiled = await lib.loadAndCompile(new Uint8Array(readFileSync(join(dir, 'model.tflite'))), { accelerator: 'wasm' });
+  const per = inShape.reduce((a, b) => a * b, 1);
+  let maxd = 0;
+  for (let i = 0; i < count; i++) {
+    const xi = x.slice(i * per, (i + 1) * per);
+    const want = predict(tfModel, xi, [1, ...inShape]);
+    const got = (await compiled.run([new lib.Tensor(xi, [1, ...inShape])]))[0].toTypedArray();
+    t.is(got.length, want.length);
+    for (let k = 0; k < want.length; k++) maxd = Math.max(maxd, Math.abs(got[k] - want[k]));
+  }
+  t.true(maxd < 1e-4, `LiteRT.js vs tfjs: max difference ${maxd}`);
+}
 
 function weightsOf(model) {
   return model.getWeights().map((w) => Buffer.from(w.dataSync().buffer.slice(0)));
@@ -59,10 +77,12 @@ test.serial('lenet learns Fashion-MNIST from 600 samples; saved model reloads an
   t.true(Math.abs(mine.loss - l.dataSync()[0]) < 1e-4, `${mine.loss} vs ${l.dataSync()[0]}`);
   t.true(Math.abs(mine.metric - a.dataSync()[0]) < 1e-6);
   // The saved files reload in tfjs and give the same predictions.
-  for (const f of ['model.json', 'weights.bin', 'curves.svg', 'kestrel.json']) t.true(existsSync(join(out, f)), f);
+  for (const f of ['model.json', 'weights.bin', 'model.tflite', 'curves.svg', 'kestrel.json']) t.true(existsSync(join(out, f)), f);
   const { model, json } = await reload(out);
   const x = test_.x.subarray(0, 16 * 784);
   t.deepEqual(predict(model, x, [16, 28, 28, 1]), predict(r.model, x, [16, 28, 28, 1]));
+  // The float .tflite computes the same function in LiteRT.js.
+  await checkTfliteInLiteRt(t, out, r.model, x, [28, 28, 1], 4);
   const meta = json.userDefinedMetadata.kestrel;
   t.is(meta.recipe, 'lenet');
   t.deepEqual(meta.inputShape, [28, 28, 1]);
@@ -110,13 +130,19 @@ test.serial('autoencoder reduces reconstruction MSE; encoder and decoder export 
   let maxd = 0;
   for (let i = 0; i < whole.length; i++) maxd = Math.max(maxd, Math.abs(whole[i] - viaParts[i]));
   t.true(maxd < 1e-5, `max difference ${maxd}`);
+  for (const sub of ['', 'encoder', 'decoder']) t.true(existsSync(join(out, sub, 'model.tflite')), `${sub}/model.tflite`);
+  await checkTfliteInLiteRt(t, join(out, 'encoder'), enc, ds.x, [784], 2);
   const parts = splitAutoencoder(r.model);
   t.is(parts.encoder.layers.length, 5);
 });
 
 test.serial('lstm-classifier learns image rows as sequences', async (t) => {
   if (!requireFmnist(t)) return;
-  const r = await trainRecipe({ recipe: 'lstm-classifier', subset: 600, epochs: 3, batchSize: 32, seed: 4 });
+  const out = join(tmp, 'lstm');
+  const r = await trainRecipe({ recipe: 'lstm-classifier', subset: 600, epochs: 3, batchSize: 32, seed: 4, out });
+  // The float .tflite holds one LSTM op with sigmoid gates (LiteRT.js refuses the variable state tensors, so it is read back here).
+  const g = readTflite(new Uint8Array(readFileSync(join(out, 'model.tflite'))));
+  t.deepEqual(g.ops.map((o) => o.opcode).filter((n) => n === 'UNIDIRECTIONAL_SEQUENCE_LSTM').length, 1);
   t.log(`lstm-classifier: loss ${r.history.loss.map((v) => v.toFixed(3)).join(' → ')}, test accuracy ${r.metrics.test.metric.toFixed(3)}, ${r.samplesPerSec.toFixed(0)} samples/s`);
   t.deepEqual(r.meta.inputShape, [28, 28]);
   t.true(r.history.loss.at(-1) < 0.8 * r.history.loss[0]);
@@ -139,6 +165,8 @@ test.serial('driving-cnn learns the synthetic occupancy grid; early stopping res
   t.is(r.best.value, Math.min(...r.history.valLoss));
   t.true(Math.abs(r.metrics.validation.loss - r.best.value) < 1e-6);
   if (r.stoppedEarly) t.true(r.epochsRun - r.best.epoch >= 2);
+  const grids = loadDataset('driving-grid:20', { seed: 77 });
+  await checkTfliteInLiteRt(t, out, r.model, grids.x, [10, 10, 1], 5);
   // The curves: one polyline per series with a point per epoch.
   const svg = readFileSync(join(out, 'curves.svg'), 'utf8');
   t.true(svg.startsWith('<svg'));

@@ -124,7 +124,7 @@ export function lstmClassifier(opts: RecipeOptions): BuiltRecipe {
   const lr = opts.learningRate ?? 2e-3;
   const init = seeded(opts.seed);
   const m = tfl.sequential({ name: 'lstm_classifier' });
-  const lstm = tfl.layers.lstm({ inputShape: opts.inputShape, units: 64, kernelInitializer: init.glorot(), recurrentInitializer: init.glorot(), name: 'lstm' });
+  const lstm = tfl.layers.lstm({ inputShape: opts.inputShape, units: 64, recurrentActivation: 'sigmoid', kernelInitializer: init.glorot(), recurrentInitializer: init.glorot(), name: 'lstm' });
   m.add(lstm);
   m.add(tfl.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: init.glorot(), name: 'probs' }));
   // Orthogonal recurrent weights (as Keras does), computed here: the tfjs orthogonal

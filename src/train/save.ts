@@ -9,6 +9,8 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { KestrelError } from '../errors.js';
 import { writeFileAtomic } from '../cli/io.js';
+import { layersModelToGraph } from '../convert/tfjs-layers.js';
+import { writeTflite } from '../tflite/writer.js';
 
 /** Refuses an existing non-empty output directory unless `force`; creates it otherwise. */
 export function prepareOutDir(dir: string, force: boolean): void {
@@ -82,34 +84,10 @@ export async function loadSavedLayersModel(modelJson: Record<string, unknown>, w
   return tflm.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson['modelTopology'] as object, weightSpecs: specs, weightData: buf }));
 }
 
-type Converter = {
-  layersModelToGraph: (modelJson: unknown, weights: Uint8Array, opts?: unknown) => unknown;
-  writeTflite: (graph: never) => Uint8Array;
-};
-
-let converter: Converter | null | undefined;
-
-/** The LayersModel -> Graph converter and the TFLite writer, or null when not available. */
-export async function loadConverter(): Promise<Converter | null> {
-  if (converter !== undefined) return converter;
-  try {
-    // Resolved at run time so that training works without the converter being present.
-    const convertPath = '../convert/tfjs-layers.js', writerPath = '../tflite/writer.js';
-    const c = await import(convertPath) as { layersModelToGraph?: Converter['layersModelToGraph'] };
-    const w = await import(writerPath) as { writeTflite?: Converter['writeTflite'] };
-    converter = c.layersModelToGraph && w.writeTflite ? { layersModelToGraph: c.layersModelToGraph, writeTflite: w.writeTflite } : null;
-  } catch {
-    converter = null;
-  }
-  return converter;
-}
-
-/** Converts a saved LayersModel to a float32 .tflite file; returns its path, or null when no converter is available. */
-export async function saveFloatTflite(saved: SavedLayersModel, path: string): Promise<string | null> {
-  const c = await loadConverter();
-  if (!c) return null;
-  const graph = c.layersModelToGraph(saved.modelJson, saved.weights);
-  const bytes = c.writeTflite(graph as never);
+/** Converts a saved LayersModel to a float32 .tflite file (batch 1); returns its path. */
+export function saveFloatTflite(saved: SavedLayersModel, path: string): string {
+  const graph = layersModelToGraph(saved.modelJson, saved.weights, { source: path });
+  const bytes = writeTflite(graph);
   writeFileAtomic(path, bytes, { force: true, what: 'float .tflite' });
   return path;
 }

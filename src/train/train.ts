@@ -324,9 +324,7 @@ export async function saveResult(r: TrainResult, dir: string): Promise<void> {
     const { files: f, saved } = await saveLayersModel(model, d, { kestrel: modelMetadata(r, part) });
     files.push(...f);
     try {
-      const t = await saveFloatTflite(saved, join(d, 'model.tflite'));
-      if (t) files.push(t);
-      else if (!notes.length) notes.push('model.tflite not written: the tfjs LayersModel converter is not available in this build');
+      files.push(saveFloatTflite(saved, join(d, 'model.tflite')));
     } catch (e) {
       notes.push(`${join(d, 'model.tflite')} not written: ${(e as Error).message}`);
     }
