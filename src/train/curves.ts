@@ -13,7 +13,7 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 const fmt = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(2));
 
 function panel(x0: number, title: string, series: CurveSeries[]): string {
-  const w = 340, h = 220, left = 52, top = 30, pw = w - left - 16, ph = h - top - 40;
+  const w = 340, h = 270, left = 52, top = 30, pw = w - left - 16, ph = h - top - 70;
   const all = series.flatMap((s) => s.values).filter(Number.isFinite);
   let lo = all.length ? Math.min(...all) : 0, hi = all.length ? Math.max(...all) : 1;
   if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
@@ -42,9 +42,10 @@ function panel(x0: number, title: string, series: CurveSeries[]): string {
     const dash = s.dashed ? ' stroke-dasharray="5,3"' : '';
     out.push(`<polyline class="curve" data-series="${esc(s.name)}" fill="none" stroke="${s.color}" stroke-width="2"${dash} points="${pts.join(' ')}"/>`);
     for (const p of pts) { const [cx, cy] = p.split(','); out.push(`<circle cx="${cx}" cy="${cy}" r="2.5" fill="${s.color}"/>`); }
-    const ly = top + 12 + 14 * k;
-    out.push(`<line x1="${x0 + left + pw - 110}" y1="${ly - 4}" x2="${x0 + left + pw - 92}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${dash}/>`);
-    out.push(`<text x="${x0 + left + pw - 88}" y="${ly}" font-size="10">${esc(s.name)}</text>`);
+    // Legend under the axis label, one entry per series.
+    const ly = top + ph + 52, lx = x0 + left + k * 140;
+    out.push(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 18}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${dash}/>`);
+    out.push(`<text x="${lx + 22}" y="${ly}" font-size="10">${esc(s.name)}</text>`);
   });
   return out.join('\n');
 }
@@ -57,9 +58,9 @@ export function curvesSvg(title: string, h: { loss: number[]; valLoss: number[];
   const metricSeries: CurveSeries[] = [{ name: `train ${h.metricName}`, values: h.metric, color: train }];
   if (h.valMetric.length) metricSeries.push({ name: `validation ${h.metricName}`, values: h.valMetric, color: val, dashed: true });
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="700" height="250" viewBox="0 0 700 250" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="700" height="270" viewBox="0 0 700 270" font-family="sans-serif" font-size="12">`,
     `<title>${esc(title)}</title>`,
-    `<rect width="700" height="250" fill="white"/>`,
+    `<rect width="700" height="270" fill="white"/>`,
     panel(0, 'loss', lossSeries),
     panel(350, h.metricName, metricSeries),
     '</svg>',

@@ -209,7 +209,7 @@ export const RECIPES: Record<RecipeName, RecipeEntry> = {
   lenet: {
     build: lenet,
     summary: 'LeNet-5 image classifier (28x28x1 or 32x32x3 images)',
-    defaultData: 'fashion-mnist', defaultEpochs: 5, defaultBatch: 64,
+    defaultData: 'fashion-mnist', defaultEpochs: 5, defaultBatch: 32,
     inputShapeFor(ds) {
       requireClassLabels(ds, 'lenet');
       const s = sampleShape(ds);
