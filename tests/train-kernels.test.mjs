@@ -208,3 +208,41 @@ test.serial('LeNet loss gradient on kestrel matches the cpu backend', async (t) 
   t.is(got.grads.length, 10);
   for (let i = 0; i < want.grads.length; i++) close(t, got.grads[i], want.grads[i], 1e-3, `gradient of ${want.grads[i].name}`);
 });
+
+test.serial('setupTrainingBackend: kestrel by default, idempotent, switches to cpu and back', async (t) => {
+  t.is(info.backend, 'kestrel');
+  t.is(info.threads, 1);
+  t.deepEqual([...info.kernels].sort(), ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Sum']);
+  const again = await setupTrainingBackend();
+  t.deepEqual(again, info);
+  t.is(tf.getBackend(), 'wasm');
+  const cpu = await setupTrainingBackend({ backend: 'cpu' });
+  t.deepEqual(cpu, { backend: 'cpu', kernels: [], threads: 1 });
+  t.is(tf.getBackend(), 'cpu');
+  // Kestrel's kernels stay registered, so plain 'wasm' is reported as what it is.
+  const wasm = await setupTrainingBackend({ backend: 'wasm' });
+  t.is(wasm.backend, 'kestrel');
+  t.is(tf.getBackend(), 'wasm');
+  await t.throwsAsync(() => setupTrainingBackend({ backend: 'gpu' }), { message: /unknown training backend 'gpu'/ });
+  await t.throwsAsync(() => setupTrainingBackend({ threads: 0 }), { message: /threads/ });
+});
+
+test.serial('an LSTM model (orthogonal recurrent initializer) builds and trains on kestrel', async (t) => {
+  await setupTrainingBackend();
+  const m = tfl.sequential();
+  m.add(tfl.layers.lstm({ inputShape: [6, 5], units: 8 }));
+  m.add(tfl.layers.dense({ units: 3, activation: 'softmax' }));
+  m.compile({ optimizer: tf.train.adam(), loss: 'categoricalCrossentropy' });
+  const x = tf.tensor(rand(4 * 6 * 5, 900), [4, 6, 5]);
+  const y = tf.oneHot(tf.tensor1d([0, 1, 2, 1], 'int32'), 3);
+  const loss = await m.trainOnBatch(x, y);
+  t.true(Number.isFinite(loss) && loss > 0, `loss ${loss}`);
+  tf.dispose([x, y]);
+});
+
+test.serial('a fresh process asking for the stock wasm backend gets it without Kestrel kernels', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const url = new URL('../dist/train/kernels/index.js', import.meta.url).href;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', `import { setupTrainingBackend } from '${url}'; console.log(JSON.stringify(await setupTrainingBackend({ backend: 'wasm' })));`], { encoding: 'utf8' });
+  t.deepEqual(JSON.parse(out.trim().split('\n').pop()), { backend: 'wasm', kernels: [], threads: 1 });
+});
