@@ -3,6 +3,20 @@ import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { setupTrainingBackend } from '../dist/train/kernels/index.js';
+import { loopTuning, loops } from '../dist/train/kernels/loops.js';
+import { convTuning } from '../dist/train/kernels/conv.js';
+
+// Each kernel is checked with Kestrel's wasm loops and with its JavaScript fallback loops;
+// stride-1 input gradients also once through matmul + col2im instead of XNNPACK Conv2D.
+const MODES = [
+  { name: 'wasm loops', useWasm: true, viaConv: true },
+  { name: 'wasm loops, col2im', useWasm: true, viaConv: false },
+  { name: 'js loops', useWasm: false, viaConv: false },
+];
+function setMode(m) {
+  loopTuning.useWasm = m.useWasm;
+  convTuning.inputGradViaConv = m.viaConv;
+}
 
 let info;
 test.before(async () => {
@@ -72,6 +86,13 @@ function convShapes([N, H, W, CI, KH, KW, CO, strides, pad]) {
   return { x: [N, H, W, CI], f: [KH, KW, CI, CO], dy: [N, info.outHeight, info.outWidth, CO] };
 }
 
+test.afterEach.always(() => setMode(MODES[0]));
+
+test.serial('the wasm loops run on the backend heap', async (t) => {
+  await tf.setBackend('wasm');
+  t.truthy(loops(tf.backend()), 'dist/wasm/kestrel-train.wasm did not load on the wasm backend memory');
+});
+
 test.serial('Conv2DBackpropFilter matches the cpu backend', async (t) => {
   t.true(info.kernels.includes('Conv2DBackpropFilter'));
   let seed = 1;
@@ -80,8 +101,11 @@ test.serial('Conv2DBackpropFilter matches the cpu backend', async (t) => {
     const inputs = { x: { data: rand(size(s.x), seed++), shape: s.x }, dy: { data: rand(size(s.dy), seed++), shape: s.dy } };
     const attrs = { strides: c[7], pad: c[8], dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: s.f };
     const want = await runOn('cpu', 'Conv2DBackpropFilter', inputs, attrs);
-    const got = await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs);
-    close(t, got, want, 1e-4, `Conv2DBackpropFilter ${JSON.stringify(c)}`);
+    for (const m of MODES) {
+      setMode(m);
+      const got = await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs);
+      close(t, got, want, 1e-4, `Conv2DBackpropFilter ${JSON.stringify(c)} (${m.name})`);
+    }
   }
 });
 
@@ -93,8 +117,11 @@ test.serial('Conv2DBackpropInput matches the cpu backend', async (t) => {
     const inputs = { dy: { data: rand(size(s.dy), seed++), shape: s.dy }, filter: { data: rand(size(s.f), seed++), shape: s.f } };
     const attrs = { strides: c[7], pad: c[8], dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: s.x };
     const want = await runOn('cpu', 'Conv2DBackpropInput', inputs, attrs);
-    const got = await runOn('wasm', 'Conv2DBackpropInput', inputs, attrs);
-    close(t, got, want, 1e-4, `Conv2DBackpropInput ${JSON.stringify(c)}`);
+    for (const m of MODES) {
+      setMode(m);
+      const got = await runOn('wasm', 'Conv2DBackpropInput', inputs, attrs);
+      close(t, got, want, 1e-4, `Conv2DBackpropInput ${JSON.stringify(c)} (${m.name})`);
+    }
   }
 });
 
@@ -120,8 +147,11 @@ test.serial('MaxPoolGrad matches the cpu backend, ties included', async (t) => {
     const inputs = { dy: { data: rand(size(p.outShape), seed++), shape: p.outShape }, input: { data: x, shape: [N, H, W, C] }, output: { data: out, shape: p.outShape } };
     const attrs = { filterSize, strides, pad, dimRoundingMode: undefined };
     const want = await runOn('cpu', 'MaxPoolGrad', inputs, attrs);
-    const got = await runOn('wasm', 'MaxPoolGrad', inputs, attrs);
-    close(t, got, want, 1e-6, `MaxPoolGrad ${JSON.stringify([N, H, W, C, filterSize, strides, pad])}`);
+    for (const m of MODES) {
+      setMode(m);
+      const got = await runOn('wasm', 'MaxPoolGrad', inputs, attrs);
+      close(t, got, want, 1e-6, `MaxPoolGrad ${JSON.stringify([N, H, W, C, filterSize, strides, pad])} (${m.name})`);
+    }
   }
 });
 
@@ -162,8 +192,11 @@ test.serial('BatchMatMul with transposed operands matches the cpu backend', asyn
   for (const [as, bs, transposeA, transposeB] of cases) {
     const inputs = { a: { data: rand(size(as), seed++), shape: as }, b: { data: rand(size(bs), seed++), shape: bs } };
     const want = await runOn('cpu', 'BatchMatMul', inputs, { transposeA, transposeB });
-    const got = await runOn('wasm', 'BatchMatMul', inputs, { transposeA, transposeB });
-    close(t, got, want, 1e-4, `BatchMatMul ${JSON.stringify([as, bs, transposeA, transposeB])}`);
+    for (const m of MODES) {
+      setMode(m);
+      const got = await runOn('wasm', 'BatchMatMul', inputs, { transposeA, transposeB });
+      close(t, got, want, 1e-4, `BatchMatMul ${JSON.stringify([as, bs, transposeA, transposeB])} (${m.name})`);
+    }
   }
 });
 
