@@ -3,6 +3,20 @@ import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { setupTrainingBackend } from '../dist/train/kernels/index.js';
+import { loopTuning, loops } from '../dist/train/kernels/loops.js';
+import { convTuning } from '../dist/train/kernels/conv.js';
+
+// Each kernel is checked with Kestrel's wasm loops and with its JavaScript fallback loops;
+// stride-1 input gradients also once through matmul + col2im instead of XNNPACK Conv2D.
+const MODES = [
+  { name: 'wasm loops', useWasm: true, viaConv: true },
+  { name: 'wasm loops, col2im', useWasm: true, viaConv: false },
+  { name: 'js loops', useWasm: false, viaConv: false },
+];
+function setMode(m) {
+  loopTuning.useWasm = m.useWasm;
+  convTuning.inputGradViaConv = m.viaConv;
+}
 
 let info;
 test.before(async () => {
@@ -72,6 +86,13 @@ function convShapes([N, H, W, CI, KH, KW, CO, strides, pad]) {
   return { x: [N, H, W, CI], f: [KH, KW, CI, CO], dy: [N, info.outHeight, info.outWidth, CO] };
 }
 
+test.afterEach.always(() => setMode(MODES[0]));
+
+test.serial('the wasm loops run on the backend heap', async (t) => {
+  await tf.setBackend('wasm');
+  t.truthy(loops(tf.backend()), 'dist/wasm/kestrel-train.wasm did not load on the wasm backend memory');
+});
+
 test.serial('Conv2DBackpropFilter matches the cpu backend', async (t) => {
   t.true(info.kernels.includes('Conv2DBackpropFilter'));
   let seed = 1;
@@ -80,8 +101,11 @@ test.serial('Conv2DBackpropFilter matches the cpu backend', async (t) => {
     const inputs = { x: { data: rand(size(s.x), seed++), shape: s.x }, dy: { data: rand(size(s.dy), seed++), shape: s.dy } };
     const attrs = { strides: c[7], pad: c[8], dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: s.f };
     const want = await runOn('cpu', 'Conv2DBackpropFilter', inputs, attrs);
-    const got = await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs);
-    close(t, got, want, 1e-4, `Conv2DBackpropFilter ${JSON.stringify(c)}`);
+    for (const m of MODES) {
+      setMode(m);
+      const got = await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs);
+      close(t, got, want, 1e-4, `Conv2DBackpropFilter ${JSON.stringify(c)} (${m.name})`);
+    }
   }
 });
 
@@ -93,8 +117,11 @@ test.serial('Conv2DBackpropInput matches the cpu backend', async (t) => {
     const inputs = { dy: { data: rand(size(s.dy), seed++), shape: s.dy }, filter: { data: rand(size(s.f), seed++), shape: s.f } };
     const attrs = { strides: c[7], pad: c[8], dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: s.x };
     const want = await runOn('cpu', 'Conv2DBackpropInput', inputs, attrs);
-    const got = await runOn('wasm', 'Conv2DBackpropInput', inputs, attrs);
-    close(t, got, want, 1e-4, `Conv2DBackpropInput ${JSON.stringify(c)}`);
+    for (const m of MODES) {
+      setMode(m);
+      const got = await runOn('wasm', 'Conv2DBackpropInput', inputs, attrs);
+      close(t, got, want, 1e-4, `Conv2DBackpropInput ${JSON.stringify(c)} (${m.name})`);
+    }
   }
 });
 
@@ -120,8 +147,11 @@ test.serial('MaxPoolGrad matches the cpu backend, ties included', async (t) => {
     const inputs = { dy: { data: rand(size(p.outShape), seed++), shape: p.outShape }, input: { data: x, shape: [N, H, W, C] }, output: { data: out, shape: p.outShape } };
     const attrs = { filterSize, strides, pad, dimRoundingMode: undefined };
     const want = await runOn('cpu', 'MaxPoolGrad', inputs, attrs);
-    const got = await runOn('wasm', 'MaxPoolGrad', inputs, attrs);
-    close(t, got, want, 1e-6, `MaxPoolGrad ${JSON.stringify([N, H, W, C, filterSize, strides, pad])}`);
+    for (const m of MODES) {
+      setMode(m);
+      const got = await runOn('wasm', 'MaxPoolGrad', inputs, attrs);
+      close(t, got, want, 1e-6, `MaxPoolGrad ${JSON.stringify([N, H, W, C, filterSize, strides, pad])} (${m.name})`);
+    }
   }
 });
 
@@ -162,8 +192,11 @@ test.serial('BatchMatMul with transposed operands matches the cpu backend', asyn
   for (const [as, bs, transposeA, transposeB] of cases) {
     const inputs = { a: { data: rand(size(as), seed++), shape: as }, b: { data: rand(size(bs), seed++), shape: bs } };
     const want = await runOn('cpu', 'BatchMatMul', inputs, { transposeA, transposeB });
-    const got = await runOn('wasm', 'BatchMatMul', inputs, { transposeA, transposeB });
-    close(t, got, want, 1e-4, `BatchMatMul ${JSON.stringify([as, bs, transposeA, transposeB])}`);
+    for (const m of MODES) {
+      setMode(m);
+      const got = await runOn('wasm', 'BatchMatMul', inputs, { transposeA, transposeB });
+      close(t, got, want, 1e-4, `BatchMatMul ${JSON.stringify([as, bs, transposeA, transposeB])} (${m.name})`);
+    }
   }
 });
 
@@ -207,4 +240,42 @@ test.serial('LeNet loss gradient on kestrel matches the cpu backend', async (t) 
   t.true(Math.abs(got.loss - want.loss) <= 1e-3 * Math.abs(want.loss), `loss ${got.loss} vs ${want.loss}`);
   t.is(got.grads.length, 10);
   for (let i = 0; i < want.grads.length; i++) close(t, got.grads[i], want.grads[i], 1e-3, `gradient of ${want.grads[i].name}`);
+});
+
+test.serial('setupTrainingBackend: kestrel by default, idempotent, switches to cpu and back', async (t) => {
+  t.is(info.backend, 'kestrel');
+  t.is(info.threads, 1);
+  t.deepEqual([...info.kernels].sort(), ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Sum']);
+  const again = await setupTrainingBackend();
+  t.deepEqual(again, info);
+  t.is(tf.getBackend(), 'wasm');
+  const cpu = await setupTrainingBackend({ backend: 'cpu' });
+  t.deepEqual(cpu, { backend: 'cpu', kernels: [], threads: 1 });
+  t.is(tf.getBackend(), 'cpu');
+  // Kestrel's kernels stay registered, so plain 'wasm' is reported as what it is.
+  const wasm = await setupTrainingBackend({ backend: 'wasm' });
+  t.is(wasm.backend, 'kestrel');
+  t.is(tf.getBackend(), 'wasm');
+  await t.throwsAsync(() => setupTrainingBackend({ backend: 'gpu' }), { message: /unknown training backend 'gpu'/ });
+  await t.throwsAsync(() => setupTrainingBackend({ threads: 0 }), { message: /threads/ });
+});
+
+test.serial('an LSTM model (orthogonal recurrent initializer) builds and trains on kestrel', async (t) => {
+  await setupTrainingBackend();
+  const m = tfl.sequential();
+  m.add(tfl.layers.lstm({ inputShape: [6, 5], units: 8 }));
+  m.add(tfl.layers.dense({ units: 3, activation: 'softmax' }));
+  m.compile({ optimizer: tf.train.adam(), loss: 'categoricalCrossentropy' });
+  const x = tf.tensor(rand(4 * 6 * 5, 900), [4, 6, 5]);
+  const y = tf.oneHot(tf.tensor1d([0, 1, 2, 1], 'int32'), 3);
+  const loss = await m.trainOnBatch(x, y);
+  t.true(Number.isFinite(loss) && loss > 0, `loss ${loss}`);
+  tf.dispose([x, y]);
+});
+
+test.serial('a fresh process asking for the stock wasm backend gets it without Kestrel kernels', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const url = new URL('../dist/train/kernels/index.js', import.meta.url).href;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', `import { setupTrainingBackend } from '${url}'; console.log(JSON.stringify(await setupTrainingBackend({ backend: 'wasm' })));`], { encoding: 'utf8' });
+  t.deepEqual(JSON.parse(out.trim().split('\n').pop()), { backend: 'wasm', kernels: [], threads: 1 });
 });

@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { f32, view, type KernelArgs, type WasmBackend } from './heap.js';
 import { runStock } from './stock.js';
+import { loops, ptr } from './loops.js';
 
 /** Measurement switch: false sends stride-1 input gradients through the matmul + col2im path too. */
 export const convTuning = { inputGradViaConv: true };
@@ -86,7 +87,12 @@ export function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
     return out;
   }
   const p = backend.makeOutput([1, K, M], 'float32');
-  im2colT(f32(backend, x), f32(backend, p), c);
+  const L = loops(backend);
+  if (L) {
+    L.im2colT(ptr(backend, x), ptr(backend, p), c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.strideHeight, c.strideWidth, c.filterHeight, c.filterWidth, c.padInfo.top, c.padInfo.left);
+  } else {
+    im2colT(f32(backend, x), f32(backend, p), c);
+  }
   const dw = runStock('BatchMatMul', { a: p, b: view(dy, [1, M, c.outChannels]) }, backend, { transposeA: false, transposeB: false });
   backend.disposeData(p.dataId);
   return view(dw, filterShape);
@@ -173,7 +179,12 @@ export function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   }
   const cols = runStock('BatchMatMul', { a: view(dy, [1, M, CO]), b: wt }, backend, { transposeA: false, transposeB: false });
   backend.disposeData(wt.dataId);
-  col2im(f32(backend, cols), f32(backend, dx), c);
+  const L = loops(backend);
+  if (L) {
+    L.col2im(ptr(backend, cols), ptr(backend, dx), c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.strideHeight, c.strideWidth, c.filterHeight, c.filterWidth, c.padInfo.top, c.padInfo.left);
+  } else {
+    col2im(f32(backend, cols), f32(backend, dx), c);
+  }
   backend.disposeData(cols.dataId);
   return dx;
 }

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { f32, view, type KernelArgs, type WasmBackend } from './heap.js';
 import { runStock } from './stock.js';
+import { loops, ptr } from './loops.js';
 
 /** Transposes the last two axes of t ([..., R, C] -> [B, C, R] with B the product of the rest). */
 function transposeLast2(backend: WasmBackend, t: tf.TensorInfo): tf.TensorInfo {
@@ -14,6 +15,11 @@ function transposeLast2(backend: WasmBackend, t: tf.TensorInfo): tf.TensorInfo {
   const C = t.shape[rank - 1]!;
   const B = t.shape.slice(0, -2).reduce((a, b) => a * b, 1);
   const out = backend.makeOutput([B, C, R], 'float32');
+  const L = loops(backend);
+  if (L) {
+    L.transposeLast2(ptr(backend, t), ptr(backend, out), B, R, C);
+    return out;
+  }
   const src = f32(backend, t);
   const dst = f32(backend, out);
   const T = 32;

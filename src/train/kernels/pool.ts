@@ -4,6 +4,7 @@
 // input pixel and every window that covers it.
 import * as tf from '@tensorflow/tfjs-core';
 import { f32, type KernelArgs, type WasmBackend } from './heap.js';
+import { loops, ptr } from './loops.js';
 
 export function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WasmBackend;
@@ -18,6 +19,11 @@ export function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
     a.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
   );
   const dxT = backend.makeOutput(input.shape, 'float32');
+  const L = loops(backend);
+  if (L) {
+    L.maxPoolGrad(ptr(backend, input), ptr(backend, dy), ptr(backend, dxT), c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.strideHeight, c.strideWidth, c.effectiveFilterHeight, c.effectiveFilterWidth, c.padInfo.top, c.padInfo.left);
+    return dxT;
+  }
   const x = f32(backend, input);
   const g = f32(backend, dy);
   const dx = f32(backend, dxT);
