@@ -2,12 +2,14 @@
 // Training throughput of the small reference models on the TensorFlow.js backends.
 //
 // Usage: node bench/train-speed.mjs [--models a,b] [--backends cpu,wasm,kestrel]
-//                                   [--batches N] [--batch 64] [--repeat R] [--json FILE]
+//                                   [--batches N] [--cpu-batches N] [--batch 64] [--repeat R]
+//                                   [--json FILE]
 //
 // Every (model, backend) pair runs in its own child process, so the stock `wasm` backend
 // is never mixed with the kernels Kestrel registers into it. A child builds the model with
 // @tensorflow/tfjs-layers, trains one warm-up batch (not timed), then N batches of random
-// data with model.trainOnBatch and prints samples/s. With --repeat R each pair is measured
+// data with model.trainOnBatch and prints samples/s (N defaults to 20; on the cpu backend,
+// about 50 times slower, --cpu-batches, default 5). With --repeat R each pair is measured
 // R times and the table shows the best and the spread (min..max), because the machine may
 // be busy with other work. A model the backend cannot train is reported as "unsupported"
 // together with the missing kernel.
@@ -73,7 +75,7 @@ function drivingCnn(tf) {
 }
 
 function parse(argv) {
-  const o = { models: Object.keys(MODELS), backends: ['cpu', 'wasm', 'kestrel'], batches: 20, batch: 64, repeat: 1, json: null, child: null };
+  const o = { models: Object.keys(MODELS), backends: ['cpu', 'wasm', 'kestrel'], batches: 20, cpuBatches: 5, batch: 64, repeat: 1, json: null, child: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -83,12 +85,14 @@ function parse(argv) {
     if (a === '--models') o.models = v().split(',');
     else if (a === '--backends') o.backends = v().split(',');
     else if (a === '--batches') o.batches = Number(v());
+    else if (a === '--cpu-batches') o.cpuBatches = Number(v());
     else if (a === '--batch') o.batch = Number(v());
     else if (a === '--repeat') o.repeat = Number(v());
     else if (a === '--json') o.json = v();
     else if (a === '--child') o.child = v();
     else throw new Error(`unknown argument ${a}`);
   }
+  for (const k of ['batches', 'cpuBatches', 'batch', 'repeat']) if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`--${k.replace('cpuBatches', 'cpu-batches')} must be a whole number >= 1`);
   for (const m of o.models) if (!MODELS[m]) throw new Error(`unknown model ${m} (known: ${Object.keys(MODELS).join(', ')})`);
   for (const b of o.backends) if (!['cpu', 'wasm', 'kestrel'].includes(b)) throw new Error(`unknown backend ${b}`);
   return o;
@@ -136,7 +140,7 @@ async function main() {
       const runs = [];
       let note = null;
       for (let r = 0; r < o.repeat; r++) {
-        const p = spawnSync(process.execPath, [SELF, '--child', `${m}@${b}`, '--batches', String(o.batches), '--batch', String(o.batch)], { encoding: 'utf8' });
+        const p = spawnSync(process.execPath, [SELF, '--child', `${m}@${b}`, '--batches', String(b === 'cpu' ? o.cpuBatches : o.batches), '--batch', String(o.batch)], { encoding: 'utf8' });
         const line = p.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
         if (p.status !== 0 || !line) {
           note = `failed: ${(p.stderr || '').trim().split('\n').pop()}`;

@@ -1,5 +1,7 @@
 // Builds the kernel module twice from the same assembly/ sources: with SIMD and without
-// (ASC_FEATURE_SIMD selects the path in each kernel).
+// (ASC_FEATURE_SIMD selects the path in each kernel), and the training-kernel module
+// (assembly/train/, SIMD), which runs on the tfjs wasm backend's heap: it imports its
+// memory instead of owning one.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,7 +10,12 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 mkdirSync(join(root, 'dist/wasm'), { recursive: true });
 const asc = join(root, 'node_modules/assemblyscript/bin/asc.js');
-for (const target of process.argv.slice(2).length ? process.argv.slice(2) : ['simd', 'scalar']) {
+const targets = process.argv.slice(2).length ? process.argv.slice(2) : ['simd', 'scalar', 'train'];
+if (targets.includes('train')) {
+  execFileSync(process.execPath, [asc, 'assembly/train/index.ts', '--outFile', 'dist/wasm/kestrel-train.wasm', '--runtime', 'stub', '--noAssert', '-O3', '--enable', 'simd', '--importMemory', '--use', 'abort='], { cwd: root, stdio: 'inherit' });
+  console.log(`built dist/wasm/kestrel-train.wasm (${statSync(join(root, 'dist/wasm/kestrel-train.wasm')).size} bytes)`);
+}
+for (const target of targets.filter((t) => t !== 'train')) {
   execFileSync(process.execPath, [asc, '--config', 'asconfig.json', '--target', target], { cwd: root, stdio: 'inherit' });
   const size = statSync(join(root, `dist/wasm/kestrel-${target}.wasm`)).size;
   console.log(`built dist/wasm/kestrel-${target}.wasm (${size} bytes)`);

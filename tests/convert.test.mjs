@@ -297,6 +297,13 @@ test('readLayersModelDir reads model.json and its weight files; the graph names 
     t.is(e.code, 'E_IO');
     t.true(e.message.includes(join(dir, 'group1-shard1of1.bin')), e.message);
     t.false(e.message.includes('\n'));
+    const e2 = t.throws(() => readLayersModelDir(join(dir, 'nothing-here')));
+    t.is(e2.code, 'E_IO');
+    t.true(e2.message.startsWith(join(dir, 'nothing-here')), e2.message);
+    writeFileSync(join(dir, 'model.json'), '{"modelTopology": ');
+    const e3 = t.throws(() => readLayersModelDir(dir));
+    t.is(e3.code, 'E_CONVERT');
+    t.true(e3.message.startsWith(join(dir, 'model.json')), e3.message);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -133,6 +133,25 @@ function signatureOf(bytes) {
   }));
 }
 
+/** operator_codes entries (deprecated_builtin_code, builtin_code, version) read from the raw file. */
+function opcodesOf(bytes) {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const ind = (p) => p + dv.getUint32(p, true);
+  const field = (pos, id) => {
+    const vt = pos - dv.getInt32(pos, true);
+    const o = 4 + 2 * id;
+    if (o >= dv.getUint16(vt, true)) return 0;
+    const f = dv.getUint16(vt + o, true);
+    return f ? pos + f : 0;
+  };
+  const v = ind(field(ind(0), 1));
+  return Array.from({ length: dv.getUint32(v, true) }, (_, i) => {
+    const c = ind(v + 4 + 4 * i);
+    const [d, b, ver] = [field(c, 0), field(c, 3), field(c, 2)];
+    return { deprecated: d ? dv.getInt8(d) : 0, builtin: b ? dv.getInt32(b, true) : 0, version: ver ? dv.getInt32(ver, true) : 1 };
+  });
+}
+
 test('the signature def names inputs and outputs by tensor name', (t) => {
   const f = join(FIXTURES, 'models', 'float', 'hello_world_float.tflite');
   const g = readTflite(new Uint8Array(readFileSync(f)));
@@ -250,4 +269,43 @@ test('opVersion: int8 and float variants', (t) => {
   t.is(opVersion(op('MUL', [0, 1], [2]), g([T('int8', [4], [2]), T('int8', [4], [1]), T('int8', [4], [1])])), 3);
   t.is(opVersion(op('MUL', [0, 1], [2]), g([T('int8', [4], [0.1]), T('int8', [4], [0.1]), T('int8', [4], [0.1])])), 2);
   t.is(opVersion(op('MUL', [0, 1], [2]), f), 1);
+});
+
+test('LiteRT.js gives the same outputs for published int8 models and their rewritten copies', async (t) => {
+  const { lib } = await loadLiteRtNode();
+  const names = ['hello_world_int8_random_0', 'micro_speech_quantized_yes_features', 'person_detect_person_image_raw'];
+  for (const name of names) {
+    const { meta, model, inputs } = readCase(join(CONFORMANCE, 'real', name));
+    const rewritten = writeTflite(readTflite(model, { source: name }));
+    const run = async (bytes) => {
+      const m = await lib.loadAndCompile(repairForLiteRt(bytes).bytes, { accelerator: 'wasm' });
+      const outs = await m.run(inputs.map((x, i) => new lib.Tensor(x, meta.inputs[i].shape)));
+      return outs.map((o) => [...o.toTypedArray()]);
+    };
+    t.deepEqual(await run(rewritten), await run(model), name);
+  }
+});
+
+test('an operator with a builtin code above 127 (GELU) is written with both codes and runs in LiteRT.js', async (t) => {
+  const tensor = (index, name) => ({ index, name, shape: [1, 5], shapeSignature: null, dtype: 'float32', data: null, quant: null, isVariable: false });
+  const graph = {
+    source: 'gelu', description: '', version: 3, tensors: [tensor(0, 'x'), tensor(1, 'y')],
+    ops: [{ index: 0, opcode: 'GELU', customCode: '', version: 1, inputs: [0], outputs: [1], intermediates: [], options: {} }],
+    inputs: [0], outputs: [1], metadata: {},
+  };
+  const bytes = writeTflite(graph);
+  const back = readTflite(bytes);
+  t.is(back.ops[0].opcode, 'GELU');
+  t.deepEqual(opcodesOf(bytes), [{ deprecated: 127, builtin: 150, version: 1 }]);
+  t.is(new TextDecoder().decode(back.metadata.min_runtime_version).replace(/\0+$/, ''), '2.9.0');
+  const { lib } = await loadLiteRtNode();
+  const m = await lib.loadAndCompile(bytes, { accelerator: 'wasm' });
+  const x = [-2, -0.5, 0, 0.7, 3];
+  const y = (await m.run([new lib.Tensor(new Float32Array(x), [1, 5])]))[0].toTypedArray();
+  // GELU(x) = x * Phi(x); erf from Abramowitz-Stegun 7.1.26 (|error| < 1.5e-7).
+  const erf = (z) => {
+    const s = Math.sign(z), a = Math.abs(z), u = 1 / (1 + 0.3275911 * a);
+    return s * (1 - ((((1.061405429 * u - 1.453152027) * u + 1.421413741) * u - 0.284496736) * u + 0.254829592) * u * Math.exp(-a * a));
+  };
+  x.forEach((v, i) => t.true(Math.abs(y[i] - 0.5 * v * (1 + erf(v / Math.SQRT2))) < 1e-4, `gelu(${v}) = ${y[i]}`));
 });

@@ -161,7 +161,7 @@ export function layersModelToGraph(modelJson: any, weights: Uint8Array, opts: La
   const outputOf = new Map<string, number>(); // layer name -> tensor holding its output
   for (const name of inputNames) {
     const layer = layers.get(name)!;
-    const bis = layer.config?.batch_input_shape ?? layer.config?.batchInputShape ?? (layer.config?.input_shape ? [null, ...layer.config.input_shape] : null);
+    const bis = layer.config?.batch_input_shape ?? layer.config?.batch_shape ?? layer.config?.batchInputShape ?? (layer.config?.input_shape ? [null, ...layer.config.input_shape] : null);
     if (!Array.isArray(bis) || bis.length < 2) fail(`input layer '${name}' has no batch_input_shape`);
     const dims = (bis as any[]).slice(1);
     if (dims.some((d) => !Number.isInteger(d) || d <= 0)) fail(`input layer '${name}' has an open dimension in [${(bis as any[]).map((d) => d ?? 'null').join(',')}]; only the batch dimension may be open`);

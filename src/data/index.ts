@@ -75,7 +75,8 @@ export function sampleShape(ds: Dataset): number[] {
 /** Whether `spec` names a dataset that has a separate test split. */
 export function hasTestSplit(spec: string): boolean {
   const s = parseSpec(spec);
-  if (s.kind === 'idx' || s.kind === 'driving') return true;
+  if (s.kind === 'driving') return true;
+  if (s.kind === 'idx') return isDir(s.dir) && idxFiles(s.dir, 'test') !== null;
   if (s.kind === 'path' && existsSync(s.path) && statSync(s.path).isDirectory()) {
     return idxFiles(s.path, 'test') !== null || isDir(join(s.path, 'test'));
   }

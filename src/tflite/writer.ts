@@ -200,6 +200,26 @@ const MIN_RUNTIME: Record<string, readonly (string | undefined)[]> = {
   TRANSPOSE: [, '1.6.0', '1.14.0', '1.15.0', '2.3.0', '2.4.0'],
   TRANSPOSE_CONV: [, '1.9.0', '2.2.0', '2.3.0'],
   UNIDIRECTIONAL_SEQUENCE_LSTM: [, '1.13.1', '1.14.0', '2.3.0'],
+  // Other common ops, so graphs passing through Kestrel keep a truthful value.
+  ARG_MAX: [, '1.9.0', '1.14.0', '2.9.0'],
+  BATCH_MATMUL: [, '2.3.0', '2.3.0', '2.4.0', '2.5.0'],
+  CAST: [, '1.5.0', '2.7.0', '2.8.0', '2.9.0'],
+  DIV: [, '1.6.0', '2.3.0'],
+  EXP: [, '1.7.0'],
+  GATHER: [, '1.6.0', '1.14.0', '1.15.0', '2.4.0', '2.5.0'],
+  GELU: [, '2.9.0', '2.9.0'],
+  LOG_SOFTMAX: [, '1.14.0', '1.14.0'],
+  PACK: [, '1.11.0', '1.14.0', '2.3.0'],
+  PRELU: [, '1.8.0'],
+  RESIZE_BILINEAR: [, '1.7.0', '1.14.0', '2.2.0', '2.5.0'],
+  RESIZE_NEAREST_NEIGHBOR: [, '1.13.1', '1.14.0', '2.3.0', '2.4.0'],
+  RSQRT: [, '1.10.0', '2.5.0'],
+  SHAPE: [, '1.10.0'],
+  SLICE: [, '1.14.0', '1.14.0', '1.14.0', '2.4.0', '2.5.0'],
+  SPLIT: [, '1.5.0', '1.14.0', '1.14.0', '2.3.0'],
+  SQUARED_DIFFERENCE: [, '1.13.1', '2.5.0'],
+  SUM: [, '1.10.0', '1.15.0'],
+  UNPACK: [, '1.11.0', '1.14.0', '2.2.0', '2.3.0'],
 };
 
 function compareVersions(a: string, b: string): number {

@@ -10,7 +10,12 @@
 // Conv2DBackpropInput: cols = dy2d @ Wt, with Wt the filter as [CO, KH*KW*CI], gives every
 // output pixel's contribution to its input patch; col2im adds the patches into dx.
 import * as tf from '@tensorflow/tfjs-core';
-import { f32, matMul, view, type KernelArgs, type WasmBackend } from './heap.js';
+import { f32, view, type KernelArgs, type WasmBackend } from './heap.js';
+import { runStock } from './stock.js';
+import { loops, ptr } from './loops.js';
+
+/** Measurement switch: false sends stride-1 input gradients through the matmul + col2im path too. */
+export const convTuning = { inputGradViaConv: true };
 
 type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
@@ -82,8 +87,13 @@ export function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
     return out;
   }
   const p = backend.makeOutput([1, K, M], 'float32');
-  im2colT(f32(backend, x), f32(backend, p), c);
-  const dw = matMul(backend, p, view(dy, [1, M, c.outChannels]));
+  const L = loops(backend);
+  if (L) {
+    L.im2colT(ptr(backend, x), ptr(backend, p), c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.strideHeight, c.strideWidth, c.filterHeight, c.filterWidth, c.padInfo.top, c.padInfo.left);
+  } else {
+    im2colT(f32(backend, x), f32(backend, p), c);
+  }
+  const dw = runStock('BatchMatMul', { a: p, b: view(dy, [1, M, c.outChannels]) }, backend, { transposeA: false, transposeB: false });
   backend.disposeData(p.dataId);
   return view(dw, filterShape);
 }
@@ -130,6 +140,36 @@ export function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
     f32(backend, dx).fill(0);
     return dx;
   }
+  const { strideHeight: sh, strideWidth: sw, filterHeight: KH, filterWidth: KW, inChannels: CI } = c;
+  const p = c.padInfo;
+  const ft = KH - 1 - p.top;
+  const fb = KH - 1 - p.bottom;
+  const fl = KW - 1 - p.left;
+  const fr = KW - 1 - p.right;
+  if (convTuning.inputGradViaConv && sh === 1 && sw === 1 && ft >= 0 && fb >= 0 && fl >= 0 && fr >= 0) {
+    // Stride 1: dx is the 'full' correlation of dy with the filter turned by 180 degrees and
+    // its channel axes swapped, which the backend's XNNPACK Conv2D computes directly.
+    backend.disposeData(dx.dataId);
+    const rot = backend.makeOutput([KH, KW, CO, CI], 'float32');
+    const w = f32(backend, filter);
+    const r = f32(backend, rot);
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        const src = ((KH - 1 - kh) * KW + (KW - 1 - kw)) * CI * CO;
+        const dst = (kh * KW + kw) * CO * CI;
+        for (let ci = 0; ci < CI; ci++) for (let co = 0; co < CO; co++) r[dst + co * CI + ci] = w[src + ci * CO + co]!;
+      }
+    }
+    const out = runStock('Conv2D', { x: dy, filter: rot }, backend, {
+      strides: [1, 1],
+      pad: [[0, 0], [ft, fb], [fl, fr], [0, 0]],
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+      dimRoundingMode: undefined,
+    });
+    backend.disposeData(rot.dataId);
+    return out;
+  }
   // Filter [KH,KW,CI,CO] -> Wt [CO, KH*KW*CI].
   const wt = backend.makeOutput([1, CO, K], 'float32');
   {
@@ -137,9 +177,14 @@ export function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
     const t = f32(backend, wt);
     for (let k = 0; k < K; k++) for (let co = 0; co < CO; co++) t[co * K + k] = w[k * CO + co]!;
   }
-  const cols = matMul(backend, view(dy, [1, M, CO]), wt);
+  const cols = runStock('BatchMatMul', { a: view(dy, [1, M, CO]), b: wt }, backend, { transposeA: false, transposeB: false });
   backend.disposeData(wt.dataId);
-  col2im(f32(backend, cols), f32(backend, dx), c);
+  const L = loops(backend);
+  if (L) {
+    L.col2im(ptr(backend, cols), ptr(backend, dx), c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.strideHeight, c.strideWidth, c.filterHeight, c.filterWidth, c.padInfo.top, c.padInfo.left);
+  } else {
+    col2im(f32(backend, cols), f32(backend, dx), c);
+  }
   backend.disposeData(cols.dataId);
   return dx;
 }

@@ -25,10 +25,3 @@ export function f32(backend: WasmBackend, t: tf.TensorInfo): Float32Array {
 export function view(t: tf.TensorInfo, shape: number[]): tf.TensorInfo {
   return { dataId: t.dataId, shape, dtype: t.dtype };
 }
-
-/** Runs the wasm backend's own BatchMatMul (XNNPACK when neither side is transposed). */
-export function matMul(backend: WasmBackend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA = false, transposeB = false): tf.TensorInfo {
-  const k = tf.getKernel('BatchMatMul', 'wasm');
-  if (!k) throw new Error('the wasm backend has no BatchMatMul kernel');
-  return k.kernelFunc({ inputs: { a, b }, backend: backend as never, attrs: { transposeA, transposeB } }) as tf.TensorInfo;
-}

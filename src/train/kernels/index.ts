@@ -19,7 +19,7 @@ export type TrainingBackendName = 'kestrel' | 'wasm' | 'cpu';
 export interface TrainingBackendOptions {
   /** 'kestrel' (default): wasm + Kestrel's kernels; 'wasm': stock wasm; 'cpu': tfjs cpu. */
   backend?: TrainingBackendName;
-  /** Worker threads for XNNPACK. Node builds of tfjs-backend-wasm 4.22 run single-threaded. */
+  /** Worker threads for XNNPACK (browsers with cross-origin isolation); Node runs single-threaded. */
   threads?: number;
 }
 
@@ -33,6 +33,35 @@ export interface TrainingBackendInfo {
 }
 
 let wasmPathsSet = false;
+let methodsInstalled = false;
+let wasmFailed = false;
+let threadsWarned = false;
+
+/**
+ * tfjs-layers' orthogonal initializer (the default recurrent initializer of LSTM and GRU
+ * layers) calls tensor methods (flatten, stridedSlice, sign, transpose, reshape) that the
+ * Node build of tfjs-core does not install on Tensor (only the @tensorflow/tfjs bundle
+ * does). Install those that are absent, each as the tfjs op of the same name.
+ */
+function installTensorMethods(): void {
+  if (methodsInstalled) return;
+  methodsInstalled = true;
+  const proto = tf.Tensor.prototype as unknown as Record<string, unknown>;
+  const ops = tf as unknown as Record<string, (...a: unknown[]) => tf.Tensor>;
+  if (typeof proto.flatten !== 'function') {
+    proto.flatten = function (this: tf.Tensor) {
+      return tf.reshape(this, [this.size]);
+    };
+  }
+  for (const name of ['stridedSlice', 'sign', 'transpose', 'reshape']) {
+    if (typeof proto[name] === 'function') continue;
+    const op = ops[name]!;
+    proto[name] = function (this: tf.Tensor, ...args: unknown[]) {
+      return op(this, ...args);
+    };
+  }
+}
+
 let registered: string[] | null = null;
 let current: TrainingBackendInfo | null = null;
 
@@ -43,49 +72,62 @@ function wasmDistDir(): string {
 }
 
 /**
- * Selects the backend training runs on. Idempotent: calling it again with the same choice
- * returns the same answer without redoing work. 'kestrel' registers Kestrel's kernels
- * into the wasm backend; once registered they stay for the life of the process, so a
- * later 'wasm' request gets the same kernels (reported as 'kestrel').
+ * Selects the backend training runs on and returns what it actually is.
+ *
+ * - 'kestrel' (default): the tfjs wasm backend (XNNPACK, SIMD) with Kestrel's training
+ *   kernels registered into it; see KERNELS in register.ts for the list.
+ * - 'wasm': the stock wasm backend. Once Kestrel's kernels are registered they stay for the
+ *   life of the process, so 'wasm' after 'kestrel' reports 'kestrel'.
+ * - 'cpu': the tfjs cpu backend.
+ *
+ * When the wasm backend cannot start, one warning line goes to stderr and training runs on
+ * 'cpu'. Idempotent: repeated calls with the same choice return the same answer.
+ * `threads` above 1 is ignored with a warning on Node: tfjs-backend-wasm 4.22 starts its
+ * worker threads from blob: URLs, which Node's worker_threads cannot load.
  */
 export async function setupTrainingBackend(opts: TrainingBackendOptions = {}): Promise<TrainingBackendInfo> {
+  installTensorMethods();
   const want = opts.backend ?? 'kestrel';
   if (want !== 'kestrel' && want !== 'wasm' && want !== 'cpu') {
     throw new KestrelError('E_USAGE', `unknown training backend '${String(want)}' (use kestrel, wasm or cpu)`);
   }
-  if (current && (current.backend === want || (want === 'wasm' && current.backend === 'kestrel' && registered)) && tf.getBackend() === (want === 'cpu' ? 'cpu' : 'wasm')) {
-    return current;
+  if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) {
+    throw new KestrelError('E_USAGE', `threads must be a whole number >= 1, got ${opts.threads}`);
   }
-  if (want === 'cpu') {
-    await tf.setBackend('cpu');
-    await tf.ready();
-    current = { backend: 'cpu', kernels: [], threads: 1 };
-    return current;
+  if (want !== 'cpu' && wasmFailed) return useCpu();
+  const effective = want === 'wasm' && registered ? 'kestrel' : want;
+  if (current && current.backend === effective && tf.getBackend() === (want === 'cpu' ? 'cpu' : 'wasm')) return current;
+  if (want === 'cpu') return useCpu();
+  if ((opts.threads ?? 1) > 1 && !threadsWarned && isNode()) {
+    threadsWarned = true;
+    process.stderr.write(`warning: ${opts.threads} threads requested, but the tfjs wasm backend runs single-threaded on Node\n`);
   }
-  let ok = false;
   try {
     if (!wasmPathsSet) {
       tfwasm.setWasmPaths(wasmDistDir());
-      if (opts.threads && opts.threads > 1) tfwasm.setThreadsCount(opts.threads);
+      if ((opts.threads ?? 1) > 1 && !isNode()) tfwasm.setThreadsCount(opts.threads!);
       wasmPathsSet = true;
     }
     if (want === 'kestrel' && !registered) registered = await registerKestrelKernels();
-    ok = await tf.setBackend('wasm');
+    if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") returned false');
     await tf.ready();
   } catch (e) {
-    ok = false;
-    process.stderr.write(`warning: the wasm training backend could not start (${(e as Error).message ?? e}); training falls back to the slower tfjs cpu backend\n`);
-  }
-  if (!ok) {
-    if (tf.getBackend() !== 'wasm') {
-      process.stderr.write('warning: the wasm training backend is unavailable; training runs on the slower tfjs cpu backend\n');
-    }
-    await tf.setBackend('cpu');
-    await tf.ready();
-    current = { backend: 'cpu', kernels: [], threads: 1 };
-    return current;
+    wasmFailed = true;
+    process.stderr.write(`warning: the wasm training backend could not start (${(e as Error)?.message ?? String(e)}); training runs on the much slower tfjs cpu backend\n`);
+    return useCpu();
   }
   const threads = Math.max(1, tfwasm.getThreadsCount());
   current = { backend: registered ? 'kestrel' : 'wasm', kernels: registered ? [...registered] : [], threads };
   return current;
+}
+
+async function useCpu(): Promise<TrainingBackendInfo> {
+  if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
+  await tf.ready();
+  current = { backend: 'cpu', kernels: [], threads: 1 };
+  return current;
+}
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && !!process.versions?.node;
 }
