@@ -19,7 +19,7 @@ import { unrollLstms } from '../dist/quantize/lstm.js';
 import { cleanupGraph } from '../dist/quantize/passes.js';
 import { calibrate } from '../dist/quantize/calibrate.js';
 import { quantizeModel } from '../dist/quantize/index.js';
-import { constFloat } from '../dist/quantize/tensor-data.js';
+import { addTensor, constFloat, constTensor, makeOp } from '../dist/quantize/tensor-data.js';
 import { FIXTURES, ROOT } from './helpers.mjs';
 
 import { setupTrainingBackend } from '../dist/train/kernels/index.js';
@@ -178,6 +178,75 @@ async function saveToMemory(model) {
   const modelJson = JSON.parse(JSON.stringify({ modelTopology: art.modelTopology, weightsManifest: [{ paths: ['w.bin'], weights: art.weightSpecs }] }));
   return { modelJson, weights };
 }
+
+/**
+ * A float graph built op by op: PAD, CONV_2D, MUL/ADD by per-channel constants (to fold),
+ * standalone RELU6 (to fuse), MAX_POOL_2D, STRIDED_SLICE, SUB by a scalar, MEAN, LOGISTIC,
+ * CONCATENATION (of a fixed-parameter and a free tensor), EXPAND_DIMS, RESHAPE, FULLY_CONNECTED,
+ * SOFTMAX with beta 0.5.
+ */
+function builtGraph(seed) {
+  const rnd = mulberry32(seed);
+  const r = (n, a = 1) => Float32Array.from({ length: n }, () => (rnd() * 2 - 1) * a);
+  const g = { source: 'built', description: '', version: 3, tensors: [], ops: [], inputs: [], outputs: [], metadata: {} };
+  const act = (name, shape) => addTensor(g, { name, shape, dtype: 'float32' });
+  const op = (code, ins, name, shape, options = {}) => { const o = act(name, shape); g.ops.push(makeOp(code, ins, [o], options)); return o; };
+  const x = act('x', [1, 6, 6, 2]);
+  g.inputs = [x];
+  const p = op('PAD', [x, constTensor(g, 'pads', [4, 2], 'int32', [0, 0, 1, 1, 1, 1, 0, 0])], 'pad', [1, 8, 8, 2]);
+  const c = op('CONV_2D', [p, constTensor(g, 'w', [4, 3, 3, 2], 'float32', r(72, 0.5)), constTensor(g, 'b', [4], 'float32', r(4, 0.2))], 'conv', [1, 6, 6, 4],
+    { padding: 'VALID', strideW: 1, strideH: 1, activation: 'NONE', dilationW: 1, dilationH: 1 });
+  const m = op('MUL', [c, constTensor(g, 'bn_scale', [4], 'float32', [1.5, 0.7, 2, 0.9])], 'bn_mul', [1, 6, 6, 4], { activation: 'NONE' });
+  const a = op('ADD', [m, constTensor(g, 'bn_shift', [4], 'float32', [0.1, -0.2, 0.3, 0])], 'bn_add', [1, 6, 6, 4], { activation: 'NONE' });
+  const r6 = op('RELU6', [a], 'relu6', [1, 6, 6, 4]);
+  const mp = op('MAX_POOL_2D', [r6], 'pool', [1, 3, 3, 4], { padding: 'VALID', strideW: 2, strideH: 2, filterW: 2, filterH: 2, activation: 'NONE' });
+  const sl = op('STRIDED_SLICE', [mp, constTensor(g, 'begin', [4], 'int32', [0, 0, 0, 0]), constTensor(g, 'end', [4], 'int32', [1, 3, 3, 2]), constTensor(g, 'strides', [4], 'int32', [1, 1, 1, 1])],
+    'slice', [1, 3, 3, 2], { beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0, offset: false });
+  const sb = op('SUB', [sl, constTensor(g, 'half', [1], 'float32', [0.5])], 'sub', [1, 3, 3, 2], { activation: 'NONE', potScaleInt16: true });
+  const mean = op('MEAN', [sb, constTensor(g, 'axes', [2], 'int32', [1, 2])], 'mean', [1, 2], { keepDims: false });
+  const lg = op('LOGISTIC', [mean], 'logistic', [1, 2]);
+  const cat = op('CONCATENATION', [mean, lg], 'concat', [1, 4], { axis: 1, activation: 'NONE' });
+  const ex = op('EXPAND_DIMS', [cat, constTensor(g, 'axis', [1], 'int32', [1])], 'expand', [1, 1, 4]);
+  const rs = op('RESHAPE', [ex, constTensor(g, 'shape', [2], 'int32', [1, 4])], 'flat', [1, 4], { newShape: [1, 4] });
+  const fc = op('FULLY_CONNECTED', [rs, constTensor(g, 'fc_w', [3, 4], 'float32', r(12)), constTensor(g, 'fc_b', [3], 'float32', r(3, 0.1))], 'fc', [1, 3],
+    { activation: 'NONE', weightsFormat: 0, keepNumDims: false, asymmetricQuantizeInputs: false, quantizedBiasType: 0 });
+  g.outputs = [op('SOFTMAX', [fc], 'probs', [1, 3], { beta: 0.5 })];
+  g.ops.forEach((o, k) => { o.index = k; });
+  return g;
+}
+
+test('built float graph: interpreter and clean-up match LiteRT.js float; int8 runs in both runtimes', async (t) => {
+  const g = builtGraph(21);
+  const lrFloat = await liteRtRunner(writeTflite(g));
+  const { graph: clean, stats } = cleanupGraph(g);
+  t.is(stats.foldedBatchNorm, 2);
+  t.is(stats.fusedActivations, 1);
+  const rnd = mulberry32(22);
+  const data = (n) => Array.from({ length: n }, () => Float32Array.from({ length: 72 }, () => rnd() * 4 - 2));
+  const held = data(30);
+  for (const x of held) {
+    const want = (await lrFloat([x], [[1, 6, 6, 2]]))[0];
+    t.true(maxAbsDiff(runFloat(g, [x])[0], want) < 1e-5);
+    t.true(maxAbsDiff(runFloat(clean, [x])[0], want) < 1e-5);
+  }
+  const r = await quantizeModel(g, data(200), { evalData: held });
+  t.true((r.report.ops.QUANTIZE ?? 0) >= 1, 'the LOGISTIC output is requantized into the concatenation');
+  const q = readTflite(r.bytes);
+  for (const o of q.ops.filter((o) => ['PAD', 'MAX_POOL_2D', 'STRIDED_SLICE', 'EXPAND_DIMS', 'RESHAPE', 'CONCATENATION'].includes(o.opcode))) {
+    for (const i of o.inputs.filter((i) => q.tensors[i].dtype === 'int8')) {
+      t.deepEqual(q.tensors[i].quant.scale, q.tensors[o.outputs[0]].quant.scale, `${o.opcode} input and output scales`);
+      t.deepEqual(q.tensors[i].quant.zeroPoint, q.tensors[o.outputs[0]].quant.zeroPoint);
+    }
+  }
+  const sm = q.ops.find((o) => o.opcode === 'SOFTMAX');
+  t.deepEqual([q.tensors[sm.outputs[0]].quant.scale[0], q.tensors[sm.outputs[0]].quant.zeroPoint[0]], [1 / 256, -128]);
+  const io = await interop(r.bytes, held, r.floatGraph);
+  t.log(`built graph: Kestrel vs LiteRT ${io.lsb} LSB; |int8 - float| ≤ ${io.err.toFixed(4)}`);
+  t.true(io.lsb <= 2);
+  t.true(io.err < 0.05, `int8 vs float ${io.err}`);
+  const ops = await perOpInterop(r.bytes, held.slice(0, 5));
+  t.true(ops.worst <= 1, `an op differs by ${ops.worst} LSB`);
+});
 
 // ---------------------------------------------------------------------------------------
 // LSTM unrolling
