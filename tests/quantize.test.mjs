@@ -597,7 +597,9 @@ test('kestrel quantize: .npy calibration, report, and one-line refusals that wri
   writeNpy(calib, Float32Array.from({ length: 200 }, () => rnd() * 6.28), [200, 1]);
   const out = join(tmp, 'hw_int8.tflite');
   const report = join(tmp, 'hw.json');
-  const ok = await run(['--model', HELLO, '--calib', calib, '--out', out, '--report', report, '--calibration', 'mse']);
+  const held = join(tmp, 'held.npy');
+  writeNpy(held, Float32Array.from({ length: 100 }, () => rnd() * 6.28), [100, 1]);
+  const ok = await run(['--model', HELLO, '--calib', calib, '--eval', held, '--out', out, '--report', report, '--calibration', 'mse']);
   t.is(ok.code, 0, ok.stderr);
   const rep = JSON.parse(readFileSync(report, 'utf8'));
   t.is(rep.calibration.method, 'mse');
@@ -605,6 +607,9 @@ test('kestrel quantize: .npy calibration, report, and one-line refusals that wri
   t.true(rep.per_channel);
   t.deepEqual(Object.keys(rep).filter((k) => ['calibration', 'io', 'per_channel', 'float_bytes', 'int8_bytes', 'ops', 'layers', 'quality'].includes(k)).length, 8);
   t.is(rep.int8_bytes, statSync(out).size);
+  t.true(rep.eval.held_out);
+  t.is(rep.eval.samples, 100);
+  t.true(rep.output_vs_float.max_abs_error < 0.1);
   const km = await loadModel(new Uint8Array(readFileSync(out)));
   t.is(km.inputs[0].dtype, 'int8');
   // Refusals: each one line, exit non-zero, nothing written.

@@ -103,7 +103,8 @@ export async function quantizeCommand(argv: string[]): Promise<number> {
   const model = readModel(modelPath);
   const calib = renormalize(loadDataset(calibSpec, { split: 'train', limit: calibCount }), model.normalization);
   const evalSpec = flags.eval as string | undefined;
-  const evalSet = evalSpec ? loadDataset(evalSpec, { split: 'test', limit: evalCount })
+  // A held-out spec with a test split (fashion-mnist) is read from it; a file is read whole.
+  const evalSet = evalSpec ? loadDataset(evalSpec, { split: hasTestSplit(evalSpec) ? 'test' : 'train', limit: evalCount })
     : hasTestSplit(calibSpec) ? loadDataset(calibSpec, { split: 'test', limit: evalCount }) : null;
   const bar = progressBar();
   let result;
