@@ -12,7 +12,7 @@ import { calibrate, type CalibrationMethod, type Sample } from './calibrate.js';
 import { runFloat } from './interpreter.js';
 import { unrollLstms } from './lstm.js';
 import { cleanupGraph, type CleanupStats } from './passes.js';
-import { checkFiniteWeights, quantizeGraph, type Precision, type QuantizeGraphOptions } from './quantize.js';
+import { checkFiniteWeights, checkSupportedOps, quantizeGraph, type Precision, type QuantizeGraphOptions } from './quantize.js';
 import { cloneGraph } from './tensor-data.js';
 
 export { runFloat, FLOAT_OPS, type RunOptions } from './interpreter.js';
@@ -148,6 +148,7 @@ export async function quantizeModel(floatGraph: Graph, calib: CalibrationData, o
   const g0 = cloneGraph(floatGraph);
   const unrolled = unrollLstms(g0);
   const { graph: fg, stats } = cleanupGraph(g0);
+  checkSupportedOps(fg);
   // 2. Calibrate.
   const cal = await toSamples(fg, calib, opts.calibCount ?? 500, 'the calibration data');
   const method = opts.calibration ?? 'minmax';

@@ -103,8 +103,7 @@ export function quantizeGraph(fg: Graph, ranges: Map<number, Range>, opts: Quant
   const fail = (msg: string): never => { throw new KestrelError('E_QUANTIZE', `${src}: ${msg}`); };
 
   // ---- checks: supported ops, float model, finite weights.
-  const unsupported = [...new Set(fg.ops.filter((o) => !QUANTIZABLE_OPS.has(o.opcode)).map((o) => o.opcode))];
-  if (unsupported.length) fail(`cannot quantize op(s) ${unsupported.join(', ')} (supported: ${[...QUANTIZABLE_OPS].join(', ')})`);
+  checkSupportedOps(fg);
   for (const i of fg.inputs) if (fg.tensors[i]!.dtype !== 'float32') fail(`input '${fg.tensors[i]!.name}' is ${fg.tensors[i]!.dtype}; expected a float32 model`);
   checkFiniteWeights(fg);
   const int16 = matchLayers(fg, opts.int16Layers ?? [], 'int16Layers');
@@ -307,6 +306,14 @@ export function quantizeGraph(fg: Graph, ranges: Map<number, Range>, opts: Quant
   g.ops.forEach((op, k) => { op.index = k; });
   for (const op of g.ops) op.version = opVersion(op, g);
   return { graph: g, tensorMap, precision, warnings };
+}
+
+/** Refuses a graph holding ops the quantizer does not handle, listing all of them. */
+export function checkSupportedOps(fg: Graph): void {
+  const unsupported = [...new Set(fg.ops.filter((o) => !QUANTIZABLE_OPS.has(o.opcode)).map((o) => o.opcode))];
+  if (unsupported.length) {
+    throw new KestrelError('E_QUANTIZE', `${fg.source}: cannot quantize op(s) ${unsupported.join(', ')} (supported: ${[...QUANTIZABLE_OPS].join(', ')}, and UNIDIRECTIONAL_SEQUENCE_LSTM by unrolling)`);
+  }
 }
 
 /** Refuses a float graph whose constants hold NaN or infinite values, naming the tensor. */
