@@ -8,12 +8,12 @@ import type { Graph } from '../graph/types.js';
 import { numElements } from '../graph/types.js';
 import { createModel } from '../runtime/model.js';
 import { writeTflite } from '../tflite/writer.js';
-import { calibrate, type CalibrationMethod, type Sample } from './calibrate.js';
+import { calibrate, type CalibrationMethod, type Range, type Sample } from './calibrate.js';
 import { runFloat } from './interpreter.js';
 import { unrollLstms } from './lstm.js';
 import { cleanupGraph, type CleanupStats } from './passes.js';
 import { checkFiniteWeights, checkSupportedOps, quantizeGraph, type Precision, type QuantizeGraphOptions } from './quantize.js';
-import { cloneGraph } from './tensor-data.js';
+import { cloneGraph, constFloat } from './tensor-data.js';
 
 export { runFloat, FLOAT_OPS, type RunOptions } from './interpreter.js';
 export { cleanupGraph, type CleanupStats } from './passes.js';
@@ -72,7 +72,7 @@ export interface QuantizeReport {
   evaluated_with: 'kestrel' | 'simulation';
   int16_layers: string[];
   float_layers: string[];
-  cleanup: CleanupStats & { unrolledLstms: number };
+  cleanup: CleanupStats & { unrolledLstms: number; droppedClips: number };
   notes: string[];
 }
 
@@ -80,7 +80,7 @@ export interface QuantizeResult {
   graph: Graph;
   bytes: Uint8Array;
   report: QuantizeReport;
-  /** The float graph after LSTM unrolling and clean-up (what was calibrated). */
+  /** The float graph after LSTM unrolling and clean-up (what was calibrated; the float reference). */
   floatGraph: Graph;
 }
 
@@ -156,13 +156,17 @@ export async function quantizeModel(floatGraph: Graph, calib: CalibrationData, o
     method, ...(opts.percentile !== undefined ? { percentile: opts.percentile } : {}),
     onProgress: (d, n, label) => progress(0.7 * d / n, label),
   });
+  // A MINIMUM/MAXIMUM by a constant bound (an LSTM's cell clip) that the calibrated range never
+  // reaches does nothing in the int8 model: its input saturates inside the bound. Dropped.
+  const fgFull = cloneGraph(fg);
+  const clipsDropped = dropUnreachedClips(fg, ranges);
   // 3. Quantize and write.
   const q = quantizeGraph(fg, ranges, opts);
   const bytes = writeTflite(q.graph);
   // 4. Evaluate on held-out data (or the calibration data).
   const held = opts.evalData !== undefined;
   const ev = held ? await toSamples(fg, opts.evalData!, opts.evalCount ?? 500, 'the evaluation data') : { ...cal, samples: cal.samples.slice(0, opts.evalCount ?? 500) };
-  const ev2 = await evaluate(fg, q.graph, q.tensorMap, ev.samples, ev.labels, (d, n) => progress(0.7 + 0.3 * d / n, 'evaluating'));
+  const ev2 = await evaluate(fg, fgFull, q.graph, q.tensorMap, ev.samples, ev.labels, (d, n) => progress(0.7 + 0.3 * d / n, 'evaluating'));
   progress(1, 'done');
   const ops: Record<string, number> = {};
   for (const op of q.graph.ops) ops[op.opcode] = (ops[op.opcode] ?? 0) + 1;
@@ -186,10 +190,27 @@ export async function quantizeModel(floatGraph: Graph, calib: CalibrationData, o
     evaluated_with: ev2.engine,
     int16_layers: fg.ops.map((_, k) => k).filter((k) => q.precision[k] === 'int16').map(nameOf),
     float_layers: fg.ops.map((_, k) => k).filter((k) => q.precision[k] === 'float').map(nameOf),
-    cleanup: { ...stats, unrolledLstms: unrolled },
+    cleanup: { ...stats, unrolledLstms: unrolled, droppedClips: clipsDropped },
     notes,
   };
-  return { graph: q.graph, bytes, report, floatGraph: fg };
+  return { graph: q.graph, bytes, report, floatGraph: fgFull };
+}
+
+function dropUnreachedClips(g: Graph, ranges: Map<number, Range>): number {
+  let n = 0;
+  for (const op of [...g.ops]) {
+    if (op.opcode !== 'MINIMUM' && op.opcode !== 'MAXIMUM') continue;
+    const [a, k] = op.inputs as [number, number];
+    const kt = g.tensors[k]!, out = op.outputs[0]!;
+    if (!kt.data || kt.dtype !== 'float32' || numElements(kt.shape) !== 1 || g.tensors[a]!.data || g.outputs.includes(out)) continue;
+    const bound = constFloat(kt)[0]!, r = ranges.get(a);
+    if (!r || (op.opcode === 'MINIMUM' ? r.max > bound : r.min < bound)) continue;
+    for (const o of g.ops) o.inputs = o.inputs.map((i) => (i === out ? a : i));
+    g.ops = g.ops.filter((o) => o !== op);
+    n++;
+  }
+  g.ops.forEach((o, i) => { o.index = i; });
+  return n;
 }
 
 function quantizeTo(t: { dtype: string; quant: { scale: number[]; zeroPoint: number[] } | null }, x: Float32Array): Int8Array | Int16Array | Float32Array {
@@ -209,7 +230,8 @@ function dequant(t: { dtype: string; quant: { scale: number[]; zeroPoint: number
 
 const INTEGER_RUNTIME_OPS = new Set(['QUANTIZE', 'DEQUANTIZE']);
 
-async function evaluate(fg: Graph, qg: Graph, tensorMap: Map<number, number>, samples: Sample[], labels: Int32Array | Float32Array | null, tick: (d: number, n: number) => void) {
+/** `fg`: the graph that was quantized (its ops are the report's layers); `ref`: the float reference run. */
+async function evaluate(fg: Graph, ref: Graph, qg: Graph, tensorMap: Map<number, number>, samples: Sample[], labels: Int32Array | Float32Array | null, tick: (d: number, n: number) => void) {
   const layerT = fg.ops.map((op) => op.outputs[0]!);
   const qT = layerT.map((t) => tensorMap.get(t)!);
   const hasFloat = qg.ops.some((o) => !INTEGER_RUNTIME_OPS.has(o.opcode) && o.outputs.some((t) => qg.tensors[t]!.dtype === 'float32'));
@@ -224,7 +246,7 @@ async function evaluate(fg: Graph, qg: Graph, tensorMap: Map<number, number>, sa
   const outF: Float32Array[][] = [], outQ: Float32Array[][] = [];
   samples.forEach((s, k) => {
     const fvals = new Map<number, Float32Array>();
-    const fo = runFloat(fg, s, { onTensor: (t, v) => fvals.set(t, v) });
+    const fo = runFloat(ref, s, { onTensor: (t, v) => fvals.set(t, v) });
     const qvals = new Map<number, Float32Array>();
     let qo: Float32Array[];
     if (model) {
