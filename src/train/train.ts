@@ -267,6 +267,11 @@ export async function trainRecipe(opts: TrainOptions): Promise<TrainResult> {
       value = v.loss;
     }
     history.seconds.push((Date.now() - t0) / 1000);
+    if (meta.lrDecay !== 1) {
+      // Step decay per epoch: Adam reads its learningRate field on every update.
+      const opt = model.optimizer as unknown as { learningRate: number };
+      opt.learningRate = meta.learningRate * meta.lrDecay ** epoch;
+    }
     if (value < best.value) {
       best = { epoch, monitor, value };
       bestWeights = model.getWeights().map((w) => ({ data: w.dataSync().slice() as Float32Array, shape: w.shape }));
