@@ -16,7 +16,7 @@ import {
   hasTestSplit, loadDataset, sampleCount, sampleSize, shuffledIndices, splitDataset, subsetDataset, type Dataset,
 } from '../data/index.js';
 import { curvesSvg } from './curves.js';
-import { recipeEntry, splitAutoencoder, type RecipeMeta, type RecipeName } from './recipes.js';
+import { RECIPES, recipeEntry, splitAutoencoder, type RecipeMeta, type RecipeName } from './recipes.js';
 import { prepareOutDir, saveFloatTflite, saveLayersModel } from './save.js';
 
 export type TrainingBackend = 'kestrel' | 'wasm' | 'cpu';
@@ -224,6 +224,15 @@ export async function trainRecipe(opts: TrainOptions): Promise<TrainResult> {
   const batchSize = opts.batchSize ?? entry.defaultBatch;
   const patience = opts.patience ?? Infinity;
   const backend = await setBackend(opts.backend ?? 'kestrel');
+  // The stock wasm backend has no gradient kernels for convolutions and pooling: say so
+  // now rather than failing in the first batch.
+  if (tf.getBackend() === 'wasm' && (entry.build === RECIPES.lenet.build || entry.build === RECIPES['driving-cnn'].build)) {
+    for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad']) {
+      if (!tf.getKernel(k, 'wasm')) {
+        throw new KestrelError('E_TRAIN', `${opts.recipe}: the ${backend} backend has no ${k} kernel, which training this recipe needs; use --backend kestrel or cpu`);
+      }
+    }
+  }
   const started = Date.now();
   const built = entry.build({ inputShape, classes: prep.classes, seed, ...(opts.learningRate !== undefined ? { learningRate: opts.learningRate } : {}) });
   const { model, meta } = built;
