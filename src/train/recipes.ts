@@ -26,6 +26,8 @@ export interface RecipeMeta {
   metric: 'accuracy' | 'mse';
   loss: string;
   learningRate: number;
+  /** The learning rate is multiplied by this after every epoch (1: constant). */
+  lrDecay: number;
 }
 
 export interface BuiltRecipe {
@@ -67,7 +69,7 @@ function needClasses(name: string, classes: number | undefined): number {
 /** LeNet-5 (ReLU, max pooling) for 28x28x1 or 32x32x3 images. */
 export function lenet(opts: RecipeOptions): BuiltRecipe {
   const classes = needClasses('lenet', opts.classes);
-  const lr = opts.learningRate ?? 1e-3;
+  const lr = opts.learningRate ?? 2e-3;
   const init = seeded(opts.seed);
   const m = tfl.sequential({ name: 'lenet' });
   m.add(tfl.layers.conv2d({ inputShape: opts.inputShape, filters: 6, kernelSize: 5, activation: 'relu', kernelInitializer: init.he(), name: 'conv1' }));
@@ -79,7 +81,7 @@ export function lenet(opts: RecipeOptions): BuiltRecipe {
   m.add(tfl.layers.dense({ units: 84, activation: 'relu', kernelInitializer: init.he(), name: 'fc2' }));
   m.add(tfl.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: init.glorot(), name: 'probs' }));
   compile(m, 'categoricalCrossentropy', lr, 'accuracy');
-  return { model: m, meta: { recipe: 'lenet', task: 'classification', inputShape: opts.inputShape, outputs: classes, metric: 'accuracy', loss: 'categoricalCrossentropy', learningRate: lr } };
+  return { model: m, meta: { recipe: 'lenet', task: 'classification', inputShape: opts.inputShape, outputs: classes, metric: 'accuracy', loss: 'categoricalCrossentropy', learningRate: lr, lrDecay: 0.6 } };
 }
 
 export const AUTOENCODER_ENCODER = [256, 128, 64, 32];
@@ -103,7 +105,7 @@ export function autoencoder(opts: RecipeOptions): BuiltRecipe {
   for (const units of decoder) m.add(tfl.layers.dense({ units, activation: 'relu', kernelInitializer: init.he(), name: `dec_${units}` }));
   m.add(tfl.layers.dense({ units: size, activation: 'sigmoid', kernelInitializer: init.glorot(), name: 'dec_out' }));
   compile(m, 'meanSquaredError', lr, 'mse');
-  return { model: m, meta: { recipe: 'autoencoder', task: 'reconstruction', inputShape: [size], outputs: size, metric: 'mse', loss: 'meanSquaredError', learningRate: lr } };
+  return { model: m, meta: { recipe: 'autoencoder', task: 'reconstruction', inputShape: [size], outputs: size, metric: 'mse', loss: 'meanSquaredError', learningRate: lr, lrDecay: 1 } };
 }
 
 /** The encoder (input -> 32-d code) and decoder (code -> reconstruction) of a trained autoencoder, sharing its weights. */
@@ -134,7 +136,7 @@ export function lstmClassifier(opts: RecipeOptions): BuiltRecipe {
   lstm.setWeights([kernel!, q, bias!]);
   q.dispose();
   compile(m, 'categoricalCrossentropy', lr, 'accuracy');
-  return { model: m, meta: { recipe: 'lstm-classifier', task: 'classification', inputShape: opts.inputShape, outputs: classes, metric: 'accuracy', loss: 'categoricalCrossentropy', learningRate: lr } };
+  return { model: m, meta: { recipe: 'lstm-classifier', task: 'classification', inputShape: opts.inputShape, outputs: classes, metric: 'accuracy', loss: 'categoricalCrossentropy', learningRate: lr, lrDecay: 1 } };
 }
 
 /**
@@ -180,7 +182,7 @@ export function drivingCnn(opts: RecipeOptions): BuiltRecipe {
   m.add(tfl.layers.dense({ units: 64, activation: 'relu', kernelInitializer: init.he(), name: 'fc1' }));
   m.add(tfl.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: init.glorot(), name: 'obstacle' }));
   compile(m, 'binaryCrossentropy', lr, 'accuracy');
-  return { model: m, meta: { recipe: 'driving-cnn', task: 'binary', inputShape: opts.inputShape, outputs: 1, metric: 'accuracy', loss: 'binaryCrossentropy', learningRate: lr } };
+  return { model: m, meta: { recipe: 'driving-cnn', task: 'binary', inputShape: opts.inputShape, outputs: 1, metric: 'accuracy', loss: 'binaryCrossentropy', learningRate: lr, lrDecay: 1 } };
 }
 
 export interface RecipeEntry {

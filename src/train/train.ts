@@ -16,7 +16,7 @@ import {
   hasTestSplit, loadDataset, sampleCount, sampleSize, shuffledIndices, splitDataset, subsetDataset, type Dataset,
 } from '../data/index.js';
 import { curvesSvg } from './curves.js';
-import { recipeEntry, splitAutoencoder, type RecipeMeta, type RecipeName } from './recipes.js';
+import { RECIPES, recipeEntry, splitAutoencoder, type RecipeMeta, type RecipeName } from './recipes.js';
 import { prepareOutDir, saveFloatTflite, saveLayersModel } from './save.js';
 
 export type TrainingBackend = 'kestrel' | 'wasm' | 'cpu';
@@ -224,6 +224,15 @@ export async function trainRecipe(opts: TrainOptions): Promise<TrainResult> {
   const batchSize = opts.batchSize ?? entry.defaultBatch;
   const patience = opts.patience ?? Infinity;
   const backend = await setBackend(opts.backend ?? 'kestrel');
+  // The stock wasm backend has no gradient kernels for convolutions and pooling: say so
+  // now rather than failing in the first batch.
+  if (tf.getBackend() === 'wasm' && (entry.build === RECIPES.lenet.build || entry.build === RECIPES['driving-cnn'].build)) {
+    for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad']) {
+      if (!tf.getKernel(k, 'wasm')) {
+        throw new KestrelError('E_TRAIN', `${opts.recipe}: the ${backend} backend has no ${k} kernel, which training this recipe needs; use --backend kestrel or cpu`);
+      }
+    }
+  }
   const started = Date.now();
   const built = entry.build({ inputShape, classes: prep.classes, seed, ...(opts.learningRate !== undefined ? { learningRate: opts.learningRate } : {}) });
   const { model, meta } = built;
@@ -267,6 +276,11 @@ export async function trainRecipe(opts: TrainOptions): Promise<TrainResult> {
       value = v.loss;
     }
     history.seconds.push((Date.now() - t0) / 1000);
+    if (meta.lrDecay !== 1) {
+      // Step decay per epoch: Adam reads its learningRate field on every update.
+      const opt = model.optimizer as unknown as { learningRate: number };
+      opt.learningRate = meta.learningRate * meta.lrDecay ** epoch;
+    }
     if (value < best.value) {
       best = { epoch, monitor, value };
       bestWeights = model.getWeights().map((w) => ({ data: w.dataSync().slice() as Float32Array, shape: w.shape }));
