@@ -153,6 +153,7 @@ if (!existsSync(join(ROOT, 'dist', 'runtime', 'index.js'))) {
 // 1. Pack. `npm pack` would run the prepare script (the full build from source); dist/ is
 // already built, so scripts are skipped here.
 const work = mkdtempSync(join(tmpdir(), 'kestrel-install-'));
+if (!args.includes('--keep')) process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 const t0 = Date.now();
 const tarball = join(work, npm(['pack', '--silent', '--ignore-scripts', '--pack-destination', work], ROOT).trim().split('\n').pop());
 report.tarballBytes = statSync(tarball).size;
@@ -198,8 +199,7 @@ if (!args.includes('--skip-node18')) {
     report.node18 = { ok: false, unavailable: String(e.message ?? e).split('\n').slice(0, 3).join(' ') };
   }
 }
-if (!args.includes('--keep')) rmSync(work, { recursive: true, force: true });
-else report.dir = app;
+if (args.includes('--keep')) report.dir = app;
 
 if (json) console.log(JSON.stringify(report));
 const line = (r, label) => `${r.ok ? 'ok  ' : 'FAIL'} node ${r.node ?? label}: person_detect via import and require, ${r.runs?.length ?? 0} runs${r.simd ? ' (SIMD and scalar)' : ''} in ${r.ms} ms`;
