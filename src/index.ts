@@ -11,3 +11,5 @@ export {
 } from './data/index.js';
 export type { Dataset, LoadOptions } from './data/index.js';
 export type { TrainOptions, TrainResult, TrainHistory, TrainProgress, RecipeName, RecipeMeta } from './train/index.js';
+export { quantizeModel, quantizeGraph, calibrate, runFloat, cleanupGraph, unrollLstms, CALIBRATION_METHODS } from './quantize/index.js';
+export type { QuantizeOptions, QuantizeResult, QuantizeReport, LayerReport, CalibrationData, SampleSet, CalibrationMethod } from './quantize/index.js';

@@ -8,6 +8,7 @@ import { demoCommand } from './demo.js';
 import { compileCommand } from './compile.js';
 import { benchCommand } from './bench.js';
 import { trainCommand } from './train.js';
+import { quantizeCommand } from './quantize.js';
 import { VERSION } from '../version.js';
 
 const COMMANDS: Record<string, { summary: string; main: (argv: string[]) => Promise<number> }> = {
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, { summary: string; main: (argv: string[]) => Prom
   compile: { summary: 'compile one int8 model into one standalone .wasm module (no imports)', main: compileCommand },
   bench: { summary: 'measure latency, memory and throughput of a model (like benchmark_model)', main: benchCommand },
   train: { summary: 'train a built-in model recipe (lenet, autoencoder, lstm-classifier, driving-cnn) on TensorFlow.js', main: trainCommand },
+  quantize: { summary: 'quantize a float model to a fully-integer int8 .tflite, with a report', main: quantizeCommand },
 };
 
 function usage(): string {
