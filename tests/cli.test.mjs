@@ -54,8 +54,8 @@ test('inspect --json reports ops, tensors, parameters, MACs and arena', async (t
   t.regex(text.stdout, /MACs per inference: [\d,]+/);
 });
 
-test('demo runs the built-in models and every prediction is right', async (t) => {
-  const r = await kestrel('demo', '--runs', '3', '--json');
+test('examples runs the bundled models and every prediction is right', async (t) => {
+  const r = await kestrel('examples', '--runs', '3', '--json');
   t.is(r.code, 0, r.stderr);
   const d = JSON.parse(r.stdout);
   t.true(d.results.length >= 5);
@@ -66,7 +66,7 @@ test('demo runs the built-in models and every prediction is right', async (t) =>
 });
 
 test('--help works for every command', async (t) => {
-  for (const cmd of ['run', 'inspect', 'demo']) {
+  for (const cmd of ['run', 'inspect', 'demo', 'examples']) {
     const r = await kestrel(cmd, '--help');
     t.is(r.code, 0);
     t.regex(r.stdout, new RegExp(`usage: kestrel ${cmd}`));
