@@ -5,6 +5,7 @@ import { KestrelError } from '../errors.js';
 import { runCommand } from './run.js';
 import { inspectCommand } from './inspect.js';
 import { demoCommand } from './demo.js';
+import { examplesCommand } from './examples.js';
 import { compileCommand } from './compile.js';
 import { benchCommand } from './bench.js';
 import { quantizeCommand } from './quantize.js';
@@ -12,7 +13,8 @@ import { trainCommand } from './train.js';
 import { VERSION } from '../version.js';
 
 const COMMANDS: Record<string, { summary: string; main: (argv: string[]) => Promise<number> }> = {
-  demo: { summary: 'run the built-in example models and show what Kestrel does', main: demoCommand },
+  demo: { summary: 'the whole path on built-in data: train LeNet, quantize to int8, run on Kestrel, compare with TensorFlow.js', main: demoCommand },
+  examples: { summary: 'run the bundled pretrained int8 models (person detection, keyword spotting) on example inputs', main: examplesCommand },
   run: { summary: 'run a .tflite model on raw input tensors and write the outputs', main: runCommand },
   inspect: { summary: 'show a model\'s operators, tensors, parameters, MACs and planned memory', main: inspectCommand },
   compile: { summary: 'compile one int8 model into one standalone .wasm module (no imports)', main: compileCommand },
