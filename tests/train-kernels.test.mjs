@@ -109,6 +109,23 @@ test.serial('Conv2DBackpropFilter matches the cpu backend', async (t) => {
   }
 });
 
+test.serial('channels-first (NCHW) convolution gradients match the cpu backend', async (t) => {
+  let seed = 200;
+  for (const c of [CONV_CASES[1], CONV_CASES[6]]) {
+    const s = convShapes(c);
+    const nchw = (sh) => [sh[0], sh[3], sh[1], sh[2]];
+    // Explicit padding is listed in the data's axis order.
+    const pad = Array.isArray(c[8]) ? [c[8][0], c[8][3], c[8][1], c[8][2]] : c[8];
+    const base = { strides: c[7], pad, dataFormat: 'NCHW', dimRoundingMode: undefined };
+    const fIn = { x: { data: rand(size(s.x), seed++), shape: nchw(s.x) }, dy: { data: rand(size(s.dy), seed++), shape: nchw(s.dy) } };
+    const want = await runOn('cpu', 'Conv2DBackpropFilter', fIn, { ...base, filterShape: s.f });
+    close(t, await runOn('wasm', 'Conv2DBackpropFilter', fIn, { ...base, filterShape: s.f }), want, 1e-4, `NCHW Conv2DBackpropFilter ${JSON.stringify(c)}`);
+    const iIn = { dy: fIn.dy, filter: { data: rand(size(s.f), seed++), shape: s.f } };
+    const want2 = await runOn('cpu', 'Conv2DBackpropInput', iIn, { ...base, inputShape: nchw(s.x) });
+    close(t, await runOn('wasm', 'Conv2DBackpropInput', iIn, { ...base, inputShape: nchw(s.x) }), want2, 1e-4, `NCHW Conv2DBackpropInput ${JSON.stringify(c)}`);
+  }
+});
+
 test.serial('Conv2DBackpropInput matches the cpu backend', async (t) => {
   t.true(info.kernels.includes('Conv2DBackpropInput'));
   let seed = 100;
