@@ -217,6 +217,27 @@ test.serial('BatchMatMul with transposed operands matches the cpu backend', asyn
   }
 });
 
+test.serial('Identity shares the buffer and keeps it alive while either tensor lives', async (t) => {
+  t.true(info.kernels.includes('Identity'));
+  await tf.setBackend('wasm');
+  const data = rand(37, 800);
+  const a = tf.tensor(data, [37]);
+  const b = tf.clone(a);
+  const v = tf.variable(b);
+  a.dispose();
+  t.deepEqual(Array.from(b.dataSync()), Array.from(data));
+  b.dispose();
+  v.assign(tf.tensor(rand(37, 801), [37]));
+  t.deepEqual(Array.from(v.dataSync()), Array.from(rand(37, 801)));
+  const c = tf.clone(v);
+  v.dispose();
+  t.deepEqual(Array.from(c.dataSync()), Array.from(rand(37, 801)));
+  const ints = tf.clone(tf.tensor([1, 2, 3], [3], 'int32'));
+  t.deepEqual(Array.from(ints.dataSync()), [1, 2, 3]);
+  t.is(ints.dtype, 'int32');
+  tf.dispose([c, ints]);
+});
+
 function lenet() {
   const m = tfl.sequential();
   m.add(tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 6, kernelSize: 5, activation: 'relu' }));
@@ -262,7 +283,7 @@ test.serial('LeNet loss gradient on kestrel matches the cpu backend', async (t) 
 test.serial('setupTrainingBackend: kestrel by default, idempotent, switches to cpu and back', async (t) => {
   t.is(info.backend, 'kestrel');
   t.is(info.threads, 1);
-  t.deepEqual([...info.kernels].sort(), ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Sum']);
+  t.deepEqual([...info.kernels].sort(), ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'Sum']);
   const again = await setupTrainingBackend();
   t.deepEqual(again, info);
   t.is(tf.getBackend(), 'wasm');
