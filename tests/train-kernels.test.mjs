@@ -238,6 +238,36 @@ test.serial('Identity shares the buffer and keeps it alive while either tensor l
   tf.dispose([c, ints]);
 });
 
+test.serial('Tanh matches the cpu backend element by element (within 1e-6 relative)', async (t) => {
+  t.true(info.kernels.includes('Tanh'));
+  // Wide, near-zero, tiny, special and an odd count (the scalar tail).
+  const vals = [0, -0, Infinity, -Infinity, NaN, 1e-30, -1e-7, 0.6249, 0.625, -0.6251, 8.99, 9, 9.01, 20, -88];
+  const wide = rand(4001, 901).map((v) => v * 12);
+  const near = rand(3001, 902).map((v) => v * 0.8);
+  const tiny = rand(1001, 903).map((v) => v * 1e-4);
+  const data = Float32Array.from([...vals, ...wide, ...near, ...tiny]);
+  const inputs = { x: { data, shape: [data.length] } };
+  const want = await runOn('cpu', 'Tanh', inputs, {});
+  const got = await runOn('wasm', 'Tanh', inputs, {});
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < data.length; i++) {
+    const w = want.data[i];
+    const g = got.data[i];
+    if (Number.isNaN(w)) {
+      t.true(Number.isNaN(g), `tanh(${data[i]}) gave ${g}, want NaN`);
+      continue;
+    }
+    const e = w === 0 ? Math.abs(g) : Math.abs(g - w) / Math.abs(w);
+    if (e > worst) {
+      worst = e;
+      at = i;
+    }
+  }
+  t.true(worst <= 1e-6, `worst relative error ${worst} at tanh(${data[at]}): ${got.data[at]} vs ${want.data[at]}`);
+  t.is(Object.is(got.data[1], -0) || got.data[1] === 0, true);
+});
+
 function lenet() {
   const m = tfl.sequential();
   m.add(tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 6, kernelSize: 5, activation: 'relu' }));
@@ -283,7 +313,7 @@ test.serial('LeNet loss gradient on kestrel matches the cpu backend', async (t) 
 test.serial('setupTrainingBackend: kestrel by default, idempotent, switches to cpu and back', async (t) => {
   t.is(info.backend, 'kestrel');
   t.is(info.threads, 1);
-  t.deepEqual([...info.kernels].sort(), ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'Sum']);
+  t.deepEqual([...info.kernels].sort(), ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'Sum', 'Tanh']);
   const again = await setupTrainingBackend();
   t.deepEqual(again, info);
   t.is(tf.getBackend(), 'wasm');
@@ -298,17 +328,41 @@ test.serial('setupTrainingBackend: kestrel by default, idempotent, switches to c
   await t.throwsAsync(() => setupTrainingBackend({ threads: 0 }), { message: /threads/ });
 });
 
-test.serial('an LSTM model (orthogonal recurrent initializer) builds and trains on kestrel', async (t) => {
-  await setupTrainingBackend();
+function lstmModel() {
   const m = tfl.sequential();
   m.add(tfl.layers.lstm({ inputShape: [6, 5], units: 8 }));
   m.add(tfl.layers.dense({ units: 3, activation: 'softmax' }));
+  return m;
+}
+
+async function lstmGrads(backend, weights, xData, labels) {
+  await tf.setBackend(backend);
+  const m = lstmModel();
+  m.setWeights(weights.map((w) => tf.tensor(w.data, w.shape)));
+  const x = tf.tensor(xData, [4, 6, 5]);
+  const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 3);
+  const vars = m.trainableWeights.map((w) => w.val);
+  const { value, grads } = tf.variableGrads(() => tf.mean(tfl.metrics.categoricalCrossentropy(y, m.apply(x))), vars);
+  const out = m.trainableWeights.map((w) => ({ name: w.originalName, shape: grads[w.val.name].shape, data: grads[w.val.name].dataSync().slice() }));
+  tf.dispose([x, y, value, ...Object.values(grads)]);
+  return out;
+}
+
+test.serial('an LSTM model (orthogonal recurrent initializer) builds, trains, and its gradient matches the cpu backend', async (t) => {
+  await setupTrainingBackend();
+  const m = lstmModel();
   m.compile({ optimizer: tf.train.adam(), loss: 'categoricalCrossentropy' });
-  const x = tf.tensor(rand(4 * 6 * 5, 900), [4, 6, 5]);
-  const y = tf.oneHot(tf.tensor1d([0, 1, 2, 1], 'int32'), 3);
+  const xData = rand(4 * 6 * 5, 900).map((v) => v * 2);
+  const labels = [0, 1, 2, 1];
+  const x = tf.tensor(xData, [4, 6, 5]);
+  const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 3);
   const loss = await m.trainOnBatch(x, y);
   t.true(Number.isFinite(loss) && loss > 0, `loss ${loss}`);
   tf.dispose([x, y]);
+  const weights = m.getWeights().map((w, i) => ({ shape: w.shape, data: rand(size(w.shape), 950 + i).map((v) => v * 0.6) }));
+  const want = await lstmGrads('cpu', weights, xData, labels);
+  const got = await lstmGrads('wasm', weights, xData, labels);
+  for (let i = 0; i < want.length; i++) close(t, got[i], want[i], 1e-3, `LSTM gradient of ${want[i].name}`);
 });
 
 test.serial('a fresh process asking for the stock wasm backend gets it without Kestrel kernels', async (t) => {
