@@ -160,11 +160,12 @@ async function main() {
         cpuRuns.push(res.samplesPerCpuSec);
       }
       results[`${m}@${b}`] = { model: m, backend: b, runs, cpuRuns, note };
-      const cell = note ?? `best ${Math.max(...runs).toFixed(0)} (${Math.min(...runs).toFixed(0)}..${Math.max(...runs).toFixed(0)})`;
+      const cell = note ?? `best ${Math.max(...runs).toFixed(1)} (${Math.min(...runs).toFixed(1)}..${Math.max(...runs).toFixed(1)})`;
       process.stderr.write(`${m} on ${b}: ${cell}\n`);
     }
   }
-  const fmt = (r) => (r.note ? r.note.split(' (')[0] : r.runs.length > 1 ? `${Math.max(...r.runs).toFixed(0)} (${Math.min(...r.runs).toFixed(0)}-${Math.max(...r.runs).toFixed(0)})` : Math.max(...r.runs).toFixed(0));
+  const num = (v) => v.toFixed(v < 10 ? 1 : 0);
+  const fmt = (r) => (r.note ? r.note.split(' (')[0] : r.runs.length > 1 ? `${num(Math.max(...r.runs))} (${num(Math.min(...r.runs))}-${num(Math.max(...r.runs))})` : num(Math.max(...r.runs)));
   const header = ['model (batch ' + o.batch + ', samples/s)', ...o.backends];
   const rows = o.models.map((m) => [m, ...o.backends.map((b) => fmt(results[`${m}@${b}`]))]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -178,7 +179,7 @@ async function main() {
   console.log('\nsamples per CPU-second of the training process (best):');
   const cpuRows = o.models.map((m) => [m, ...o.backends.map((b) => {
     const r = results[`${m}@${b}`];
-    return r.note ? r.note.split(' (')[0] : Math.max(...r.cpuRuns).toFixed(0);
+    return r.note ? r.note.split(' (')[0] : num(Math.max(...r.cpuRuns));
   })]);
   const cw = header.map((h, i) => Math.max(h.length, ...cpuRows.map((r) => r[i].length)));
   const cline = (cells) => '| ' + cells.map((x, i) => x.padEnd(cw[i])).join(' | ') + ' |';
