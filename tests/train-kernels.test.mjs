@@ -371,3 +371,18 @@ test.serial('a fresh process asking for the stock wasm backend gets it without K
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', `import { setupTrainingBackend } from '${url}'; console.log(JSON.stringify(await setupTrainingBackend({ backend: 'wasm' })));`], { encoding: 'utf8' });
   t.deepEqual(JSON.parse(out.trim().split('\n').pop()), { backend: 'wasm', kernels: [], threads: 1 });
 });
+
+test.serial('without a wasm backend it warns once and trains on cpu', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const url = new URL('../dist/train/kernels/index.js', import.meta.url).href;
+  const code = `import * as tf from '@tensorflow/tfjs-core'; import { setupTrainingBackend } from '${url}'; tf.removeBackend('wasm'); const a = await setupTrainingBackend(); const b = await setupTrainingBackend(); console.log(JSON.stringify([a, b, tf.getBackend()]));`;
+  const p = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', cwd: new URL('..', import.meta.url) });
+  t.is(p.status, 0, p.stderr);
+  const [a, b, active] = JSON.parse(p.stdout.trim().split('\n').pop());
+  t.deepEqual(a, { backend: 'cpu', kernels: [], threads: 1 });
+  t.deepEqual(b, a);
+  t.is(active, 'cpu');
+  const warnings = p.stderr.split('\n').filter((l) => l.startsWith('warning:'));
+  t.is(warnings.length, 1, p.stderr);
+  t.regex(warnings[0], /wasm training backend could not start.*cpu backend/);
+});
