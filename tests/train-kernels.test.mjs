@@ -328,6 +328,33 @@ test.serial('setupTrainingBackend: kestrel by default, idempotent, switches to c
   await t.throwsAsync(() => setupTrainingBackend({ threads: 0 }), { message: /threads/ });
 });
 
+// Five Adam steps from the same weights: the optimizer's updates run through Identity,
+// Sum and the element-wise kernels too.
+async function lenetLosses(backend, weights, xData, labels) {
+  await tf.setBackend(backend);
+  const m = lenet();
+  m.setWeights(weights.map((w) => tf.tensor(w.data, w.shape)));
+  m.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
+  const x = tf.tensor(xData, [8, 28, 28, 1]);
+  const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 10);
+  const losses = [];
+  for (let i = 0; i < 5; i++) losses.push(await m.trainOnBatch(x, y));
+  tf.dispose([x, y]);
+  return losses;
+}
+
+test.serial('LeNet trained five Adam steps on kestrel follows the cpu backend', async (t) => {
+  await tf.setBackend('cpu');
+  const init = lenet();
+  const weights = init.getWeights().map((w, i) => ({ shape: w.shape, data: rand(size(w.shape), 600 + i).map((v) => v * (w.shape.length > 1 ? 0.3 : 0.05)) }));
+  const xData = rand(8 * 28 * 28, 8).map((v) => (v + 1) / 2);
+  const labels = [0, 1, 2, 3, 4, 5, 6, 7];
+  const want = await lenetLosses('cpu', weights, xData, labels);
+  const got = await lenetLosses('wasm', weights, xData, labels);
+  t.true(want[4] < want[0], `cpu loss should fall: ${want}`);
+  for (let i = 0; i < 5; i++) t.true(Math.abs(got[i] - want[i]) <= 2e-3 * Math.abs(want[i]), `step ${i}: loss ${got[i]} vs ${want[i]}`);
+});
+
 function lstmModel() {
   const m = tfl.sequential();
   m.add(tfl.layers.lstm({ inputShape: [6, 5], units: 8 }));
