@@ -121,10 +121,14 @@ async function child(o, modelName, backend) {
     return;
   }
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let loss = 0;
   for (let i = 0; i < o.batches; i++) loss = await model.trainOnBatch(x, y);
   const s = (performance.now() - t0) / 1000;
-  console.log(JSON.stringify({ model: modelName, backend: info.backend, threads: info.threads, samplesPerSec: (o.batches * o.batch) / s, loss }));
+  const c = process.cpuUsage(c0);
+  const cpuS = (c.user + c.system) / 1e6;
+  const n = o.batches * o.batch;
+  console.log(JSON.stringify({ model: modelName, backend: info.backend, threads: info.threads, samplesPerSec: n / s, samplesPerCpuSec: n / cpuS, loss }));
 }
 
 async function main() {
@@ -138,6 +142,7 @@ async function main() {
   for (const m of o.models) {
     for (const b of o.backends) {
       const runs = [];
+      const cpuRuns = [];
       let note = null;
       for (let r = 0; r < o.repeat; r++) {
         const p = spawnSync(process.execPath, [SELF, '--child', `${m}@${b}`, '--batches', String(b === 'cpu' ? o.cpuBatches : o.batches), '--batch', String(o.batch)], { encoding: 'utf8' });
@@ -152,13 +157,15 @@ async function main() {
           break;
         }
         runs.push(res.samplesPerSec);
+        cpuRuns.push(res.samplesPerCpuSec);
       }
-      results[`${m}@${b}`] = { model: m, backend: b, runs, note };
-      const cell = note ?? `best ${Math.max(...runs).toFixed(0)} (${Math.min(...runs).toFixed(0)}..${Math.max(...runs).toFixed(0)})`;
+      results[`${m}@${b}`] = { model: m, backend: b, runs, cpuRuns, note };
+      const cell = note ?? `best ${Math.max(...runs).toFixed(1)} (${Math.min(...runs).toFixed(1)}..${Math.max(...runs).toFixed(1)})`;
       process.stderr.write(`${m} on ${b}: ${cell}\n`);
     }
   }
-  const fmt = (r) => (r.note ? r.note.split(' (')[0] : r.runs.length > 1 ? `${Math.max(...r.runs).toFixed(0)} (${Math.min(...r.runs).toFixed(0)}-${Math.max(...r.runs).toFixed(0)})` : Math.max(...r.runs).toFixed(0));
+  const num = (v) => v.toFixed(v < 10 ? 1 : 0);
+  const fmt = (r) => (r.note ? r.note.split(' (')[0] : r.runs.length > 1 ? `${num(Math.max(...r.runs))} (${num(Math.min(...r.runs))}-${num(Math.max(...r.runs))})` : num(Math.max(...r.runs)));
   const header = ['model (batch ' + o.batch + ', samples/s)', ...o.backends];
   const rows = o.models.map((m) => [m, ...o.backends.map((b) => fmt(results[`${m}@${b}`]))]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -167,6 +174,18 @@ async function main() {
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const r of rows) console.log(line(r));
   for (const r of Object.values(results)) if (r.note) console.log(`${r.model} on ${r.backend}: ${r.note}`);
+  // Samples per second of the process's own CPU time: on a machine busy with other work this
+  // moves far less than wall-clock throughput (the backends compute on one thread).
+  console.log('\nsamples per CPU-second of the training process (best):');
+  const cpuRows = o.models.map((m) => [m, ...o.backends.map((b) => {
+    const r = results[`${m}@${b}`];
+    return r.note ? r.note.split(' (')[0] : num(Math.max(...r.cpuRuns));
+  })]);
+  const cw = header.map((h, i) => Math.max(h.length, ...cpuRows.map((r) => r[i].length)));
+  const cline = (cells) => '| ' + cells.map((x, i) => x.padEnd(cw[i])).join(' | ') + ' |';
+  console.log(cline(header));
+  console.log('|' + cw.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  for (const r of cpuRows) console.log(cline(r));
   if (o.json) writeFileSync(o.json, JSON.stringify(results, null, 2));
 }
 

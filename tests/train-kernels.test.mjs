@@ -109,6 +109,23 @@ test.serial('Conv2DBackpropFilter matches the cpu backend', async (t) => {
   }
 });
 
+test.serial('channels-first (NCHW) convolution gradients match the cpu backend', async (t) => {
+  let seed = 200;
+  for (const c of [CONV_CASES[1], CONV_CASES[6]]) {
+    const s = convShapes(c);
+    const nchw = (sh) => [sh[0], sh[3], sh[1], sh[2]];
+    // Explicit padding is listed in the data's axis order.
+    const pad = Array.isArray(c[8]) ? [c[8][0], c[8][3], c[8][1], c[8][2]] : c[8];
+    const base = { strides: c[7], pad, dataFormat: 'NCHW', dimRoundingMode: undefined };
+    const fIn = { x: { data: rand(size(s.x), seed++), shape: nchw(s.x) }, dy: { data: rand(size(s.dy), seed++), shape: nchw(s.dy) } };
+    const want = await runOn('cpu', 'Conv2DBackpropFilter', fIn, { ...base, filterShape: s.f });
+    close(t, await runOn('wasm', 'Conv2DBackpropFilter', fIn, { ...base, filterShape: s.f }), want, 1e-4, `NCHW Conv2DBackpropFilter ${JSON.stringify(c)}`);
+    const iIn = { dy: fIn.dy, filter: { data: rand(size(s.f), seed++), shape: s.f } };
+    const want2 = await runOn('cpu', 'Conv2DBackpropInput', iIn, { ...base, inputShape: nchw(s.x) });
+    close(t, await runOn('wasm', 'Conv2DBackpropInput', iIn, { ...base, inputShape: nchw(s.x) }), want2, 1e-4, `NCHW Conv2DBackpropInput ${JSON.stringify(c)}`);
+  }
+});
+
 test.serial('Conv2DBackpropInput matches the cpu backend', async (t) => {
   t.true(info.kernels.includes('Conv2DBackpropInput'));
   let seed = 100;
@@ -200,6 +217,57 @@ test.serial('BatchMatMul with transposed operands matches the cpu backend', asyn
   }
 });
 
+test.serial('Identity shares the buffer and keeps it alive while either tensor lives', async (t) => {
+  t.true(info.kernels.includes('Identity'));
+  await tf.setBackend('wasm');
+  const data = rand(37, 800);
+  const a = tf.tensor(data, [37]);
+  const b = tf.clone(a);
+  const v = tf.variable(b);
+  a.dispose();
+  t.deepEqual(Array.from(b.dataSync()), Array.from(data));
+  b.dispose();
+  v.assign(tf.tensor(rand(37, 801), [37]));
+  t.deepEqual(Array.from(v.dataSync()), Array.from(rand(37, 801)));
+  const c = tf.clone(v);
+  v.dispose();
+  t.deepEqual(Array.from(c.dataSync()), Array.from(rand(37, 801)));
+  const ints = tf.clone(tf.tensor([1, 2, 3], [3], 'int32'));
+  t.deepEqual(Array.from(ints.dataSync()), [1, 2, 3]);
+  t.is(ints.dtype, 'int32');
+  tf.dispose([c, ints]);
+});
+
+test.serial('Tanh matches the cpu backend element by element (within 1e-6 relative)', async (t) => {
+  t.true(info.kernels.includes('Tanh'));
+  // Wide, near-zero, tiny, special and an odd count (the scalar tail).
+  const vals = [0, -0, Infinity, -Infinity, NaN, 1e-30, -1e-7, 0.6249, 0.625, -0.6251, 8.99, 9, 9.01, 20, -88];
+  const wide = rand(4001, 901).map((v) => v * 12);
+  const near = rand(3001, 902).map((v) => v * 0.8);
+  const tiny = rand(1001, 903).map((v) => v * 1e-4);
+  const data = Float32Array.from([...vals, ...wide, ...near, ...tiny]);
+  const inputs = { x: { data, shape: [data.length] } };
+  const want = await runOn('cpu', 'Tanh', inputs, {});
+  const got = await runOn('wasm', 'Tanh', inputs, {});
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < data.length; i++) {
+    const w = want.data[i];
+    const g = got.data[i];
+    if (Number.isNaN(w)) {
+      t.true(Number.isNaN(g), `tanh(${data[i]}) gave ${g}, want NaN`);
+      continue;
+    }
+    const e = w === 0 ? Math.abs(g) : Math.abs(g - w) / Math.abs(w);
+    if (e > worst) {
+      worst = e;
+      at = i;
+    }
+  }
+  t.true(worst <= 1e-6, `worst relative error ${worst} at tanh(${data[at]}): ${got.data[at]} vs ${want.data[at]}`);
+  t.is(Object.is(got.data[1], -0) || got.data[1] === 0, true);
+});
+
 function lenet() {
   const m = tfl.sequential();
   m.add(tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 6, kernelSize: 5, activation: 'relu' }));
@@ -245,7 +313,7 @@ test.serial('LeNet loss gradient on kestrel matches the cpu backend', async (t) 
 test.serial('setupTrainingBackend: kestrel by default, idempotent, switches to cpu and back', async (t) => {
   t.is(info.backend, 'kestrel');
   t.is(info.threads, 1);
-  t.deepEqual([...info.kernels].sort(), ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Sum']);
+  t.deepEqual([...info.kernels].sort(), ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'Sum', 'Tanh']);
   const again = await setupTrainingBackend();
   t.deepEqual(again, info);
   t.is(tf.getBackend(), 'wasm');
@@ -260,17 +328,68 @@ test.serial('setupTrainingBackend: kestrel by default, idempotent, switches to c
   await t.throwsAsync(() => setupTrainingBackend({ threads: 0 }), { message: /threads/ });
 });
 
-test.serial('an LSTM model (orthogonal recurrent initializer) builds and trains on kestrel', async (t) => {
-  await setupTrainingBackend();
+// Five Adam steps from the same weights: the optimizer's updates run through Identity,
+// Sum and the element-wise kernels too.
+async function lenetLosses(backend, weights, xData, labels) {
+  await tf.setBackend(backend);
+  const m = lenet();
+  m.setWeights(weights.map((w) => tf.tensor(w.data, w.shape)));
+  m.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
+  const x = tf.tensor(xData, [8, 28, 28, 1]);
+  const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 10);
+  const losses = [];
+  for (let i = 0; i < 5; i++) losses.push(await m.trainOnBatch(x, y));
+  tf.dispose([x, y]);
+  return losses;
+}
+
+test.serial('LeNet trained five Adam steps on kestrel follows the cpu backend', async (t) => {
+  await tf.setBackend('cpu');
+  const init = lenet();
+  const weights = init.getWeights().map((w, i) => ({ shape: w.shape, data: rand(size(w.shape), 600 + i).map((v) => v * (w.shape.length > 1 ? 0.3 : 0.05)) }));
+  const xData = rand(8 * 28 * 28, 8).map((v) => (v + 1) / 2);
+  const labels = [0, 1, 2, 3, 4, 5, 6, 7];
+  const want = await lenetLosses('cpu', weights, xData, labels);
+  const got = await lenetLosses('wasm', weights, xData, labels);
+  t.true(want[4] < want[0], `cpu loss should fall: ${want}`);
+  for (let i = 0; i < 5; i++) t.true(Math.abs(got[i] - want[i]) <= 2e-3 * Math.abs(want[i]), `step ${i}: loss ${got[i]} vs ${want[i]}`);
+});
+
+function lstmModel() {
   const m = tfl.sequential();
   m.add(tfl.layers.lstm({ inputShape: [6, 5], units: 8 }));
   m.add(tfl.layers.dense({ units: 3, activation: 'softmax' }));
+  return m;
+}
+
+async function lstmGrads(backend, weights, xData, labels) {
+  await tf.setBackend(backend);
+  const m = lstmModel();
+  m.setWeights(weights.map((w) => tf.tensor(w.data, w.shape)));
+  const x = tf.tensor(xData, [4, 6, 5]);
+  const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 3);
+  const vars = m.trainableWeights.map((w) => w.val);
+  const { value, grads } = tf.variableGrads(() => tf.mean(tfl.metrics.categoricalCrossentropy(y, m.apply(x))), vars);
+  const out = m.trainableWeights.map((w) => ({ name: w.originalName, shape: grads[w.val.name].shape, data: grads[w.val.name].dataSync().slice() }));
+  tf.dispose([x, y, value, ...Object.values(grads)]);
+  return out;
+}
+
+test.serial('an LSTM model (orthogonal recurrent initializer) builds, trains, and its gradient matches the cpu backend', async (t) => {
+  await setupTrainingBackend();
+  const m = lstmModel();
   m.compile({ optimizer: tf.train.adam(), loss: 'categoricalCrossentropy' });
-  const x = tf.tensor(rand(4 * 6 * 5, 900), [4, 6, 5]);
-  const y = tf.oneHot(tf.tensor1d([0, 1, 2, 1], 'int32'), 3);
+  const xData = rand(4 * 6 * 5, 900).map((v) => v * 2);
+  const labels = [0, 1, 2, 1];
+  const x = tf.tensor(xData, [4, 6, 5]);
+  const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 3);
   const loss = await m.trainOnBatch(x, y);
   t.true(Number.isFinite(loss) && loss > 0, `loss ${loss}`);
   tf.dispose([x, y]);
+  const weights = m.getWeights().map((w, i) => ({ shape: w.shape, data: rand(size(w.shape), 950 + i).map((v) => v * 0.6) }));
+  const want = await lstmGrads('cpu', weights, xData, labels);
+  const got = await lstmGrads('wasm', weights, xData, labels);
+  for (let i = 0; i < want.length; i++) close(t, got[i], want[i], 1e-3, `LSTM gradient of ${want[i].name}`);
 });
 
 test.serial('a fresh process asking for the stock wasm backend gets it without Kestrel kernels', async (t) => {
@@ -278,4 +397,19 @@ test.serial('a fresh process asking for the stock wasm backend gets it without K
   const url = new URL('../dist/train/kernels/index.js', import.meta.url).href;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', `import { setupTrainingBackend } from '${url}'; console.log(JSON.stringify(await setupTrainingBackend({ backend: 'wasm' })));`], { encoding: 'utf8' });
   t.deepEqual(JSON.parse(out.trim().split('\n').pop()), { backend: 'wasm', kernels: [], threads: 1 });
+});
+
+test.serial('without a wasm backend it warns once and trains on cpu', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const url = new URL('../dist/train/kernels/index.js', import.meta.url).href;
+  const code = `import * as tf from '@tensorflow/tfjs-core'; import { setupTrainingBackend } from '${url}'; tf.removeBackend('wasm'); const a = await setupTrainingBackend(); const b = await setupTrainingBackend(); console.log(JSON.stringify([a, b, tf.getBackend()]));`;
+  const p = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', cwd: new URL('..', import.meta.url) });
+  t.is(p.status, 0, p.stderr);
+  const [a, b, active] = JSON.parse(p.stdout.trim().split('\n').pop());
+  t.deepEqual(a, { backend: 'cpu', kernels: [], threads: 1 });
+  t.deepEqual(b, a);
+  t.is(active, 'cpu');
+  const warnings = p.stderr.split('\n').filter((l) => l.startsWith('warning:'));
+  t.is(warnings.length, 1, p.stderr);
+  t.regex(warnings[0], /wasm training backend could not start.*cpu backend/);
 });

@@ -149,3 +149,53 @@ export function transposeLast2(src: usize, dst: usize, B: i32, R: i32, C: i32): 
     }
   }
 }
+
+// tanh over n floats (the LSTM's cell activation; the stock kernel calls scalar libm).
+// |x| < 0.625: odd minimax polynomial x + x^3 P(x^2). Otherwise 1 - 2 / (e^(2|x|) + 1),
+// with e^v from v = k ln2 + r, |r| <= ln2/2, a degree-6 polynomial for e^r and 2^k put
+// into the exponent bits; |x| is capped at 9, where tanh is 1 in float32. Relative error
+// stays within a few float32 ulps.
+export function tanh(x: usize, y: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const signMask = i32x4.splat(0x80000000);
+    for (; i + 4 <= n; i += 4) {
+      const p = <usize>i << 2;
+      const v = v128.load(x + p);
+      const a = v128.andnot(v, signMask);
+      // Small arguments.
+      const z = f32x4.mul(v, v);
+      let q = f32x4.splat(-5.70498872745e-3);
+      q = f32x4.add(f32x4.mul(q, z), f32x4.splat(2.06390887954e-2));
+      q = f32x4.add(f32x4.mul(q, z), f32x4.splat(-5.37397155531e-2));
+      q = f32x4.add(f32x4.mul(q, z), f32x4.splat(1.33314422036e-1));
+      q = f32x4.add(f32x4.mul(q, z), f32x4.splat(-3.33332819422e-1));
+      const small = f32x4.add(v, f32x4.mul(f32x4.mul(v, z), q));
+      // Large arguments: e = exp(2 min(|x|, 9)).
+      const t = f32x4.mul(f32x4.min(a, f32x4.splat(9.0)), f32x4.splat(2.0));
+      const k = f32x4.nearest(f32x4.mul(t, f32x4.splat(1.44269504089)));
+      let r = f32x4.sub(t, f32x4.mul(k, f32x4.splat(0.693359375)));
+      r = f32x4.sub(r, f32x4.mul(k, f32x4.splat(-2.12194440e-4)));
+      let e = f32x4.splat(1.9875691500e-4);
+      e = f32x4.add(f32x4.mul(e, r), f32x4.splat(1.3981999507e-3));
+      e = f32x4.add(f32x4.mul(e, r), f32x4.splat(8.3334519073e-3));
+      e = f32x4.add(f32x4.mul(e, r), f32x4.splat(4.1665795894e-2));
+      e = f32x4.add(f32x4.mul(e, r), f32x4.splat(1.6666665459e-1));
+      e = f32x4.add(f32x4.mul(e, r), f32x4.splat(5.0000001201e-1));
+      e = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(e, r), r), r), f32x4.splat(1.0));
+      const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(k), i32x4.splat(127)), 23);
+      e = f32x4.mul(e, scale);
+      let big = f32x4.sub(f32x4.splat(1.0), f32x4.div(f32x4.splat(2.0), f32x4.add(e, f32x4.splat(1.0))));
+      big = v128.or(big, v128.and(v, signMask));
+      const useSmall = f32x4.lt(a, f32x4.splat(0.625));
+      let out = v128.bitselect(small, big, useSmall);
+      // NaN in, NaN out.
+      out = v128.bitselect(out, v, f32x4.eq(v, v));
+      v128.store(y + p, out);
+    }
+  }
+  for (; i < n; i++) {
+    const p = <usize>i << 2;
+    store<f32>(y + p, Mathf.tanh(load<f32>(x + p)));
+  }
+}

@@ -19,9 +19,12 @@ export const convTuning = { inputGradViaConv: true };
 
 type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
+function isNCHW(attrs: Record<string, unknown>): boolean {
+  return tf.backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC' | 'NCHW') ?? 'NHWC') !== 'channelsLast';
+}
+
 function convInfoOf(xShape: number[], filterShape: number[], attrs: Record<string, unknown>, what: string): ConvInfo {
-  const fmt = tf.backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC' | 'NCHW') ?? 'NHWC');
-  if (fmt !== 'channelsLast') throw new Error(`${what}: Kestrel's kernel takes NHWC data only`);
+  const fmt = 'channelsLast' as const;
   const dil = attrs.dilations as number | [number, number] | undefined;
   if (dil !== undefined && !(dil === 1 || (Array.isArray(dil) && dil[0] === 1 && dil[1] === 1))) {
     throw new Error(`${what}: dilations other than 1 are not supported`);
@@ -78,6 +81,17 @@ export function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const attrs = args.attrs ?? {};
   const filterShape = attrs.filterShape as number[];
+  if (isNCHW(attrs)) {
+    // Channels-first data: the same computation on NHWC copies (the filter is HWIO either way).
+    const xt = runStock('Transpose', { x }, backend, { perm: [0, 2, 3, 1] });
+    const dyt = runStock('Transpose', { x: dy }, backend, { perm: [0, 2, 3, 1] });
+    // Explicit padding is listed in the data's axis order: [N, C, H, W] -> [N, H, W, C].
+    const pad = Array.isArray(attrs.pad) ? [attrs.pad[0], attrs.pad[2], attrs.pad[3], attrs.pad[1]] : attrs.pad;
+    const out = conv2DBackpropFilter({ inputs: { x: xt, dy: dyt }, backend, attrs: { ...attrs, pad, dataFormat: 'NHWC' } });
+    backend.disposeData(xt.dataId);
+    backend.disposeData(dyt.dataId);
+    return out;
+  }
   const c = convInfoOf(x.shape, filterShape, attrs, 'Conv2DBackpropFilter');
   const K = c.filterHeight * c.filterWidth * c.inChannels;
   const M = c.batchSize * c.outHeight * c.outWidth;
@@ -131,6 +145,8 @@ export function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const attrs = args.attrs ?? {};
   const inputShape = attrs.inputShape as number[];
+  // The stock kernel handles channels-first data itself.
+  if (isNCHW(attrs)) return runStock('Conv2DBackpropInput', { dy, filter }, backend, attrs);
   const c = convInfoOf(inputShape, filter.shape, attrs, 'Conv2DBackpropInput');
   const K = c.filterHeight * c.filterWidth * c.inChannels;
   const CO = c.outChannels;

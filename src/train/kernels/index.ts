@@ -3,9 +3,10 @@
 //
 // The wasm backend keeps every tensor in its own Emscripten heap. A kernel here reads its
 // inputs straight out of that heap (backend.typedArrayFromHeap), allocates its output
-// there (backend.makeOutput) and computes either in Kestrel's own SIMD module
-// (dist/wasm/kestrel-train.wasm, see assembly/train/) or by handing a reshaped problem to
-// one of the backend's own XNNPACK kernels.
+// there (backend.makeOutput) and computes either with Kestrel's own SIMD module
+// (dist/wasm/kestrel-train.wasm from assembly/train/, instantiated on that same memory, so
+// nothing is copied) or by handing a reshaped problem to one of the backend's own XNNPACK
+// kernels. docs/training-speed.md lists the kernels, why each exists, and the speed-ups.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';

@@ -10,6 +10,7 @@ export interface TrainLoops {
   col2im(cols: number, dx: number, N: number, H: number, W: number, CI: number, OH: number, OW: number, sh: number, sw: number, KH: number, KW: number, pt: number, pl: number): void;
   maxPoolGrad(x: number, dy: number, dx: number, N: number, H: number, W: number, C: number, OH: number, OW: number, sh: number, sw: number, FH: number, FW: number, pt: number, pl: number): void;
   transposeLast2(src: number, dst: number, B: number, R: number, C: number): void;
+  tanh(x: number, y: number, n: number): void;
 }
 
 /** Switch for measurements and tests: false makes every kernel use its JavaScript loops. */

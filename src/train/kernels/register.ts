@@ -4,11 +4,13 @@ import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './conv.js
 import { batchMatMulConfig } from './matmul.js';
 import { maxPoolGradConfig } from './pool.js';
 import { sumConfig } from './reduce.js';
+import { identityConfig } from './identity.js';
+import { tanhConfig } from './tanh.js';
 import { saveStock } from './stock.js';
 
 type Config = { kernelName: string; kernelFunc: tf.KernelFunc };
 
-export const KERNELS: Config[] = [conv2DBackpropFilterConfig, conv2DBackpropInputConfig, maxPoolGradConfig, sumConfig, batchMatMulConfig];
+export const KERNELS: Config[] = [conv2DBackpropFilterConfig, conv2DBackpropInputConfig, maxPoolGradConfig, sumConfig, batchMatMulConfig, identityConfig, tanhConfig];
 
 /**
  * Registers every kernel, replacing the stock one where the backend has it, and returns
