@@ -1,8 +1,11 @@
 /**
  * Unrolls a float UNIDIRECTIONAL_SEQUENCE_LSTM into per-timestep ops that every int8 TFLite
- * runtime runs: one FULLY_CONNECTED for the input side of all gates and all steps, then per
- * step STRIDED_SLICE, one FULLY_CONNECTED for the recurrent side of all gates, ADD, LOGISTIC
- * (the three sigmoid gates together), TANH, MUL, and MINIMUM/MAXIMUM for a cell clip. The state starts at zero on
+ * runtime runs. Two gate sets (the sigmoid gates input/forget/output stacked, and the cell
+ * gate) each get one FULLY_CONNECTED computing the input side of all steps at once; per step
+ * and set a STRIDED_SLICE takes the step's rows, a bias-free FULLY_CONNECTED adds the
+ * recurrent side (ADD), then LOGISTIC or TANH; STRIDED_SLICE splits the sigmoid gates; MUL,
+ * ADD and TANH update the cell and hidden state; MINIMUM/MAXIMUM clip the cell. All steps read
+ * the same weight constants. The state starts at zero on
  * every invocation (Keras semantics; the variable state tensors disappear), so the first step
  * has no recurrent term. See docs/quantization.md for why the op is unrolled.
  *
@@ -62,30 +65,37 @@ function unrollOne(g: Graph, op: Op): Op[] {
   const fc = { activation: 'NONE', weightsFormat: 0, keepNumDims: false, asymmetricQuantizeInputs: false, quantizedBiasType: 0 };
   const slice = { beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0, offset: false };
   const bh = [B, H];
-  // One weight matrix per gate set, gates stacked as [input, forget, output, cell]: the three
-  // sigmoid gates are contiguous, so one LOGISTIC covers them. Every step reads these same
-  // constants (one copy in the file); the gate biases live in the input-side product only.
-  const order = [0, 1, 3, 2];
-  const stack = (base: number, cols: number) => {
-    const v = new Float32Array(4 * H * cols);
-    order.forEach((k, j) => v.set(constFloat(g.tensors[inp(base + k)]!).subarray(0, H * cols), j * H * cols));
+  // Gate sets: the three sigmoid gates stacked as [input, forget, output], and the cell gate.
+  // Each set has one input-side and one recurrent weight matrix that every step reads (one
+  // copy in the file), and its own int8 parameters for the pre-activations (the cell gate's
+  // range differs from the sigmoid gates'). The gate biases live in the input-side product.
+  const SETS = [[0, 1, 3], [2]];
+  const stack = (base: number, gates: number[], cols: number) => {
+    const v = new Float32Array(gates.length * H * cols);
+    gates.forEach((k, j) => v.set(constFloat(g.tensors[inp(base + k)]!).subarray(0, H * cols), j * H * cols));
     return v;
   };
-  const wx = constTensor(g, `${name}/wx`, [4 * H, I], 'float32', stack(1, I));
-  const wh = constTensor(g, `${name}/wh`, [4 * H, H], 'float32', stack(5, H));
-  const bias = constTensor(g, `${name}/b`, [4 * H], 'float32', stack(12, 1));
-  // The input-side products of all steps at once: [B*T, 4H], row b*T + t.
-  const zx = emit('FULLY_CONNECTED', [x.index, wx, bias], [B * T, 4 * H], 'zx', fc);
-  // Step t's rows: begin [t, 0], stride [T, 1]; the end and strides are shared by all steps.
-  const zxEnd = constTensor(g, `${name}/zx_end`, [2], 'int32', [B * T, 4 * H]);
-  const zxStride = constTensor(g, `${name}/zx_step`, [2], 'int32', [T, 1]);
-  const gateSlice = (from: number, to: number) => ({
-    begin: constTensor(g, `${name}/g${from}`, [2], 'int32', [0, from * H]),
-    end: constTensor(g, `${name}/g${to}e`, [2], 'int32', [B, to * H]),
-  });
+  const LETTER = ['i', 'f', 'g', 'o'];
   const unit = constTensor(g, `${name}/s1`, [2], 'int32', [1, 1]);
-  const sigAll = gateSlice(0, 3), cellZ = gateSlice(3, 4), iS = gateSlice(0, 1), fS = gateSlice(1, 2), oS = gateSlice(2, 3);
-  const cut = (src: number, s: { begin: number; end: number }, w: number, n: string) => emit('STRIDED_SLICE', [src, s.begin, s.end, unit], [B, w], n, slice);
+  // Step t's rows of an input-side product [B*T, n] (row b*T + t): begin [t, 0], stride
+  // [T, 1]; the end and the strides are shared by all steps.
+  const zxStride = constTensor(g, `${name}/zx_step`, [2], 'int32', [T, 1]);
+  const sets = SETS.map((gates) => {
+    const n = gates.length * H, tag = gates.map((k) => LETTER[k]).join('');
+    const wx = constTensor(g, `${name}/wx_${tag}`, [n, I], 'float32', stack(1, gates, I));
+    const wh = constTensor(g, `${name}/wh_${tag}`, [n, H], 'float32', stack(5, gates, H));
+    const bias = constTensor(g, `${name}/b_${tag}`, [n], 'float32', stack(12, gates, 1));
+    // The input-side products of all steps at once.
+    const zx = emit('FULLY_CONNECTED', [x.index, wx, bias], [B * T, n], `zx_${tag}`, fc);
+    const end = constTensor(g, `${name}/zx_end_${tag}`, [2], 'int32', [B * T, n]);
+    // Where each gate of the set lies in the set's activation.
+    const parts = gates.map((k, j) => ({
+      gate: k,
+      begin: constTensor(g, `${name}/${tag}${j}`, [2], 'int32', [0, j * H]),
+      end: constTensor(g, `${name}/${tag}${j}e`, [2], 'int32', [B, (j + 1) * H]),
+    }));
+    return { gates, n, tag, wh, zx, end, parts, sigmoid: !gates.includes(2) };
+  });
   const clip = o.cellClip > 0 ? o.cellClip : 0;
   let clipHi = -1, clipLo = -1;
   if (clip) {
@@ -96,17 +106,22 @@ function unrollOne(g: Graph, op: Op): Op[] {
   let h = -1, c = -1;
   for (let t = 0; t < T; t++) {
     const begin = constTensor(g, `${name}/${t}/b`, [2], 'int32', [t, 0]);
-    let z = emit('STRIDED_SLICE', [zx, begin, zxEnd, zxStride], [B, 4 * H], `${t}/zx`, slice);
-    if (h >= 0) {
-      const r = emit('FULLY_CONNECTED', [h, wh, -1], [B, 4 * H], `${t}/zh`, fc);
-      z = emit('ADD', [z, r], [B, 4 * H], `${t}/z`, { activation: 'NONE', potScaleInt16: true });
+    const gate: number[] = [];
+    for (const s of sets) {
+      let z = emit('STRIDED_SLICE', [s.zx, begin, s.end, zxStride], [B, s.n], `${t}/zx_${s.tag}`, slice);
+      if (h >= 0) {
+        const r = emit('FULLY_CONNECTED', [h, s.wh, -1], [B, s.n], `${t}/zh_${s.tag}`, fc);
+        z = emit('ADD', [z, r], [B, s.n], `${t}/z_${s.tag}`, { activation: 'NONE', potScaleInt16: true });
+      }
+      const a = emit(s.sigmoid ? 'LOGISTIC' : 'TANH', [z], [B, s.n], `${t}/${s.tag}`);
+      for (const p of s.parts) {
+        gate[p.gate] = s.gates.length === 1 ? a : emit('STRIDED_SLICE', [a, p.begin, p.end, unit], bh, `${t}/${LETTER[p.gate]}`, slice);
+      }
     }
-    const s = emit('LOGISTIC', [cut(z, sigAll, 3 * H, `${t}/zs`)], [B, 3 * H], `${t}/s`);
-    const cg = emit('TANH', [cut(z, cellZ, H, `${t}/zg`)], bh, `${t}/g`);
-    const ig = emit('MUL', [cut(s, iS, H, `${t}/i`), cg], bh, `${t}/ig`, { activation: 'NONE' });
+    const ig = emit('MUL', [gate[0]!, gate[2]!], bh, `${t}/ig`, { activation: 'NONE' });
     if (c < 0) c = ig;
     else {
-      const fc_ = emit('MUL', [cut(s, fS, H, `${t}/f`), c], bh, `${t}/fc`, { activation: 'NONE' });
+      const fc_ = emit('MUL', [gate[1]!, c], bh, `${t}/fc`, { activation: 'NONE' });
       c = emit('ADD', [fc_, ig], bh, `${t}/c`, { activation: 'NONE', potScaleInt16: true });
     }
     if (clip) {
@@ -114,7 +129,7 @@ function unrollOne(g: Graph, op: Op): Op[] {
       c = emit('MAXIMUM', [c, clipLo], bh, `${t}/cclip`);
     }
     const tc = emit('TANH', [c], bh, `${t}/tc`);
-    h = emit('MUL', [cut(s, oS, H, `${t}/o`), tc], bh, `${t}/h`, { activation: 'NONE' });
+    h = emit('MUL', [gate[3]!, tc], bh, `${t}/h`, { activation: 'NONE' });
     hs.push(h);
   }
   const seqOut = op.outputs[0]!;
