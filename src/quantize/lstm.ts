@@ -52,10 +52,21 @@ function unrollOne(g: Graph, op: Op): Op[] {
   }
   const [B, T, I] = x.shape as [number, number, number];
   const H = g.tensors[inp(2)]!.shape[0]!;
-  // Short names keep the unrolled file small: the last path part of the LSTM's output name.
+  // Short names keep the unrolled file small (the writer stores every tensor's name): the last
+  // path part of the LSTM's output name that names an LSTM ('lstm' of 'lstm/sequence'), else
+  // its last part.
   const full = g.tensors[op.outputs[0]!]!.name;
-  const name = (full.split(';')[0]!.split('/').filter(Boolean).pop() ?? '').replace(/^tfl\.unidirectional_sequence_/, '').slice(0, 12) || `lstm${op.index}`;
+  const parts = full.split(';')[0]!.split('/').filter(Boolean).map((p) => p.replace(/^tfl\.unidirectional_sequence_/, ''));
+  const name = ([...parts].reverse().find((p) => /lstm/i.test(p)) ?? parts.pop() ?? '').slice(0, 12) || `lstm${op.index}`;
   const out: Op[] = [];
+  // Index constants (slice bounds, shapes) by value: equal ones are one tensor.
+  const intCache = new Map<string, number>();
+  const ints = (n: string, values: number[]) => {
+    const key = values.join(',');
+    let k = intCache.get(key);
+    if (k === undefined) intCache.set(key, k = constTensor(g, `${name}/${n}`, [values.length], 'int32', values));
+    return k;
+  };
   const act = (shape: number[], n: string) => addTensor(g, { name: `${name}/${n}`, shape, dtype: 'float32' });
   const emit = (opcode: string, ins: number[], shape: number[], n: string, options: Record<string, any> = {}) => {
     const t = act(shape, n);
@@ -76,10 +87,10 @@ function unrollOne(g: Graph, op: Op): Op[] {
     return v;
   };
   const LETTER = ['i', 'f', 'g', 'o'];
-  const unit = constTensor(g, `${name}/s1`, [2], 'int32', [1, 1]);
+  const unit = ints(`s1`, [1, 1]);
   // Step t's rows of an input-side product [B*T, n] (row b*T + t): begin [t, 0], stride
   // [T, 1]; the end and the strides are shared by all steps.
-  const zxStride = constTensor(g, `${name}/zx_step`, [2], 'int32', [T, 1]);
+  const zxStride = ints(`zx_step`, [T, 1]);
   const sets = SETS.map((gates) => {
     const n = gates.length * H, tag = gates.map((k) => LETTER[k]).join('');
     const wx = constTensor(g, `${name}/wx_${tag}`, [n, I], 'float32', stack(1, gates, I));
@@ -87,12 +98,12 @@ function unrollOne(g: Graph, op: Op): Op[] {
     const bias = constTensor(g, `${name}/b_${tag}`, [n], 'float32', stack(12, gates, 1));
     // The input-side products of all steps at once.
     const zx = emit('FULLY_CONNECTED', [x.index, wx, bias], [B * T, n], `zx_${tag}`, fc);
-    const end = constTensor(g, `${name}/zx_end_${tag}`, [2], 'int32', [B * T, n]);
+    const end = ints(`zx_end_${tag}`, [B * T, n]);
     // Where each gate of the set lies in the set's activation.
     const parts = gates.map((k, j) => ({
       gate: k,
-      begin: constTensor(g, `${name}/${tag}${j}`, [2], 'int32', [0, j * H]),
-      end: constTensor(g, `${name}/${tag}${j}e`, [2], 'int32', [B, (j + 1) * H]),
+      begin: ints(`${tag}${j}`, [0, j * H]),
+      end: ints(`${tag}${j}e`, [B, (j + 1) * H]),
     }));
     return { gates, n, tag, wh, zx, end, parts, sigmoid: !gates.includes(2) };
   });
@@ -105,7 +116,7 @@ function unrollOne(g: Graph, op: Op): Op[] {
   const hs: number[] = [];
   let h = -1, c = -1;
   for (let t = 0; t < T; t++) {
-    const begin = constTensor(g, `${name}/${t}/b`, [2], 'int32', [t, 0]);
+    const begin = ints(`${t}/b`, [t, 0]);
     const gate: number[] = [];
     for (const s of sets) {
       let z = emit('STRIDED_SLICE', [s.zx, begin, s.end, zxStride], [B, s.n], `${t}/zx_${s.tag}`, slice);
@@ -137,14 +148,14 @@ function unrollOne(g: Graph, op: Op): Op[] {
   if (readers.length && readers.every((r) => r.opcode === 'STRIDED_SLICE') && !g.outputs.includes(seqOut)) {
     // Only slices read the sequence (e.g. Keras's last step): every h_t as [B, 1, H],
     // concatenated along time, so that clean-up replaces each slice by the step it takes.
-    const shapeC = constTensor(g, `${name}/h3_shape`, [3], 'int32', [B, 1, H]);
+    const shapeC = ints(`h3_shape`, [B, 1, H]);
     const parts = hs.map((ht, t) => emit('RESHAPE', [ht, shapeC], [B, 1, H], `${t}/h3`, { newShape: [B, 1, H] }));
     out.push(makeOp('CONCATENATION', parts, [seqOut], { axis: 1, activation: 'NONE' }));
   } else {
     // The whole sequence [B, T, H]: the h_t side by side ([B, T*H], row b is h_0[b] h_1[b] ...),
     // then one RESHAPE.
     const flat = emit('CONCATENATION', hs, [B, T * H], 'seq', { axis: 1, activation: 'NONE' });
-    const shapeS = constTensor(g, `${name}/seq_shape`, [3], 'int32', [B, T, H]);
+    const shapeS = ints(`seq_shape`, [B, T, H]);
     out.push(makeOp('RESHAPE', [flat, shapeS], [seqOut], { newShape: [B, T, H] }));
   }
   // The state tensors are no longer read; compact() drops them.
