@@ -307,6 +307,31 @@ test('unrolled LSTM (float) matches a direct LSTM evaluation on trained_lstm.tfl
   }
 });
 
+test('unrolled LSTM (float) with a batch of 2: each row matches the direct evaluation', (t) => {
+  // The LSTM op of trained_lstm alone, batch 2, its whole sequence as the graph output: the
+  // unrolled graph takes step t's rows of the input-side product with stride T.
+  const g = readGraph(LSTM);
+  const op = g.ops.find((o) => o.opcode === 'UNIDIRECTIONAL_SEQUENCE_LSTM');
+  const [, T, I] = g.tensors[op.inputs[0]].shape;
+  const H = g.tensors[op.inputs[2]].shape[0];
+  g.tensors[op.inputs[0]].shape = [2, T, I];
+  g.tensors[op.outputs[0]].shape = [2, T, H];
+  for (const k of [18, 19]) g.tensors[op.inputs[k]].shape = [2, H];
+  g.ops = [op];
+  g.inputs = [op.inputs[0]];
+  g.outputs = [op.outputs[0]];
+  const direct = readGraph(LSTM);
+  t.is(unrollLstms(g), 1);
+  const { graph } = cleanupGraph(g);
+  const [a, b] = fileSamples(fashion('test', 2), 2);
+  const x = new Float32Array(2 * T * I);
+  x.set(a); x.set(b, T * I);
+  const got = runFloat(graph, [x])[0];
+  t.is(got.length, 2 * T * H);
+  t.true(maxAbsDiff(got.subarray(0, T * H), directLstm(direct, a)) < 1e-5);
+  t.true(maxAbsDiff(got.subarray(T * H), directLstm(direct, b)) < 1e-5);
+});
+
 test('LSTM variants that cannot be unrolled are refused naming the op', (t) => {
   for (const [what, edit] of [
     ['peephole', (op) => { op.inputs[9] = op.inputs[13]; }],
