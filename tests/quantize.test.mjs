@@ -454,7 +454,7 @@ function duplicateConstants(g) {
   return dups;
 }
 
-test('LSTM(64) classifier (the lstm-classifier recipe, trained briefly): one copy of each weight matrix, accuracy kept, both runtimes', async (t) => {
+test('LSTM(64) classifier (the lstm-classifier recipe, 150 training steps): one copy of each weight matrix, accuracy kept, both runtimes', async (t) => {
   const { lstmClassifier } = await import('../dist/train/recipes.js');
   const { model } = lstmClassifier({ inputShape: [28, 28], classes: 10, seed: 3 });
   const train = fashion('train', 4800);
