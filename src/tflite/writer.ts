@@ -435,19 +435,32 @@ export function writeTflite(graph: Graph, opts: WriteOptions = {}): Uint8Array {
     return b.endObject();
   });
 
+  // Equal shapes, quantization parameters, index lists, option tables and names are written
+  // once and referred to from every tensor or op that has them (an unrolled recurrent model
+  // repeats the same few thousands of times).
+  const shared = new Map<string, Offset>();
+  const once = (key: string, make: () => Offset): Offset => {
+    let off = shared.get(key);
+    if (off === undefined) shared.set(key, off = make());
+    return off;
+  };
+  const ints = (xs: readonly number[]) => once(`i:${xs.join(',')}`, () => i32Vector(b, xs));
   const tensorOffsets = graph.tensors.map((t, i) => {
-    const name = b.createString(t.name ?? '');
-    const shape = i32Vector(b, t.shape);
-    const sig = t.shapeSignature ? i32Vector(b, t.shapeSignature) : 0;
+    const name = b.createSharedString(t.name ?? '');
+    const shape = ints(t.shape);
+    const sig = t.shapeSignature ? ints(t.shapeSignature) : 0;
     let quant = 0;
     if (t.quant) {
-      const scale = f32Vector(b, t.quant.scale);
-      const zp = i64Vector(b, t.quant.zeroPoint);
-      b.startObject(7);
-      b.addFieldOffset(2, scale, 0);
-      b.addFieldOffset(3, zp, 0);
-      b.addFieldInt32(6, t.quant.quantizedDimension, 0);
-      quant = b.endObject();
+      const q = t.quant;
+      quant = once(`q:${q.scale.join(',')}:${q.zeroPoint.join(',')}:${q.quantizedDimension}`, () => {
+        const scale = f32Vector(b, q.scale);
+        const zp = i64Vector(b, q.zeroPoint);
+        b.startObject(7);
+        b.addFieldOffset(2, scale, 0);
+        b.addFieldOffset(3, zp, 0);
+        b.addFieldInt32(6, q.quantizedDimension, 0);
+        return b.endObject();
+      });
     }
     b.startObject(8);
     b.addFieldOffset(0, shape, 0);
@@ -461,12 +474,12 @@ export function writeTflite(graph: Graph, opts: WriteOptions = {}): Uint8Array {
   });
 
   const opOffsets = graph.ops.map((op, k) => {
-    const inputs = i32Vector(b, op.inputs);
-    const outputs = i32Vector(b, op.outputs);
-    const intermediates = op.intermediates.length ? i32Vector(b, op.intermediates) : 0;
+    const inputs = ints(op.inputs);
+    const outputs = ints(op.outputs);
+    const intermediates = op.intermediates.length ? ints(op.intermediates) : 0;
     let tag = OPTIONS_FOR_OP[op.opcode] ?? EMPTY_OPTIONS_FOR_OP[op.opcode] ?? 0;
     if (op.opcode === 'CUSTOM') tag = 0;
-    const options = tag ? writeOptions(b, tag, op, source) : 0;
+    const options = tag ? once(`o:${tag}:${JSON.stringify(op.options ?? {})}`, () => writeOptions(b, tag, op, source)) : 0;
     b.startObject(9);
     b.addFieldInt32(0, opCodeIndex[k]!, 0);
     b.addFieldOffset(1, inputs, 0);
