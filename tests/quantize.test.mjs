@@ -630,6 +630,15 @@ test('autoencoder: quality is the reconstruction MSE against the input', async (
   for (let i = 0; i < pred.length; i++) want += (pred[i] - held.x[i]) ** 2;
   t.true(Math.abs(fm - want / pred.length) < 1e-5, `float_mse ${fm} vs tfjs ${want / pred.length}`);
   t.true(Math.abs(qm - fm) < 0.05 * fm + 1e-3, `int8_mse ${qm} vs float ${fm}`);
+
+  // Image-shaped samples with class labels (as a dataset loader gives them): refused unless
+  // reshaping is asked for; then read row-major, noted, and still scored as reconstruction.
+  const img = (n) => ({ ...data(n), xShape: [n, 4, 4, 1], y: Int32Array.from({ length: n }, (_, i) => i % 3) });
+  await t.throwsAsync(quantizeModel(g, img(50)), { message: /shape \[50,4,4,1\].*\[1,16\]/ });
+  const heldImg = { ...img(100), x: held.x };
+  const r2 = await quantizeModel(g, img(200), { evalData: heldImg, reshapeSamples: true });
+  t.true(Math.abs(r2.report.quality.float_mse - want / pred.length) < 1e-5, JSON.stringify(r2.report.quality));
+  t.true(r2.report.notes.some((n) => /\[4,4,1\] read as \[16\]/.test(n)), r2.report.notes.join('; '));
 });
 
 // ---------------------------------------------------------------------------------------

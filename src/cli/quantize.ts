@@ -116,7 +116,7 @@ export async function quantizeCommand(argv: string[]): Promise<number> {
       perTensor: !!flags['per-tensor'],
       int16Layers: list(flags['int16-layers']),
       floatLayers: list(flags['float-layers']),
-      calibCount, evalCount,
+      calibCount, evalCount, reshapeSamples: true,
       ...(evalSet ? { evalData: renormalize(evalSet, model.normalization) } : {}),
       ...(model.bytes > 0 ? { floatBytes: model.bytes } : {}),
       onProgress: (f, label) => bar.update(f, label),

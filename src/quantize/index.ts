@@ -49,6 +49,11 @@ export interface QuantizeOptions extends QuantizeGraphOptions {
   evalCount?: number;
   /** Size of the float model file, for the report (default: the float graph written as .tflite). */
   floatBytes?: number;
+  /**
+   * Accept sample sets whose samples have the model input's element count but another shape
+   * (e.g. [28,28,1] images for a model reading 784 values); the report notes it. Default false.
+   */
+  reshapeSamples?: boolean;
   /** Progress: fraction in [0, 1] and what is being done. */
   onProgress?: (fraction: number, label: string) => void;
 }
@@ -89,7 +94,7 @@ const sqz = (s: readonly number[]) => s.filter((d) => d !== 1);
 const sameDims = (a: readonly number[], b: readonly number[]) => { const x = sqz(a), y = sqz(b); return x.length === y.length && x.every((d, i) => d === y[i]); };
 
 /** Turns calibration or evaluation data into per-run input lists matching the graph's inputs. */
-export async function toSamples(g: Graph, data: CalibrationData, limit: number, what: string): Promise<{ samples: Sample[]; labels: Int32Array | Float32Array | null; source: string }> {
+export async function toSamples(g: Graph, data: CalibrationData, limit: number, what: string, reshape = false, notes: string[] = []): Promise<{ samples: Sample[]; labels: Int32Array | Float32Array | null; source: string }> {
   const ins = g.inputs.map((i) => g.tensors[i]!);
   const per = ins.map((t) => numElements(t.shape));
   const mismatch = (got: string): never => {
@@ -103,7 +108,12 @@ export async function toSamples(g: Graph, data: CalibrationData, limit: number, 
     const sample = ds.xShape.slice(1);
     const B = ins[0]!.shape[0] ?? 1;
     const modelSample = ins[0]!.shape.slice(1);
-    if (!sameDims(sample, modelSample)) mismatch(`[${ds.xShape.join(',')}] (samples [${sample.join(',')}])`);
+    if (!sameDims(sample, modelSample)) {
+      // Same values in another shape (e.g. [28,28,1] images for a model that reads 784 values
+      // or 28 rows of 28): accepted only when asked for, and said in the report.
+      if (!reshape || numElements(sample) !== numElements(modelSample)) mismatch(`[${ds.xShape.join(',')}] (samples [${sample.join(',')}])`);
+      notes.push(`${what}: samples of shape [${sample.join(',')}] read as [${modelSample.join(',')}] (same values, row-major)`);
+    }
     const n = Math.min(N - (N % B), limit - (limit % B) || B);
     if (n < B) throw new KestrelError('E_QUANTIZE', `${what} has ${N} samples, fewer than the model's batch of ${B}`);
     const samples: Sample[] = [];
@@ -150,7 +160,8 @@ export async function quantizeModel(floatGraph: Graph, calib: CalibrationData, o
   const { graph: fg, stats } = cleanupGraph(g0);
   checkSupportedOps(fg);
   // 2. Calibrate.
-  const cal = await toSamples(fg, calib, opts.calibCount ?? 500, 'the calibration data');
+  const shapeNotes: string[] = [];
+  const cal = await toSamples(fg, calib, opts.calibCount ?? 500, 'the calibration data', opts.reshapeSamples === true, shapeNotes);
   const method = opts.calibration ?? 'minmax';
   const ranges = calibrate(fg, cal.samples, {
     method, ...(opts.percentile !== undefined ? { percentile: opts.percentile } : {}),
@@ -165,13 +176,13 @@ export async function quantizeModel(floatGraph: Graph, calib: CalibrationData, o
   const bytes = writeTflite(q.graph);
   // 4. Evaluate on held-out data (or the calibration data).
   const held = opts.evalData !== undefined;
-  const ev = held ? await toSamples(fg, opts.evalData!, opts.evalCount ?? 500, 'the evaluation data') : { ...cal, samples: cal.samples.slice(0, opts.evalCount ?? 500) };
+  const ev = held ? await toSamples(fg, opts.evalData!, opts.evalCount ?? 500, 'the evaluation data', opts.reshapeSamples === true, shapeNotes) : { ...cal, samples: cal.samples.slice(0, opts.evalCount ?? 500) };
   const ev2 = await evaluate(fg, fgFull, q.graph, q.tensorMap, ev.samples, ev.labels, (d, n) => progress(0.7 + 0.3 * d / n, 'evaluating'));
   progress(1, 'done');
   const ops: Record<string, number> = {};
   for (const op of q.graph.ops) ops[op.opcode] = (ops[op.opcode] ?? 0) + 1;
   const nameOf = (k: number) => fg.tensors[fg.ops[k]!.outputs[0]!]!.name;
-  const notes: string[] = [...q.warnings];
+  const notes: string[] = [...shapeNotes, ...q.warnings];
   const floatOps = q.graph.ops.filter((o) => o.opcode !== 'QUANTIZE' && o.opcode !== 'DEQUANTIZE' && o.outputs.some((t) => q.graph.tensors[t]!.dtype === 'float32'));
   if (floatOps.length) notes.push(`${floatOps.length} op(s) kept float32 (${[...new Set(floatOps.map((o) => o.opcode))].join(', ')}): a valid TFLite file for TFLite/LiteRT, but Kestrel's runtime runs integer ops only and will refuse it`);
   if (unrolled) notes.push(`${unrolled} UNIDIRECTIONAL_SEQUENCE_LSTM op(s) unrolled over time; the state starts at zero on every run`);
@@ -273,7 +284,13 @@ async function evaluate(fg: Graph, ref: Graph, qg: Graph, tensorMap: Map<number,
   const outputVsFloat = { mse: n ? se / n : 0, max_abs_error: maxAbs };
   let quality: QuantizeReport['quality'];
   const outLen = outF[0]?.[0]?.length ?? 0;
-  if (labels instanceof Int32Array && outLen > 1 && labels.length >= samples.length) {
+  if (samples[0]!.length === 1 && outLen > 1 && sameShape(fg.tensors[fg.outputs[0]!]!.shape, fg.tensors[fg.inputs[0]!]!.shape)) {
+    // Output shaped like the input: an autoencoder; its error is measured against its input
+    // (even when the data has class labels).
+    let ef = 0, eq = 0;
+    outF.forEach((f, k) => { const x = samples[k]![0]!; for (let i = 0; i < outLen; i++) { ef += (f[0]![i]! - x[i]!) ** 2; eq += (outQ[k]![0]![i]! - x[i]!) ** 2; } });
+    quality = { float_mse: ef / (outLen * outF.length), int8_mse: eq / (outLen * outF.length) };
+  } else if (labels instanceof Int32Array && outLen > 1 && labels.length >= samples.length) {
     const argmax = (a: Float32Array, o: number, len: number) => { let b = o; for (let i = o; i < o + len; i++) if (a[i]! > a[b]!) b = i; return b - o; };
     const classesPer = outLen;
     let cf = 0, cq = 0, total = 0;
@@ -293,11 +310,6 @@ async function evaluate(fg: Graph, ref: Graph, qg: Graph, tensorMap: Map<number,
     let ef = 0, eq = 0;
     outF.forEach((f, k) => { for (let i = 0; i < outLen; i++) { const y = labels[k * outLen + i]!; ef += (f[0]![i]! - y) ** 2; eq += (outQ[k]![0]![i]! - y) ** 2; } });
     quality = { float_mse: ef / labels.length, int8_mse: eq / labels.length };
-  } else if (samples[0]!.length === 1 && outLen > 1 && sameShape(fg.tensors[fg.outputs[0]!]!.shape, fg.tensors[fg.inputs[0]!]!.shape)) {
-    // Output shaped like the input: an autoencoder; its error is measured against its input.
-    let ef = 0, eq = 0;
-    outF.forEach((f, k) => { const x = samples[k]![0]!; for (let i = 0; i < outLen; i++) { ef += (f[0]![i]! - x[i]!) ** 2; eq += (outQ[k]![0]![i]! - x[i]!) ** 2; } });
-    quality = { float_mse: ef / (outLen * outF.length), int8_mse: eq / (outLen * outF.length) };
   } else {
     quality = { output_mse: outputVsFloat.mse, output_max_abs_error: outputVsFloat.max_abs_error };
   }
