@@ -166,7 +166,7 @@ test('--compare: LiteRT.js runs in the same process; TensorFlow.js is reported u
   const l = r.compare.find((c) => c.engine === 'litert');
   const f = r.compare.find((c) => c.engine === 'tfjs');
   t.is(f.status, 'unavailable');
-  t.regex(f.reason, /tfjs-backend-wasm is not installed|no training/);
+  t.regex(f.reason, /tfjs-backend-wasm is not installed|float32 LayersModels, not int8/);
   t.is(l.status, 'ok', l.reason);
   t.is(l.runs, 20);
   t.true(l.p50_ms > 0);

@@ -54,8 +54,8 @@ function number(flags: Record<string, unknown>, name: string, min: number, integ
 function tfjsUnavailableReason(): string {
   let installed = true;
   try { createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'); } catch { installed = false; }
-  const why = 'it compares the float32 model that Kestrel trained, and Kestrel has no training yet, so there is no float model for this .tflite';
-  return installed ? `TensorFlow.js: ${why}` : `@tensorflow/tfjs-backend-wasm is not installed, and ${why}`;
+  const why = 'TensorFlow.js runs float32 LayersModels, not int8 .tflite files, so it has no counterpart of this model here (`kestrel demo` times a model trained by Kestrel on both)';
+  return installed ? why : `@tensorflow/tfjs-backend-wasm is not installed, and ${why}`;
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
