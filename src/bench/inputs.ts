@@ -1,17 +1,9 @@
 /** Seeded random model inputs, so every run (and every engine) sees the same data. */
 import type { TensorInfo, TypedArray } from '../runtime/model.js';
 
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The same generator as the data loaders' shuffles (one implementation for the project).
+import { mulberry32 } from '../data/random.js';
+export { mulberry32 };
 
 // [lowest value, number of values − 1], as in bench/vs-litert.mjs.
 const RANGE: Record<string, [number, number] | undefined> = {
