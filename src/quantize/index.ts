@@ -275,6 +275,9 @@ async function evaluate(fg: Graph, ref: Graph, qg: Graph, tensorMap: Map<number,
     const qvals = new Map<number, Float32Array>();
     let qo: Float32Array[];
     if (model) {
+      // A fused LSTM keeps its state in variable tensors across runs (TFLite semantics); the
+      // float model starts every sample from zero, so the int8 one does too.
+      model.resetState();
       const outs = model.run(qg.inputs.map((i, j) => quantizeTo(qg.tensors[i]!, s[j]!)));
       extra.forEach((t, j) => qvals.set(t, dequant(qg.tensors[t]!, outs[j]!)));
       qo = qg.outputs.map((t) => qvals.get(t)!);
