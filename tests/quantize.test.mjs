@@ -879,3 +879,17 @@ test('kestrel quantize: a LayersModel directory with Fashion-MNIST calibration, 
   t.is(km.outputs[0].dtype, 'float32');
   t.false(existsSync(join(dir, 'cnn_int8.tflite')));
 });
+
+test('kestrel quantize --lstm fused writes one integer LSTM op; an unknown --lstm value is refused before writing', async (t) => {
+  const out = join(tmp, 'lstm_fused.tflite');
+  const r = await run(['--model', LSTM, '--calib', 'fashion-mnist', '--calib-count', '50', '--eval-count', '20', '--lstm', 'fused', '--out', out]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /LiteRT\.js refuses/);
+  const q = readGraph(out);
+  t.is(q.ops.filter((o) => o.opcode === 'UNIDIRECTIONAL_SEQUENCE_LSTM').length, 1);
+  const bad = join(tmp, 'lstm_bad.tflite');
+  const b = await run(['--model', LSTM, '--calib', 'fashion-mnist', '--lstm', 'fold', '--out', bad]);
+  t.not(b.code, 0);
+  t.regex(b.stderr, /--lstm/);
+  t.false(existsSync(bad));
+});

@@ -198,7 +198,7 @@ export async function quantizeModel(floatGraph: Graph, calib: CalibrationData, o
   if (floatOps.length) notes.push(`${floatOps.length} op(s) kept float32 (${[...new Set(floatOps.map((o) => o.opcode))].join(', ')}): a valid TFLite file for TFLite/LiteRT, but Kestrel's runtime runs integer ops only and will refuse it`);
   if (unrolled) notes.push(`${unrolled} UNIDIRECTIONAL_SEQUENCE_LSTM op(s) unrolled over time; the state starts at zero on every run`);
   const fused = q.graph.ops.filter((o) => o.opcode === 'UNIDIRECTIONAL_SEQUENCE_LSTM').length;
-  if (fused) notes.push(`${fused} UNIDIRECTIONAL_SEQUENCE_LSTM op(s) kept as one fused integer LSTM each (int8 activations, int16 cell state, variable state tensors): TFLite and Kestrel run it, LiteRT.js refuses models with variable tensors (use lstm 'unroll' for LiteRT.js)`);
+  if (fused) notes.push(`${fused} UNIDIRECTIONAL_SEQUENCE_LSTM op(s) kept as one fused integer LSTM each (int8 activations, int16 cell state, weights per tensor, variable state tensors): TFLite and Kestrel run it, LiteRT.js refuses models with variable tensors (use lstm 'unroll' for LiteRT.js)`);
   const report: QuantizeReport = {
     source: src,
     calibration: { method, samples: cal.samples.length, ...(method === 'percentile' ? { percentile: opts.percentile ?? 99.99 } : {}) },
