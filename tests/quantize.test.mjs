@@ -454,16 +454,25 @@ function duplicateConstants(g) {
   return dups;
 }
 
+let lstmClassifierModel;
+/** The lstm-classifier recipe trained for 150 steps on Fashion-MNIST rows, and its float graph (trained once per run). */
+function trainLstmClassifier() {
+  lstmClassifierModel ??= (async () => {
+    const { lstmClassifier } = await import('../dist/train/recipes.js');
+    const { model } = lstmClassifier({ inputShape: [28, 28], classes: 10, seed: 3 });
+    const train = fashion('train', 4800);
+    const x = tf.tensor3d(train.x, [4800, 28, 28]);
+    const y = tf.oneHot(tf.tensor1d(train.y, 'int32'), 10);
+    await model.fit(x, y, { batchSize: 64, epochs: 2, shuffle: false, verbose: 0 }); // 150 steps
+    x.dispose(); y.dispose();
+    const { modelJson, weights } = await saveToMemory(model);
+    return { model, g: layersModelToGraph(modelJson, weights, { source: 'lstm-classifier' }) };
+  })();
+  return lstmClassifierModel;
+}
+
 test('LSTM(64) classifier (the lstm-classifier recipe, 150 training steps): one copy of each weight matrix, accuracy kept, both runtimes', async (t) => {
-  const { lstmClassifier } = await import('../dist/train/recipes.js');
-  const { model } = lstmClassifier({ inputShape: [28, 28], classes: 10, seed: 3 });
-  const train = fashion('train', 4800);
-  const x = tf.tensor3d(train.x, [4800, 28, 28]);
-  const y = tf.oneHot(tf.tensor1d(train.y, 'int32'), 10);
-  await model.fit(x, y, { batchSize: 64, epochs: 2, shuffle: false, verbose: 0 }); // 150 steps
-  x.dispose(); y.dispose();
-  const { modelJson, weights } = await saveToMemory(model);
-  const g = layersModelToGraph(modelJson, weights, { source: 'lstm-classifier' });
+  const { model, g } = await trainLstmClassifier();
   const held = fashion('test', 500);
   const r = await quantizeModel(g, fashion('train', 300), { evalData: held, evalCount: 500 });
   // tfjs's predictions are the oracle for the unrolled float graph.
@@ -489,6 +498,122 @@ test('LSTM(64) classifier (the lstm-classifier recipe, 150 training steps): one 
   t.log(`LSTM(64): Kestrel vs LiteRT ${io.lsb} LSB max, argmax agreement ${io.argmaxAgreement}; |int8 - float| ≤ ${io.err.toFixed(3)}`);
   t.true(io.argmaxAgreement >= 0.95, `argmax agreement ${io.argmaxAgreement}`);
   t.true(io.lsb <= 64, `Kestrel vs LiteRT.js ${io.lsb} LSB`);
+});
+
+/** The single fused LSTM op of an int8 file, checked against the layout of TFLite's converter. */
+function checkFusedLstm(t, q) {
+  const lstms = q.ops.filter((o) => o.opcode === 'UNIDIRECTIONAL_SEQUENCE_LSTM');
+  t.is(lstms.length, 1);
+  const op = lstms[0];
+  const T = (i) => q.tensors[i];
+  const x = T(op.inputs[0]), out = T(op.outputs[0]);
+  t.is(x.dtype, 'int8');
+  t.is(out.dtype, 'int8');
+  for (let k = 1; k <= 8; k++) {
+    const w = T(op.inputs[k]);
+    t.is(w.dtype, 'int8');
+    t.is(w.quant.scale.length, 1, `weights ${k} per tensor`);
+    t.is(w.quant.zeroPoint[0], 0);
+    const v = new Int8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength);
+    t.true(v.every((b) => b >= -127), 'symmetric weights never use -128');
+  }
+  for (let g = 0; g < 4; g++) {
+    const b = T(op.inputs[12 + g]);
+    t.is(b.dtype, 'int32');
+    t.is(b.quant.zeroPoint[0], 0);
+    t.is(b.quant.scale[0], Math.fround(x.quant.scale[0] * T(op.inputs[1 + g]).quant.scale[0]));
+  }
+  for (const k of [9, 10, 11, 16, 17, 20, 21, 22, 23]) t.is(op.inputs[k], -1);
+  const h = T(op.inputs[18]), c = T(op.inputs[19]);
+  t.true(h.isVariable && c.isVariable);
+  t.is(h.dtype, 'int8');
+  t.deepEqual([h.quant.scale, h.quant.zeroPoint], [out.quant.scale, out.quant.zeroPoint]);
+  t.is(c.dtype, 'int16');
+  t.is(c.quant.zeroPoint[0], 0);
+  t.true(Number.isInteger(Math.log2(c.quant.scale[0])), `cell scale ${c.quant.scale[0]} is a power of two`);
+  if (op.options.cellClip > 0) t.true(32768 * c.quant.scale[0] >= op.options.cellClip);
+  t.is(op.intermediates.length, 5);
+  op.intermediates.slice(0, 4).forEach((i) => { t.is(T(i).dtype, 'float32'); t.deepEqual(T(i).shape, [0]); t.falsy(T(i).quant?.scale?.length); });
+  const e = T(op.intermediates[4]);
+  t.is(e.dtype, 'int8');
+  t.deepEqual(e.shape, [0]);
+  t.deepEqual([e.quant.scale, e.quant.zeroPoint], [out.quant.scale, out.quant.zeroPoint]);
+  t.is(op.options.activation, 'TANH');
+  t.false(!!op.options.timeMajor);
+  return { op, cellScale: c.quant.scale[0] };
+}
+
+test('trained_lstm with lstm: fused: one integer LSTM op, runs in Kestrel, tracks float like TFLite\'s own int8 conversion', async (t) => {
+  const g = readGraph(LSTM);
+  const calib = fashion('train', 200);
+  const held = fashion('test', 100);
+  const r = await quantizeModel(g, calib, { evalData: held, calibCount: 200, lstm: 'fused' });
+  t.is(r.report.lstm, 'fused');
+  t.is(r.report.evaluated_with, 'kestrel');
+  t.true(r.report.notes.some((n) => /LiteRT\.js refuses/.test(n)));
+  const q = readTflite(r.bytes);
+  checkFusedLstm(t, q);
+  // The float LSTM of the interpreter (what was calibrated) against the direct evaluation.
+  const samples = fileSamples(held, 30);
+  const op = r.floatGraph.ops.find((o) => o.opcode === 'UNIDIRECTIONAL_SEQUENCE_LSTM');
+  t.truthy(op);
+  const lstmOnly = { ...r.floatGraph, ops: [op], outputs: [op.outputs[0]] };
+  t.true(maxAbsDiff(runFloat(lstmOnly, [samples[0]])[0], directLstm(r.floatGraph, samples[0])) < 1e-5);
+  // Oracle: the same float model converted by TFLite's converter (int8, its own calibration),
+  // run in Kestrel, which matches TFLite bit for bit.
+  const refBytes = new Uint8Array(readFileSync(join(FIXTURES, 'reference-extra', 'real', 'trained_lstm_int8_range1', 'model.tflite')));
+  const mine = await loadModel(r.bytes), ref = await loadModel(refBytes);
+  const rq = readTflite(refBytes);
+  const argmax = (a) => a.indexOf(Math.max(...a));
+  let errMine = 0, errRef = 0, seMine = 0, seRef = 0, agreeFloat = 0, agreeRef = 0, n = 0;
+  for (const x of samples) {
+    const f = runFloat(g, [x])[0];
+    // Both files keep the LSTM state across runs (TFLite semantics); every sample starts at zero.
+    mine.resetState(); ref.resetState();
+    const a = dequant(q.tensors[q.outputs[0]], mine.run([quantizeInput(q.tensors[q.inputs[0]], x)])[0]);
+    const b = dequant(rq.tensors[rq.outputs[0]], ref.run([quantizeInput(rq.tensors[rq.inputs[0]], x)])[0]);
+    errMine = Math.max(errMine, maxAbsDiff(a, f)); errRef = Math.max(errRef, maxAbsDiff(b, f));
+    for (let i = 0; i < f.length; i++) { seMine += (a[i] - f[i]) ** 2; seRef += (b[i] - f[i]) ** 2; n++; }
+    if (argmax(Array.from(a)) === argmax(Array.from(f))) agreeFloat++;
+    if (argmax(Array.from(a)) === argmax(Array.from(b))) agreeRef++;
+  }
+  mine.dispose(); ref.dispose();
+  const floatBytes = statSync(LSTM).size;
+  t.log(`trained_lstm fused: ${r.bytes.length} bytes (${(100 * r.bytes.length / floatBytes).toFixed(1)}% of ${floatBytes}; TFLite's converter ${refBytes.length}); |int8 - float| ≤ ${errMine.toFixed(3)} (TFLite's file ${errRef.toFixed(3)}), MSE ${(seMine / n).toExponential(2)} (${(seRef / n).toExponential(2)}); argmax = float ${agreeFloat}/30, = TFLite's file ${agreeRef}/30`);
+  // The bounds of the unrolled file (test above), and no worse than TFLite's own conversion.
+  t.true(errMine < 0.35, `int8 vs float softmax ${errMine}`);
+  t.true(seMine / n < 2e-3, `MSE ${seMine / n}`);
+  t.true(r.report.output_vs_float.mse < 2e-3);
+  t.true(errMine <= 1.15 * errRef + 0.02, `max error ${errMine} vs TFLite's ${errRef}`);
+  t.true(agreeFloat >= 27, `top class agrees with float on ${agreeFloat}/30`);
+  t.true(agreeRef >= 24, `top class agrees with TFLite's int8 file on ${agreeRef}/30`);
+  // Its data is 24% of the float file; with the flatbuffer tables it is no larger than TFLite's file.
+  t.true(r.bytes.length <= refBytes.length, `${r.bytes.length} vs TFLite's ${refBytes.length} bytes`);
+  t.true(r.bytes.length <= 0.35 * floatBytes, `${r.bytes.length} vs float ${floatBytes}`);
+});
+
+test('LSTM(64) classifier quantized with lstm: fused: ≤ 30% of the float file, accuracy within 2 points', async (t) => {
+  const { model, g } = await trainLstmClassifier();
+  const held = fashion('test', 500);
+  const r = await quantizeModel(g, fashion('train', 300), { evalData: held, evalCount: 500, lstm: 'fused' });
+  const q = readTflite(r.bytes);
+  checkFusedLstm(t, q);
+  t.is(r.report.evaluated_with, 'kestrel');
+  // tfjs's predictions are the oracle for the float graph with the LSTM op.
+  const pred = model.predict(tf.tensor3d(held.x.slice(0, 5 * 784), [5, 28, 28])).dataSync();
+  fileSamples(held, 5).forEach((s, i) => t.true(maxAbsDiff(runFloat(r.floatGraph, [s])[0], pred.slice(i * 10, i * 10 + 10)) < 1e-4));
+  // Accuracy of the int8 file in Kestrel, counted here against the labels.
+  const m = await loadModel(r.bytes);
+  const inT = q.tensors[q.inputs[0]];
+  let right = 0;
+  fileSamples(held, 500).forEach((x, i) => { m.resetState(); const o = Array.from(m.run([quantizeInput(inT, x)])[0]); if (o.indexOf(Math.max(...o)) === held.y[i]) right++; });
+  m.dispose();
+  const { float_accuracy: fa, int8_accuracy: qa } = r.report.quality;
+  t.is(qa, right / 500);
+  t.log(`LSTM(64) fused: ${r.report.int8_bytes} / ${r.report.float_bytes} bytes (${(100 * r.report.int8_bytes / r.report.float_bytes).toFixed(1)}%), ${q.ops.length} ops; accuracy float ${fa}, int8 ${qa} (500 test images)`);
+  t.true(fa > 0.5, `float accuracy ${fa}`);
+  t.true(qa >= fa - 0.02, `int8 accuracy ${qa} vs float ${fa}`);
+  t.true(r.report.int8_bytes <= 0.3 * r.report.float_bytes, `${r.report.int8_bytes} vs float ${r.report.float_bytes}`);
 });
 
 let trainedCnn;
@@ -753,4 +878,18 @@ test('kestrel quantize: a LayersModel directory with Fashion-MNIST calibration, 
   t.is(km.inputs[0].dtype, 'float32');
   t.is(km.outputs[0].dtype, 'float32');
   t.false(existsSync(join(dir, 'cnn_int8.tflite')));
+});
+
+test('kestrel quantize --lstm fused writes one integer LSTM op; an unknown --lstm value is refused before writing', async (t) => {
+  const out = join(tmp, 'lstm_fused.tflite');
+  const r = await run(['--model', LSTM, '--calib', 'fashion-mnist', '--calib-count', '50', '--eval-count', '20', '--lstm', 'fused', '--out', out]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /LiteRT\.js refuses/);
+  const q = readGraph(out);
+  t.is(q.ops.filter((o) => o.opcode === 'UNIDIRECTIONAL_SEQUENCE_LSTM').length, 1);
+  const bad = join(tmp, 'lstm_bad.tflite');
+  const b = await run(['--model', LSTM, '--calib', 'fashion-mnist', '--lstm', 'fold', '--out', bad]);
+  t.not(b.code, 0);
+  t.regex(b.stderr, /--lstm/);
+  t.false(existsSync(bad));
 });

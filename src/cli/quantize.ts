@@ -22,6 +22,7 @@ const SPEC: Record<string, FlagSpec> = {
   io: { type: 'string', help: 'type of the model inputs and outputs', default: 'int8', choices: ['int8', 'float'] },
   calibration: { type: 'string', help: 'activation range method', default: 'minmax', choices: [...CALIBRATION_METHODS] },
   percentile: { type: 'string', help: 'percentile kept by --calibration percentile', default: '99.99' },
+  lstm: { type: 'string', help: 'LSTM export: unroll (per-step ops, runs in LiteRT.js) or fused (one integer UNIDIRECTIONAL_SEQUENCE_LSTM, ~4x smaller; TFLite and Kestrel only)', default: 'unroll', choices: ['unroll', 'fused'] },
   'per-tensor': { type: 'bool', help: 'one weight scale per tensor instead of per output channel' },
   report: { type: 'string', help: 'also write the report as JSON here' },
   eval: { type: 'string', help: 'held-out data for the report (default: the test split of --calib when it has one)' },
@@ -72,7 +73,7 @@ function renormalize(ds: Dataset, to: Normalization | null): Dataset {
 export async function quantizeCommand(argv: string[]): Promise<number> {
   const { flags } = parseArgs(argv, SPEC, 0, 'quantize');
   if (flags.help) {
-    console.log(helpText('kestrel quantize --model DIR|FILE.tflite --calib SPEC --out model_int8.tflite [--io int8|float] [--calibration minmax|ema|percentile|mse] [--per-tensor] [--report report.json] [--eval SPEC] [--int16-layers a,b] [--float-layers a,b] [--calib-count N] [--force]',
+    console.log(helpText('kestrel quantize --model DIR|FILE.tflite --calib SPEC --out model_int8.tflite [--io int8|float] [--calibration minmax|ema|percentile|mse] [--per-tensor] [--lstm unroll|fused] [--report report.json] [--eval SPEC] [--int16-layers a,b] [--float-layers a,b] [--calib-count N] [--force]',
       'Post-training quantization: writes a fully-integer int8 TFLite model (int8 weights per channel,\n' +
       'int32 bias, int8 activations) that Kestrel, TFLite and LiteRT run, and reports per-layer SQNR and\n' +
       'the accuracy (or error) of the float and int8 models on held-out data. See docs/quantization.md.', SPEC));
@@ -114,6 +115,7 @@ export async function quantizeCommand(argv: string[]): Promise<number> {
       calibration: flags.calibration as CalibrationMethod,
       percentile,
       perTensor: !!flags['per-tensor'],
+      lstm: flags.lstm as 'unroll' | 'fused',
       int16Layers: list(flags['int16-layers']),
       floatLayers: list(flags['float-layers']),
       calibCount, evalCount, reshapeSamples: true,

@@ -54,6 +54,13 @@ export interface QuantizeOptions extends QuantizeGraphOptions {
    * (e.g. [28,28,1] images for a model reading 784 values); the report notes it. Default false.
    */
   reshapeSamples?: boolean;
+  /**
+   * How an LSTM is exported (default 'unroll'): 'unroll' writes per-step ops that every int8
+   * runtime (LiteRT.js included) runs; 'fused' writes one integer UNIDIRECTIONAL_SEQUENCE_LSTM
+   * (TFLite's 8x8->16 kernel, stateful variable tensors), about 4x smaller, run by TFLite and
+   * Kestrel but refused by LiteRT.js.
+   */
+  lstm?: 'unroll' | 'fused';
   /** Progress: fraction in [0, 1] and what is being done. */
   onProgress?: (fraction: number, label: string) => void;
 }
@@ -78,6 +85,8 @@ export interface QuantizeReport {
   int16_layers: string[];
   float_layers: string[];
   cleanup: CleanupStats & { unrolledLstms: number; droppedClips: number };
+  /** How LSTMs were exported: unrolled over time, or one fused integer op each. */
+  lstm: 'unroll' | 'fused';
   notes: string[];
 }
 
@@ -155,8 +164,10 @@ export async function quantizeModel(floatGraph: Graph, calib: CalibrationData, o
   if (bad) throw new KestrelError('E_QUANTIZE', `${src}: input '${bad.name}' is ${bad.dtype}; quantization needs a float32 model`);
   checkFiniteWeights(floatGraph);
   // 1. Unroll LSTMs, clean up.
+  const lstmMode = opts.lstm ?? 'unroll';
+  if (lstmMode !== 'unroll' && lstmMode !== 'fused') throw new KestrelError('E_USAGE', `lstm must be 'unroll' or 'fused', got '${String(lstmMode)}'`);
   const g0 = cloneGraph(floatGraph);
-  const unrolled = unrollLstms(g0);
+  const unrolled = lstmMode === 'unroll' ? unrollLstms(g0) : 0;
   const { graph: fg, stats } = cleanupGraph(g0);
   checkSupportedOps(fg);
   // 2. Calibrate.
@@ -186,6 +197,8 @@ export async function quantizeModel(floatGraph: Graph, calib: CalibrationData, o
   const floatOps = q.graph.ops.filter((o) => o.opcode !== 'QUANTIZE' && o.opcode !== 'DEQUANTIZE' && o.outputs.some((t) => q.graph.tensors[t]!.dtype === 'float32'));
   if (floatOps.length) notes.push(`${floatOps.length} op(s) kept float32 (${[...new Set(floatOps.map((o) => o.opcode))].join(', ')}): a valid TFLite file for TFLite/LiteRT, but Kestrel's runtime runs integer ops only and will refuse it`);
   if (unrolled) notes.push(`${unrolled} UNIDIRECTIONAL_SEQUENCE_LSTM op(s) unrolled over time; the state starts at zero on every run`);
+  const fused = q.graph.ops.filter((o) => o.opcode === 'UNIDIRECTIONAL_SEQUENCE_LSTM').length;
+  if (fused) notes.push(`${fused} UNIDIRECTIONAL_SEQUENCE_LSTM op(s) kept as one fused integer LSTM each (int8 activations, int16 cell state, weights per tensor, variable state tensors): TFLite and Kestrel run it, LiteRT.js refuses models with variable tensors (use lstm 'unroll' for LiteRT.js)`);
   const report: QuantizeReport = {
     source: src,
     calibration: { method, samples: cal.samples.length, ...(method === 'percentile' ? { percentile: opts.percentile ?? 99.99 } : {}) },
@@ -202,6 +215,7 @@ export async function quantizeModel(floatGraph: Graph, calib: CalibrationData, o
     int16_layers: fg.ops.map((_, k) => k).filter((k) => q.precision[k] === 'int16').map(nameOf),
     float_layers: fg.ops.map((_, k) => k).filter((k) => q.precision[k] === 'float').map(nameOf),
     cleanup: { ...stats, unrolledLstms: unrolled, droppedClips: clipsDropped },
+    lstm: lstmMode,
     notes,
   };
   return { graph: q.graph, bytes, report, floatGraph: fgFull };
@@ -261,6 +275,9 @@ async function evaluate(fg: Graph, ref: Graph, qg: Graph, tensorMap: Map<number,
     const qvals = new Map<number, Float32Array>();
     let qo: Float32Array[];
     if (model) {
+      // A fused LSTM keeps its state in variable tensors across runs (TFLite semantics); the
+      // float model starts every sample from zero, so the int8 one does too.
+      model.resetState();
       const outs = model.run(qg.inputs.map((i, j) => quantizeTo(qg.tensors[i]!, s[j]!)));
       extra.forEach((t, j) => qvals.set(t, dequant(qg.tensors[t]!, outs[j]!)));
       qo = qg.outputs.map((t) => qvals.get(t)!);

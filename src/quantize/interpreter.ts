@@ -24,7 +24,7 @@ export const FLOAT_OPS = new Set([
   'CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'MAX_POOL_2D', 'AVERAGE_POOL_2D', 'MEAN',
   'RESHAPE', 'SQUEEZE', 'EXPAND_DIMS', 'SOFTMAX', 'LOGISTIC', 'TANH', 'RELU', 'RELU6', 'ADD',
   'SUB', 'MUL', 'MINIMUM', 'MAXIMUM', 'CONCATENATION', 'PAD', 'PADV2', 'STRIDED_SLICE',
-  'QUANTIZE', 'DEQUANTIZE',
+  'QUANTIZE', 'DEQUANTIZE', 'UNIDIRECTIONAL_SEQUENCE_LSTM',
 ]);
 
 const fail = (g: Graph, op: Op, msg: string): never => {
@@ -329,6 +329,10 @@ export function runFloat(graph: Graph, inputs: Float32Array[], opts: RunOptions 
         }
         break;
       }
+      case 'UNIDIRECTIONAL_SEQUENCE_LSTM': {
+        y = lstmFloat(g, op, get, opts);
+        break;
+      }
       default:
         fail(g, op, 'not supported by the float interpreter');
         y = new Float32Array(0);
@@ -339,4 +343,60 @@ export function runFloat(graph: Graph, inputs: Float32Array[], opts: RunOptions 
     opts.onTensor?.(op.outputs[0]!, y);
   }
   return g.outputs.map((i) => get(i));
+}
+
+/**
+ * A float LSTM (batch-major [B, T, in], sigmoid gates i/f/o, tanh cell gate and cell
+ * activation, optional cell clip), the math of the unrolled form in lstm.ts. The state starts
+ * at zero on every run. Besides the op output (every hidden state), `onTensor` receives the
+ * cell-state tensor (input 19) with every cell value and the output-state tensor (input 18)
+ * with every hidden value, so that calibration measures their ranges.
+ */
+function lstmFloat(g: Graph, op: Op, get: (i: number) => Float32Array, opts: RunOptions): Float32Array {
+  const inp = (k: number) => (op.inputs[k] !== undefined ? op.inputs[k]! : -1);
+  const o = op.options;
+  if (o.timeMajor) fail(g, op, 'time_major is true');
+  if (o.activation !== 'TANH') fail(g, op, `cell activation ${o.activation} is not supported`);
+  for (const k of [1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 15]) if (inp(k) < 0) fail(g, op, `input ${k} is missing (CIFG is not supported)`);
+  for (const k of [9, 10, 11, 16, 17, 20, 21, 22, 23]) if (inp(k) >= 0) fail(g, op, `input ${k} is set (peephole, projection and layer normalization are not supported)`);
+  const xs = g.tensors[inp(0)]!.shape;
+  if (xs.length !== 3) fail(g, op, `input has shape [${xs}], expected [batch, time, features]`);
+  const [B, T, I] = xs as [number, number, number];
+  const H = g.tensors[inp(2)]!.shape[0]!;
+  const x = get(inp(0));
+  const wx = [1, 2, 3, 4].map((k) => get(inp(k)));
+  const wh = [5, 6, 7, 8].map((k) => get(inp(k)));
+  const bias = [12, 13, 14, 15].map((k) => get(inp(k)));
+  const clip = o.cellClip > 0 ? o.cellClip : 0;
+  const y = new Float32Array(B * T * H);
+  const cells = new Float32Array(B * T * H);
+  const h = new Float32Array(H), c = new Float32Array(H), z = new Float32Array(4 * H);
+  const sig = (v: number) => 1 / (1 + Math.exp(-v));
+  for (let b = 0; b < B; b++) {
+    h.fill(0); c.fill(0);
+    for (let t = 0; t < T; t++) {
+      const xo = (b * T + t) * I;
+      for (let gi = 0; gi < 4; gi++) {
+        const W = wx[gi]!, R = wh[gi]!, bv = bias[gi]!;
+        for (let r = 0; r < H; r++) {
+          let acc = bv[r]!;
+          for (let i = 0; i < I; i++) acc += W[r * I + i]! * x[xo + i]!;
+          for (let j = 0; j < H; j++) acc += R[r * H + j]! * h[j]!;
+          z[gi * H + r] = acc;
+        }
+      }
+      const yo = (b * T + t) * H;
+      for (let r = 0; r < H; r++) {
+        const ig = sig(z[r]!), fg = sig(z[H + r]!), cg = Math.tanh(z[2 * H + r]!), og = sig(z[3 * H + r]!);
+        let cv = fg * c[r]! + ig * cg;
+        if (clip) cv = Math.min(clip, Math.max(-clip, cv));
+        c[r] = cv;
+        cells[yo + r] = cv;
+      }
+      for (let r = 0; r < H; r++) { h[r] = sig(z[3 * H + r]!) * Math.tanh(c[r]!); y[yo + r] = h[r]!; }
+    }
+  }
+  if (inp(19) >= 0) opts.onTensor?.(inp(19), cells);
+  if (inp(18) >= 0) opts.onTensor?.(inp(18), y);
+  return y;
 }

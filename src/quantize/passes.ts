@@ -78,6 +78,8 @@ function splitActivations(g: Graph): number {
   const ops: Op[] = [];
   for (const op of g.ops) {
     ops.push(op);
+    // An LSTM's activation option is its cell activation, not one applied to its output.
+    if (op.opcode === 'UNIDIRECTIONAL_SEQUENCE_LSTM') continue;
     const a = op.options.activation;
     if (a !== 'TANH' && a !== 'SIGN_BIT') continue;
     if (a === 'SIGN_BIT') continue; // left for the op check to refuse

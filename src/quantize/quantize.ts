@@ -50,6 +50,7 @@ export const QUANTIZABLE_OPS = new Set([
   'CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'MAX_POOL_2D', 'AVERAGE_POOL_2D', 'MEAN',
   'RESHAPE', 'SQUEEZE', 'EXPAND_DIMS', 'SOFTMAX', 'LOGISTIC', 'TANH', 'RELU', 'RELU6', 'ADD',
   'SUB', 'MUL', 'MINIMUM', 'MAXIMUM', 'CONCATENATION', 'PAD', 'PADV2', 'STRIDED_SLICE',
+  'UNIDIRECTIONAL_SEQUENCE_LSTM',
 ]);
 const INT16_OPS = new Set(['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED']);
 const SAME_PARAMS = new Set(['MAX_POOL_2D', 'AVERAGE_POOL_2D', 'RESHAPE', 'SQUEEZE', 'EXPAND_DIMS', 'STRIDED_SLICE', 'PAD', 'PADV2', 'MINIMUM', 'MAXIMUM', 'CONCATENATION']);
@@ -219,6 +220,14 @@ export function quantizeGraph(fg: Graph, ranges: Map<number, Range>, opts: Quant
     const p = precision[k]!;
     const adt: DType = p === 'float' ? 'float32' : p;
     const outF = op.outputs[0]!;
+    if (op.opcode === 'UNIDIRECTIONAL_SEQUENCE_LSTM') {
+      if (p !== 'int8') fail(`op #${op.index} UNIDIRECTIONAL_SEQUENCE_LSTM '${fg.tensors[outF]!.name}' can only be quantized int8`);
+      const out = fusedLstm(fg, op, g, need(op.inputs[0]!, 'int8'), q8(outF), rangeOf(op.inputs[19]!), add, fail);
+      rep.set(`${outF}:int8`, out);
+      home.set(outF, 'int8');
+      tensorMap.set(outF, out);
+      return;
+    }
     // Output tensor first (bias scales and shared parameters depend on it).
     let outQ: Quantization | null = null;
     if (adt === 'int8') outQ = q8(outF);
@@ -312,7 +321,7 @@ export function quantizeGraph(fg: Graph, ranges: Map<number, Range>, opts: Quant
 export function checkSupportedOps(fg: Graph): void {
   const unsupported = [...new Set(fg.ops.filter((o) => !QUANTIZABLE_OPS.has(o.opcode)).map((o) => o.opcode))];
   if (unsupported.length) {
-    throw new KestrelError('E_QUANTIZE', `${fg.source}: cannot quantize op(s) ${unsupported.join(', ')} (supported: ${[...QUANTIZABLE_OPS].join(', ')}, and UNIDIRECTIONAL_SEQUENCE_LSTM by unrolling)`);
+    throw new KestrelError('E_QUANTIZE', `${fg.source}: cannot quantize op(s) ${unsupported.join(', ')} (supported: ${[...QUANTIZABLE_OPS].join(', ')})`);
   }
 }
 
@@ -344,3 +353,65 @@ export function quantizeWeights(t: Tensor, axis: number, perTensor: boolean): { 
   return { data: new Uint8Array(q.buffer), quant: { scale, zeroPoint: scale.map(() => 0), quantizedDimension: perTensor ? 0 : axis } };
 }
 
+
+/**
+ * One float UNIDIRECTIONAL_SEQUENCE_LSTM as TFLite's fully integer LSTM (8x8->16), laid out as
+ * TFLite's converter writes it: int8 input and output; the eight weight matrices int8
+ * symmetric with one scale each (the integer kernel takes no per-channel scales); the four
+ * gate biases int32 with scale input scale × that gate's input-weight scale; the output
+ * (hidden) state a variable int8 tensor with the output's parameters; the cell state a
+ * variable int16 tensor, zero point 0, with a power-of-two scale covering the calibrated
+ * |cell| range (and the cell clip); five intermediates: four float32 [0] tensors without
+ * parameters (the gate pre-activations then use 2^-12) and an int8 [0] tensor holding the
+ * hidden state's parameters. Returns the new output tensor.
+ */
+function fusedLstm(fg: Graph, op: Op, g: Graph, x: number, outQ: Quantization, cellRange: Range, add: (t: Omit<Tensor, 'index'>) => number, fail: (msg: string) => never): number {
+  const inp = (k: number) => (op.inputs[k] !== undefined ? op.inputs[k]! : -1);
+  const outF = op.outputs[0]!;
+  const name = fg.tensors[outF]!.name;
+  const why = (m: string) => fail(`op #${op.index} UNIDIRECTIONAL_SEQUENCE_LSTM '${name}': ${m}; the integer LSTM needs sigmoid gates, a tanh cell, all four gates, no peephole, projection or layer norm`);
+  if (op.options.activation !== 'TANH') why(`cell activation is ${op.options.activation}`);
+  for (const k of [1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 15]) if (inp(k) < 0 || !fg.tensors[inp(k)]!.data) why(`input ${k} is missing or not constant`);
+  for (const k of [9, 10, 11, 16, 17, 20, 21, 22, 23]) if (inp(k) >= 0) why(`input ${k} is set`);
+  for (const k of [18, 19]) {
+    const s = fg.tensors[inp(k)];
+    if (!s) why(`state input ${k} is missing`);
+    if (s!.data && constFloat(s!).some((v) => v !== 0)) why(`initial state '${s!.name}' is not zero`);
+  }
+  const inScale = g.tensors[x]!.quant!.scale[0]!;
+  const q = (s: number): Quantization => ({ scale: [s], zeroPoint: [0], quantizedDimension: 0 });
+  const weight = (k: number) => {
+    const ft = fg.tensors[inp(k)]!;
+    const r = quantizeWeights(ft, 0, true);
+    return add({ name: ft.name, shape: [...ft.shape], shapeSignature: null, dtype: 'int8', data: r.data, quant: r.quant, isVariable: false });
+  };
+  const wx = [1, 2, 3, 4].map(weight);
+  const wh = [5, 6, 7, 8].map(weight);
+  const biases = [12, 13, 14, 15].map((k, gi) => {
+    const ft = fg.tensors[inp(k)]!;
+    const scale = Math.fround(inScale * g.tensors[wx[gi]!]!.quant!.scale[0]!);
+    const v = Array.from(constFloat(ft), (b) => Math.max(-2147483647, Math.min(2147483647, roundHalfAway(b / scale))));
+    return add({ name: ft.name, shape: [...ft.shape], shapeSignature: null, dtype: 'int32', data: encode(v, 'int32'), quant: q(scale), isVariable: false });
+  });
+  const hsF = fg.tensors[inp(18)]!, csF = fg.tensors[inp(19)]!;
+  const hidden = add({ name: hsF.name, shape: [...hsF.shape], shapeSignature: null, dtype: 'int8', data: null, quant: { ...outQ, scale: [...outQ.scale], zeroPoint: [...outQ.zeroPoint] }, isVariable: true });
+  // The smallest power of two whose int16 range holds every calibrated cell value and the clip.
+  const clip = op.options.cellClip > 0 ? op.options.cellClip : 0;
+  const m = Math.max(Math.abs(cellRange.min), Math.abs(cellRange.max), clip);
+  const cellScale = 2 ** Math.min(0, Math.max(-15, Math.ceil(Math.log2(Math.max(m, 1e-30) / 32768))));
+  const cell = add({ name: csF.name, shape: [...csF.shape], shapeSignature: null, dtype: 'int16', data: null, quant: q(cellScale), isVariable: true });
+  const inputs = new Array<number>(24).fill(-1);
+  inputs[0] = x;
+  wx.forEach((t, i) => { inputs[1 + i] = t; });
+  wh.forEach((t, i) => { inputs[5 + i] = t; });
+  biases.forEach((t, i) => { inputs[12 + i] = t; });
+  inputs[18] = hidden;
+  inputs[19] = cell;
+  const intermediates = ['input_to_input', 'input_to_forget', 'input_to_cell', 'input_to_output'].map((n) =>
+    add({ name: `${n}_intermediate`, shape: [0], shapeSignature: null, dtype: 'float32', data: null, quant: null, isVariable: false }));
+  intermediates.push(add({ name: 'effective_hidden_scale_intermediate', shape: [0], shapeSignature: null, dtype: 'int8', data: null, quant: { ...outQ, scale: [...outQ.scale], zeroPoint: [...outQ.zeroPoint] }, isVariable: false }));
+  const ft = fg.tensors[outF]!;
+  const out = add({ name: ft.name, shape: [...ft.shape], shapeSignature: null, dtype: 'int8', data: null, quant: { ...outQ, scale: [...outQ.scale], zeroPoint: [...outQ.zeroPoint] }, isVariable: false });
+  g.ops.push({ ...op, inputs, outputs: [out], intermediates, options: { ...op.options } });
+  return out;
+}
