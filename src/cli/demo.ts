@@ -96,6 +96,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
   if (out) train.prepareOutDir(out, flags.force === true);
   const testSet = loadDataset(dataSpec, { split: 'test' });
   const trainSet = loadDataset(dataSpec, { split: 'train' });
+  for (const [ds, what] of [[trainSet, 'training'], [testSet, 'test']] as const) {
+    if (!(ds.y instanceof Int32Array)) throw new KestrelError('E_DATA', `${ds.source}: the demo trains a classifier and needs class labels in the ${what} split`);
+  }
 
   const bar = json ? null : progressBar();
   const log = (s: string) => { if (!json) { bar?.done(); console.log(s); } };
@@ -132,7 +135,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   // 3. Run the int8 model on Kestrel over the whole test set.
   const model: Model = await loadModel(q.bytes, { name: 'lenet_int8.tflite' });
   const nTest = testSet.xShape[0]!;
-  const labels = testSet.y!;
+  const labels = testSet.y as Int32Array;
   let int8Right = 0, floatRight = 0, agree = 0;
   const inputs: ReturnType<typeof quantizeValues>[] = [];
   const xs = tf.tensor(testSet.x, testSet.xShape as [number, number, number, number]);
