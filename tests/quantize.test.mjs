@@ -34,7 +34,9 @@ const tmp = mkdtempSync(join(os.tmpdir(), 'kestrel-quantize-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
 const readGraph = (p) => readTflite(new Uint8Array(readFileSync(p)), { source: p });
-const fashion = (split, limit) => loadDataset('fashion-mnist', { split, limit });
+// The bundled Fashion-MNIST subset (5,000 train / 1,000 test images), so the suite runs on any clone.
+const FMNIST = `fashion-mnist:${join(ROOT, 'assets', 'fashion-mnist-subset')}`;
+const fashion = (split, limit) => loadDataset(FMNIST, { split, limit });
 
 function mulberry32(seed) {
   return () => {
@@ -867,7 +869,7 @@ test('kestrel quantize: a LayersModel directory with Fashion-MNIST calibration, 
   writeFileSync(join(dir, 'group1-shard1of1.bin'), weights);
   writeFileSync(join(dir, 'kestrel.json'), JSON.stringify({ normalization: { scale: 1 / 255, offset: 0 } }));
   const out = join(tmp, 'cnn_int8.tflite');
-  const r = await run(['--model', dir, '--calib', 'fashion-mnist', '--calib-count', '200', '--eval-count', '200', '--io', 'float', '--out', out, '--json']);
+  const r = await run(['--model', dir, '--calib', FMNIST, '--calib-count', '200', '--eval-count', '200', '--io', 'float', '--out', out, '--json']);
   t.is(r.code, 0, r.stderr);
   const rep = JSON.parse(r.stdout);
   t.is(rep.io, 'float');
@@ -882,13 +884,13 @@ test('kestrel quantize: a LayersModel directory with Fashion-MNIST calibration, 
 
 test('kestrel quantize --lstm fused writes one integer LSTM op; an unknown --lstm value is refused before writing', async (t) => {
   const out = join(tmp, 'lstm_fused.tflite');
-  const r = await run(['--model', LSTM, '--calib', 'fashion-mnist', '--calib-count', '50', '--eval-count', '20', '--lstm', 'fused', '--out', out]);
+  const r = await run(['--model', LSTM, '--calib', FMNIST, '--calib-count', '50', '--eval-count', '20', '--lstm', 'fused', '--out', out]);
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /LiteRT\.js refuses/);
   const q = readGraph(out);
   t.is(q.ops.filter((o) => o.opcode === 'UNIDIRECTIONAL_SEQUENCE_LSTM').length, 1);
   const bad = join(tmp, 'lstm_bad.tflite');
-  const b = await run(['--model', LSTM, '--calib', 'fashion-mnist', '--lstm', 'fold', '--out', bad]);
+  const b = await run(['--model', LSTM, '--calib', FMNIST, '--lstm', 'fold', '--out', bad]);
   t.not(b.code, 0);
   t.regex(b.stderr, /--lstm/);
   t.false(existsSync(bad));
