@@ -20,59 +20,14 @@ import { performance } from 'node:perf_hooks';
 
 const SELF = fileURLToPath(import.meta.url);
 
-// name -> { input shape, build(tf) -> compiled model, label kind }
+// name -> { recipe (src/train/recipes.ts, the models `kestrel train` trains), input shape, labels }
 const MODELS = {
-  'lenet-28x28x1': { input: [28, 28, 1], classes: 10, build: (tf) => lenet(tf, [28, 28, 1]) },
-  'lenet-32x32x3': { input: [32, 32, 3], classes: 10, build: (tf) => lenet(tf, [32, 32, 3]) },
-  autoencoder: { input: [784], target: 'input', build: autoencoder },
-  'lstm-classifier': { input: [28, 28], classes: 10, build: lstmClassifier },
-  'driving-cnn': { input: [10, 10, 1], classes: 1, build: drivingCnn },
+  'lenet-28x28x1': { recipe: 'lenet', input: [28, 28, 1], classes: 10 },
+  'lenet-32x32x3': { recipe: 'lenet', input: [32, 32, 3], classes: 10 },
+  autoencoder: { recipe: 'autoencoder', input: [784], target: 'input' },
+  'lstm-classifier': { recipe: 'lstm-classifier', input: [28, 28], classes: 10 },
+  'driving-cnn': { recipe: 'driving-cnn', input: [10, 10, 1], classes: 1 },
 };
-
-function lenet(tf, inputShape) {
-  const m = tf.sequential();
-  m.add(tf.layers.conv2d({ inputShape, filters: 6, kernelSize: 5, activation: 'relu' }));
-  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  m.add(tf.layers.conv2d({ filters: 16, kernelSize: 5, activation: 'relu' }));
-  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  m.add(tf.layers.flatten());
-  m.add(tf.layers.dense({ units: 120, activation: 'relu' }));
-  m.add(tf.layers.dense({ units: 84, activation: 'relu' }));
-  m.add(tf.layers.dense({ units: 10, activation: 'softmax' }));
-  m.compile({ optimizer: tf.train.adam(), loss: 'categoricalCrossentropy' });
-  return m;
-}
-
-function autoencoder(tf) {
-  const m = tf.sequential();
-  const units = [256, 128, 64, 32, 64, 128, 256];
-  units.forEach((u, i) => m.add(tf.layers.dense(i === 0 ? { inputShape: [784], units: u, activation: 'relu' } : { units: u, activation: 'relu' })));
-  m.add(tf.layers.dense({ units: 784, activation: 'sigmoid' }));
-  m.compile({ optimizer: tf.train.adam(), loss: 'meanSquaredError' });
-  return m;
-}
-
-function lstmClassifier(tf) {
-  const m = tf.sequential();
-  m.add(tf.layers.lstm({ inputShape: [28, 28], units: 64 }));
-  m.add(tf.layers.dense({ units: 10, activation: 'softmax' }));
-  m.compile({ optimizer: tf.train.adam(), loss: 'categoricalCrossentropy' });
-  return m;
-}
-
-function drivingCnn(tf) {
-  const m = tf.sequential();
-  m.add(tf.layers.conv2d({ inputShape: [10, 10, 1], filters: 32, kernelSize: 3, padding: 'same', activation: 'relu' }));
-  m.add(tf.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu' }));
-  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  m.add(tf.layers.conv2d({ filters: 128, kernelSize: 3, padding: 'same', activation: 'relu' }));
-  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  m.add(tf.layers.flatten());
-  m.add(tf.layers.dense({ units: 64, activation: 'relu' }));
-  m.add(tf.layers.dense({ units: 1, activation: 'sigmoid' }));
-  m.compile({ optimizer: tf.train.adam(), loss: 'binaryCrossentropy' });
-  return m;
-}
 
 function parse(argv) {
   const o = { models: Object.keys(MODELS), backends: ['cpu', 'wasm', 'kestrel'], batches: 20, cpuBatches: 5, batch: 64, repeat: 1, json: null, child: null };
@@ -102,11 +57,10 @@ function parse(argv) {
 async function child(o, modelName, backend) {
   const { setupTrainingBackend } = await import('../dist/train/kernels/index.js');
   const tf = await import('@tensorflow/tfjs-core');
-  const tfl = await import('@tensorflow/tfjs-layers');
+  const { RECIPES } = await import('../dist/train/recipes.js');
   const info = await setupTrainingBackend({ backend });
-  const api = { ...tfl, train: tf.train };
   const spec = MODELS[modelName];
-  const model = spec.build(api);
+  const { model } = RECIPES[spec.recipe].build({ inputShape: spec.input, classes: spec.classes ?? 1, seed: 1 });
   const x = tf.randomUniform([o.batch, ...spec.input], 0, 1, 'float32', 1);
   let y;
   if (spec.target === 'input') y = x;
