@@ -13,17 +13,10 @@ import { layersModelToGraph, readLayersModelDir } from '../dist/convert/tfjs-lay
 import { writeTflite } from '../dist/tflite/writer.js';
 import { readTflite } from '../dist/tflite/reader.js';
 import { loadLiteRtNode } from '../dist/bench/litert.js';
+import { serializeLayersModel } from '../dist/train/save.js';
+import { mulberry32 } from '../dist/data/random.js';
 
 await tf.setBackend('cpu');
-
-function mulberry32(seed) {
-  return () => {
-    seed |= 0; seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Replaces every weight with seeded random values (positive where BN needs it). */
 function randomizeWeights(model, seed) {
@@ -38,21 +31,8 @@ function randomizeWeights(model, seed) {
   model.setWeights(ws);
 }
 
-/** Saves a model in memory exactly as the model.json + weight file format. */
-async function saveToMemory(model) {
-  let art;
-  await model.save(tf.io.withSaveHandler(async (a) => { art = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }; }));
-  const parts = Array.isArray(art.weightData) ? art.weightData : [art.weightData];
-  const weights = new Uint8Array(parts.reduce((s, b) => s + b.byteLength, 0));
-  let o = 0;
-  for (const b of parts) { weights.set(new Uint8Array(b), o); o += b.byteLength; }
-  // The fields tfjs writes into model.json (tf.io file and http handlers).
-  const modelJson = JSON.parse(JSON.stringify({
-    modelTopology: art.modelTopology, format: art.format, generatedBy: art.generatedBy, convertedBy: art.convertedBy,
-    weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: art.weightSpecs }],
-  }));
-  return { modelJson, weights };
-}
+/** Saves a model in memory exactly as the model.json + weight file format (Kestrel's own save handler). */
+const saveToMemory = (model) => serializeLayersModel(model, {}, 'group1-shard1of1.bin');
 
 function randomInput(shape, seed) {
   const rnd = mulberry32(seed);

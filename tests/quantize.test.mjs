@@ -21,6 +21,8 @@ import { calibrate } from '../dist/quantize/calibrate.js';
 import { quantizeModel } from '../dist/quantize/index.js';
 import { addTensor, constFloat, constTensor, makeOp } from '../dist/quantize/tensor-data.js';
 import { FIXTURES, ROOT } from './helpers.mjs';
+import { serializeLayersModel } from '../dist/train/save.js';
+import { mulberry32 } from '../dist/data/random.js';
 
 import { setupTrainingBackend } from '../dist/train/kernels/index.js';
 
@@ -37,15 +39,6 @@ const readGraph = (p) => readTflite(new Uint8Array(readFileSync(p)), { source: p
 // The bundled Fashion-MNIST subset (5,000 train / 1,000 test images), so the suite runs on any clone.
 const FMNIST = `fashion-mnist:${join(ROOT, 'assets', 'fashion-mnist-subset')}`;
 const fashion = (split, limit) => loadDataset(FMNIST, { split, limit });
-
-function mulberry32(seed) {
-  return () => {
-    seed |= 0; seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Writes a float32 .npy file (C order). */
 function writeNpy(path, data, shape) {
@@ -170,16 +163,7 @@ async function zooModel() {
   return tfl.model({ inputs: input, outputs: out });
 }
 
-async function saveToMemory(model) {
-  let art;
-  await model.save(tf.io.withSaveHandler(async (a) => { art = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }; }));
-  const parts = Array.isArray(art.weightData) ? art.weightData : [art.weightData];
-  const weights = new Uint8Array(parts.reduce((s, b) => s + b.byteLength, 0));
-  let o = 0;
-  for (const b of parts) { weights.set(new Uint8Array(b), o); o += b.byteLength; }
-  const modelJson = JSON.parse(JSON.stringify({ modelTopology: art.modelTopology, weightsManifest: [{ paths: ['w.bin'], weights: art.weightSpecs }] }));
-  return { modelJson, weights };
-}
+const saveToMemory = (model) => serializeLayersModel(model, {}, 'w.bin');
 
 /**
  * A float graph built op by op: PAD, CONV_2D, MUL/ADD by per-channel constants (to fold),

@@ -5,6 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { setupTrainingBackend } from '../dist/train/kernels/index.js';
 import { loopTuning, loops } from '../dist/train/kernels/loops.js';
 import { convTuning } from '../dist/train/kernels/conv.js';
+import { mulberry32 } from '../dist/data/random.js';
 
 // Each kernel is checked with Kestrel's wasm loops and with its JavaScript fallback loops;
 // stride-1 input gradients also once through matmul + col2im instead of XNNPACK Conv2D.
@@ -23,18 +24,10 @@ test.before(async () => {
   info = await setupTrainingBackend({ backend: 'kestrel' });
 });
 
-// Deterministic data (mulberry32), values in [-1, 1).
+// Deterministic data (the project's mulberry32), values in [-1, 1).
 function rand(n, seed) {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2147483648 - 1;
-  }
-  return out;
+  const r = mulberry32(seed);
+  return Float32Array.from({ length: n }, () => r() * 2 - 1);
 }
 const size = (s) => s.reduce((a, b) => a * b, 1);
 
