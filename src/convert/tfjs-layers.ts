@@ -216,22 +216,30 @@ export function layersModelToGraph(modelJson: any, weights: Uint8Array, opts: La
       return applyActivation(what, name, pre, act, canFuse);
     };
 
+    /** Input, kernel, strides, dilation, padding and output size of a 2-D convolution layer. */
+    const convGeometry = () => {
+      channelsLast();
+      const x = one();
+      rankIs(x, 4, 'NHWC tensor');
+      const [, h, w, cin] = shapeOf(x) as [number, number, number, number];
+      const [kh, kw] = pair(c.kernel_size, [1, 1]) as [number, number];
+      const [sh, sw] = pair(c.strides, [1, 1]) as [number, number];
+      const [dh, dw] = pair(c.dilation_rate, [1, 1]) as [number, number];
+      const pad = padding();
+      const oh = outSize(h, kh, sh, dh, pad), ow = outSize(w, kw, sw, dw, pad);
+      if (oh <= 0 || ow <= 0) fail(`${what}: output would be empty for input [${shapeOf(x).join(',')}]`);
+      return { x, cin, kh, kw, sh, sw, dh, dw, pad, oh, ow };
+    };
+
     if (IDENTITY_LAYERS.has(cls)) return one();
     switch (cls) {
       case 'InputLayer':
         return one();
       case 'Conv2D': {
-        channelsLast();
-        const x = one();
-        rankIs(x, 4, 'NHWC tensor');
-        const [, h, w, cin] = shapeOf(x) as [number, number, number, number];
-        const [kh, kw] = pair(c.kernel_size, [1, 1]) as [number, number];
-        const [sh, sw] = pair(c.strides, [1, 1]) as [number, number];
-        const [dh, dw] = pair(c.dilation_rate, [1, 1]) as [number, number];
+        const { x, cin, kh, kw, sh, sw, dh, dw, pad, oh, ow } = convGeometry();
         const groups = c.groups ?? 1;
         if (groups !== 1) fail(`${what}: grouped convolution (groups ${groups}) is not supported`);
         const cout = Number(c.filters);
-        const pad = padding();
         const k = weight(layer, 'kernel', [kh, kw, cin, cout]);
         const filter = new Float32Array(k.length);
         for (let y = 0; y < kh; y++) for (let xx = 0; xx < kw; xx++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) {
@@ -240,8 +248,6 @@ export function layersModelToGraph(modelJson: any, weights: Uint8Array, opts: La
         const bias = c.use_bias === false ? new Float32Array(cout) : weight(layer, 'bias', [cout]);
         const fT = addF32(`${name}/kernel`, [cout, kh, kw, cin], filter);
         const bT = addF32(`${name}/bias`, [cout], bias);
-        const oh = outSize(h, kh, sh, dh, pad), ow = outSize(w, kw, sw, dw, pad);
-        if (oh <= 0 || ow <= 0) fail(`${what}: output would be empty for input [${shapeOf(x).join(',')}]`);
         const act = String(c.activation ?? 'linear');
         const out = addTensor(fusable(act) ? name : `${name}/conv`, [batch, oh, ow, cout]);
         const options = { padding: pad, strideW: sw, strideH: sh, activation: 'NONE', dilationW: dw, dilationH: dh, quantizedBiasType: 0 };
@@ -249,22 +255,13 @@ export function layersModelToGraph(modelJson: any, weights: Uint8Array, opts: La
         return finish(out, act, (a) => { options.activation = a; });
       }
       case 'DepthwiseConv2D': {
-        channelsLast();
-        const x = one();
-        rankIs(x, 4, 'NHWC tensor');
-        const [, h, w, cin] = shapeOf(x) as [number, number, number, number];
-        const [kh, kw] = pair(c.kernel_size, [1, 1]) as [number, number];
-        const [sh, sw] = pair(c.strides, [1, 1]) as [number, number];
-        const [dh, dw] = pair(c.dilation_rate, [1, 1]) as [number, number];
+        const { x, cin, kh, kw, sh, sw, dh, dw, pad, oh, ow } = convGeometry();
         const mult = Number(c.depth_multiplier ?? 1);
-        const pad = padding();
         // [kh,kw,in,mult] and [1,kh,kw,in*mult] are the same bytes: output channel c*mult+m.
         const k = weight(layer, 'depthwise_kernel', [kh, kw, cin, mult]);
         const bias = c.use_bias === false ? new Float32Array(cin * mult) : weight(layer, 'bias', [cin * mult]);
         const fT = addF32(`${name}/depthwise_kernel`, [1, kh, kw, cin * mult], k);
         const bT = addF32(`${name}/bias`, [cin * mult], bias);
-        const oh = outSize(h, kh, sh, dh, pad), ow = outSize(w, kw, sw, dw, pad);
-        if (oh <= 0 || ow <= 0) fail(`${what}: output would be empty for input [${shapeOf(x).join(',')}]`);
         const act = String(c.activation ?? 'linear');
         const out = addTensor(fusable(act) ? name : `${name}/depthwise`, [batch, oh, ow, cin * mult]);
         const options = { padding: pad, strideW: sw, strideH: sh, depthMultiplier: mult, activation: 'NONE', dilationW: dw, dilationH: dh };
