@@ -13,6 +13,7 @@ import { numElements } from '../graph/types.js';
 import { quantizeModel } from '../quantize/index.js';
 import { loadModel, quantizeValues, type Model } from '../runtime/model.js';
 import { hasSimd } from '../runtime/wasm.js';
+import { percentile } from '../bench/stats.js';
 import { writeTflite } from '../tflite/writer.js';
 import { helpText, parseArgs, type FlagSpec } from './args.js';
 import { writeFileAtomic } from './io.js';
@@ -51,7 +52,7 @@ function p50(fn: () => void, runs: number, warmup = 20): number {
     ts[i] = performance.now() - t0;
   }
   ts.sort();
-  return ts[Math.ceil(0.5 * runs) - 1]!;
+  return percentile(ts, 50);
 }
 
 function sample(ds: Dataset, i: number): Float32Array {
