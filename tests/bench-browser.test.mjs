@@ -2,44 +2,16 @@
 // Chromium (Debian's `chromium`, driven by playwright-core; .ci/run installs it). Screenshots
 // go to ci-artifacts/ (kept by CI). Without Chromium these tests fail under CI and are
 // skipped elsewhere; set KESTREL_CHROMIUM to use another binary.
-import test from 'ava';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { ROOT } from './helpers.mjs';
+import { ARTIFACTS, chromiumTest as browserTest, launchChromium as launch, serveRoot } from './browser-lib.mjs';
 
 const exec = promisify(execFile);
-const CHROMIUM = process.env.KESTREL_CHROMIUM ?? '/usr/bin/chromium';
-const ARTIFACTS = join(ROOT, 'ci-artifacts');
-const haveChromium = existsSync(CHROMIUM);
-const browserTest = haveChromium || process.env.CI ? test.serial : test.skip;
-
-async function launch() {
-  if (!haveChromium) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) or set KESTREL_CHROMIUM`);
-  const { chromium } = await import('playwright-core');
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    // playwright gives every launch a fresh, temporary user-data-dir.
-  });
-}
-
-const TYPES = { '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json', '.tflite': 'application/octet-stream' };
-
-/** A tiny static server for the repository root on 127.0.0.1 and a random port. */
-async function serveRoot() {
-  const server = createServer((req, res) => {
-    const path = normalize(join(ROOT, decodeURIComponent(new URL(req.url, 'http://x').pathname)));
-    if (!path.startsWith(ROOT + sep) || !existsSync(path) || !statSync(path).isFile()) { res.writeHead(404).end('not found'); return; }
-    res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(readFileSync(path));
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { server, base: `http://127.0.0.1:${server.address().port}` };
-}
 
 browserTest('the --report HTML page opens in Chromium and its charts are drawn', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kestrel-report-'));

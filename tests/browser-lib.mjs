@@ -1,0 +1,66 @@
+// Shared pieces of the browser tests: finding and launching headless Chromium (Debian's
+// `chromium`, driven by playwright-core) and a tiny static server for the repository root.
+//
+// Browser tests run when the browser binary exists. Without it they fail under CI (CI set)
+// and are skipped elsewhere, so a missing browser never counts as a pass on CI.
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { extname, join, normalize, sep } from 'node:path';
+import { ROOT } from './helpers.mjs';
+
+export const ARTIFACTS = join(ROOT, 'ci-artifacts');
+export const CHROMIUM = process.env.KESTREL_CHROMIUM ?? '/usr/bin/chromium';
+export const haveChromium = existsSync(CHROMIUM);
+/** `test.serial` when Chromium is there or under CI (where its absence fails), else `test.skip`. */
+export const chromiumTest = haveChromium || process.env.CI ? test.serial : test.skip;
+
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Launches headless Chromium; playwright gives every launch a fresh, temporary user-data-dir. */
+export async function launchChromium() {
+  if (!haveChromium) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) or set KESTREL_CHROMIUM`);
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+}
+
+export const TYPES = {
+  '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm',
+  '.map': 'application/json', '.json': 'application/json', '.tflite': 'application/octet-stream',
+  '.png': 'image/png', '.bmp': 'image/bmp', '.css': 'text/css', '.bin': 'application/octet-stream',
+};
+
+/**
+ * A static server on 127.0.0.1 and a random port. Serves the repository root; `mounts` maps
+ * URL prefixes ('/alt/') to other folders. Only files below the served folders are answered.
+ * `requests` records every path asked for (tests check what a page fetched).
+ */
+export async function serveRoot({ mounts = {} } = {}) {
+  const requests = [];
+  const server = createServer((req, res) => {
+    const url = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    requests.push(url);
+    let base = ROOT, rest = url;
+    for (const [prefix, dir] of Object.entries(mounts)) if (url.startsWith(prefix)) { base = dir; rest = url.slice(prefix.length); break; }
+    const path = normalize(join(base, rest));
+    if (!path.startsWith(base + sep) || !existsSync(path) || !statSync(path).isFile()) { res.writeHead(404).end('not found'); return; }
+    res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(readFileSync(path));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { server, base: `http://127.0.0.1:${server.address().port}`, requests, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** SHA-256 (hex) of a typed array's bytes — the pages hash with crypto.subtle, Node with node:crypto. */
+export function sha256(view) {
+  return createHash('sha256').update(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)).digest('hex');
+}
+
+/** Rejects with `message` after `ms` unless `promise` settles first. */
+export function withTimeout(promise, ms, message) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${message} (no answer within ${Math.round(ms / 1000)} s)`)), ms); }),
+  ]);
+}
