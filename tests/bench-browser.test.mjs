@@ -2,6 +2,7 @@
 // Chromium (Debian's `chromium`, driven by playwright-core; .ci/run installs it). Screenshots
 // go to ci-artifacts/ (kept by CI). Without Chromium these tests fail under CI and are
 // skipped elsewhere; set KESTREL_CHROMIUM to use another binary.
+import test from 'ava';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,9 +10,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { ROOT } from './helpers.mjs';
-import { ARTIFACTS, chromiumTest as browserTest, launchChromium as launch, serveRoot } from './browser-lib.mjs';
+import { ARTIFACTS, launchChromium as launch, runChromiumTests, serveRoot } from './browser-lib.mjs';
 
 const exec = promisify(execFile);
+const browserTest = runChromiumTests ? test.serial : test.skip;
 
 browserTest('the --report HTML page opens in Chromium and its charts are drawn', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kestrel-report-'));
