@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { extname, join, normalize, sep } from 'node:path';
-import { ROOT } from './helpers.mjs';
+import { extname, join, normalize, relative, sep } from 'node:path';
+import { conformanceCases, readCase, REFERENCE_EXTRA, ROOT } from './helpers.mjs';
 
 export const ARTIFACTS = join(ROOT, 'ci-artifacts');
 export const CHROMIUM = process.env.KESTREL_CHROMIUM ?? '/usr/bin/chromium';
@@ -33,13 +33,16 @@ export const TYPES = {
 /**
  * A static server on 127.0.0.1 and a random port. Serves the repository root; `mounts` maps
  * URL prefixes ('/alt/') to other folders. Only files below the served folders are answered.
- * `requests` records every path asked for (tests check what a page fetched).
+ * `requests` records every path asked for (tests check what a page fetched). BLANK is an
+ * empty page, an origin for pages that only import modules.
  */
+export const BLANK = '/__blank.html';
 export async function serveRoot({ mounts = {} } = {}) {
   const requests = [];
   const server = createServer((req, res) => {
     const url = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     requests.push(url);
+    if (url === BLANK) { res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><meta charset="utf-8"><title>blank</title>'); return; }
     let base = ROOT, rest = url;
     for (const [prefix, dir] of Object.entries(mounts)) if (url.startsWith(prefix)) { base = dir; rest = url.slice(prefix.length); break; }
     const path = normalize(join(base, rest));
@@ -62,4 +65,56 @@ export function withTimeout(promise, ms, message) {
     promise.finally(() => clearTimeout(timer)),
     new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${message} (no answer within ${Math.round(ms / 1000)} s)`)), ms); }),
   ]);
+}
+
+/**
+ * Every conformance case (tests/fixtures/conformance and reference-extra) as
+ * { id, dir, url } — url is the case folder on the static server of serveRoot().
+ */
+export function allConformanceCases() {
+  const conf = conformanceCases().map((c) => ({ id: `${c.suite}/${c.name}`, dir: c.dir }));
+  const extra = conformanceCases(REFERENCE_EXTRA).map((c) => ({ id: `extra-${c.suite}/${c.name}`, dir: c.dir }));
+  return [...conf, ...extra].map((c) => ({ ...c, url: '/' + relative(ROOT, c.dir).split(sep).join('/') + '/' }));
+}
+
+/**
+ * Node's Kestrel on the same cases: Map `${id}|${backend}` → SHA-256 of each output, and
+ * whether every output equals the reference (so a browser/Node agreement is never an
+ * agreement on a wrong answer).
+ */
+export async function nodeConformance(cases, backends) {
+  const { loadModel } = await import('../dist/runtime/index.js');
+  const out = new Map();
+  for (const c of cases) {
+    const { model, inputs, outputs } = readCase(c.dir);
+    for (const backend of backends) {
+      const m = await loadModel(model, { backend, name: c.id });
+      const got = m.run(inputs);
+      out.set(`${c.id}|${backend}`, { sha256: got.map(sha256), reference: got.every((g, k) => Buffer.compare(Buffer.from(g.buffer, g.byteOffset, g.byteLength), outputs[k]) === 0) });
+      m.dispose();
+    }
+  }
+  return out;
+}
+
+/**
+ * Checks a page's runCases() results against Node's; returns the failures as lines (empty =
+ * all bit-exact with the reference and with Node) and the number of case × build results.
+ */
+export function checkAgainstNode(results, node, cases, backends) {
+  const problems = [];
+  const seen = new Set();
+  for (const r of results) {
+    const key = `${r.id}|${r.backend}`;
+    seen.add(key);
+    const n = node.get(key);
+    if (r.error) { problems.push(`${key}: ${r.error}`); continue; }
+    r.outputs.forEach((o, k) => { if (!o.equal) problems.push(`${key} output ${k} differs from the reference: ${o.detail}`); });
+    if (!n) { problems.push(`${key}: no Node result`); continue; }
+    if (!n.reference) problems.push(`${key}: Node's output differs from the reference`);
+    if (r.outputs.length !== n.sha256.length) problems.push(`${key}: ${r.outputs.length} outputs in the browser, ${n.sha256.length} in Node`);
+    r.outputs.forEach((o, k) => { if (o.sha256 !== n.sha256[k]) problems.push(`${key} output ${k}: browser and Node outputs differ (SHA-256 ${o.sha256.slice(0, 12)} vs ${String(n.sha256[k]).slice(0, 12)})`); });
+  }
+  for (const c of cases) for (const b of backends) if (!seen.has(`${c.id}|${b}`)) problems.push(`${c.id}|${b}: not run in the browser`);
+  return { problems, count: seen.size };
 }

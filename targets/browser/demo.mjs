@@ -78,7 +78,8 @@ async function ensureModel() {
   if (state.loadedKey !== key) {
     setState('loading', `loading ${state.modelName}…`);
     const opts = { backend, name: state.modelName };
-    if (params.get('wasmPaths')) opts.wasmPaths = params.get('wasmPaths');
+    // A folder relative to this page ('/kernels/', '../wasm/') becomes an absolute URL.
+    if (params.get('wasmPaths')) opts.wasmPaths = new URL(params.get('wasmPaths'), location.href).href;
     const t0 = performance.now();
     // loadModel keeps the bytes it is given; hand it a copy so a later pick cannot change them.
     state.info = await runner.load(state.modelBytes.slice(), opts);
