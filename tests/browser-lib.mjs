@@ -118,3 +118,120 @@ export function checkAgainstNode(results, node, cases, backends) {
   for (const c of cases) for (const b of backends) if (!seen.has(`${c.id}|${b}`)) problems.push(`${c.id}|${b}: not run in the browser`);
   return { problems, count: seen.size };
 }
+
+// ---------------------------------------------------------------------------------------
+// Firefox ESR over WebDriver BiDi. playwright-core's Firefox driver needs its own patched
+// build, and its BiDi mode sends commands this ESR lacks, so a small BiDi client drives
+// Debian's firefox-esr: start it with --remote-debugging-port=0, read the WebSocket address
+// it prints, open a session, navigate, evaluate scripts (awaiting promises), close.
+// ---------------------------------------------------------------------------------------
+export const FIREFOX = process.env.KESTREL_FIREFOX ?? '/usr/bin/firefox-esr';
+export const haveFirefox = existsSync(FIREFOX);
+export const runFirefoxTests = haveFirefox || !!process.env.CI;
+
+const FIREFOX_PREFS = {
+  'browser.shell.checkDefaultBrowser': false,
+  'browser.startup.homepage_override.mstone': 'ignore',
+  'browser.aboutwelcome.enabled': false,
+  'browser.newtabpage.enabled': false,
+  'browser.safebrowsing.malware.enabled': false,
+  'browser.safebrowsing.phishing.enabled': false,
+  'datareporting.policy.dataSubmissionEnabled': false,
+  'datareporting.healthreport.uploadEnabled': false,
+  'toolkit.telemetry.reportingpolicy.firstRun': false,
+  'app.update.disabledForTesting': true,
+  'extensions.update.enabled': false,
+  'network.captive-portal-service.enabled': false,
+  'network.connectivity-service.enabled': false,
+  'remote.prefs.recommended': true,
+};
+
+async function webSocketClass() {
+  if (typeof globalThis.WebSocket === 'function') return globalThis.WebSocket;
+  // Node 20 has no WebSocket client without a flag; playwright-core ships the `ws` package.
+  return (await import('playwright-core/lib/utilsBundle')).ws;
+}
+
+/**
+ * Starts headless Firefox and connects over BiDi. Returns { version, navigate(url),
+ * evaluate(expression), logs, close() }. Every step has a timeout and says what it waited for.
+ */
+export async function launchFirefox({ timeoutMs = 60_000 } = {}) {
+  if (!haveFirefox) throw new Error(`${FIREFOX} not found: install Debian's firefox-esr (apt-get install firefox-esr) or set KESTREL_FIREFOX`);
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const profile = mkdtempSync(join(tmpdir(), 'kestrel-firefox-'));
+  writeFileSync(join(profile, 'user.js'), Object.entries(FIREFOX_PREFS).map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});`).join('\n') + '\n');
+  const proc = spawn(FIREFOX, ['--headless', '--no-remote', '--profile', profile, '--remote-debugging-port=0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, MOZ_CRASHREPORTER_DISABLE: '1', MOZ_DISABLE_AUTO_SAFE_MODE: '1' },
+  });
+  let output = '';
+  const exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  const endpoint = await withTimeout(new Promise((resolve, reject) => {
+    const onData = (d) => {
+      output += d;
+      const m = /WebDriver BiDi listening on (ws:\/\/\S+)/.exec(output);
+      if (m) resolve(m[1]);
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.once('error', reject);
+    exited.then(({ code, signal }) => reject(new Error(`${FIREFOX} exited (${signal ?? code}) before offering WebDriver BiDi:\n${output.slice(-2000)}`)));
+  }), timeoutMs, `${FIREFOX} did not announce its WebDriver BiDi endpoint`).catch((e) => { proc.kill('SIGKILL'); rmSync(profile, { recursive: true, force: true }); throw e; });
+
+  const WS = await webSocketClass();
+  const ws = new WS(endpoint.replace(/\/?$/, '/session'));
+  const pending = new Map();
+  const logs = [];
+  let nextId = 1;
+  ws.onmessage = (ev) => {
+    const msg = JSON.parse(typeof ev.data === 'string' ? ev.data : ev.data.toString());
+    if (msg.id !== undefined && pending.has(msg.id)) {
+      const { resolve, reject, method } = pending.get(msg.id);
+      pending.delete(msg.id);
+      if (msg.type === 'error') reject(new Error(`Firefox BiDi ${method}: ${msg.error}: ${msg.message}`));
+      else resolve(msg.result);
+    } else if (msg.method === 'log.entryAdded') {
+      logs.push(`${msg.params.level} ${msg.params.type}: ${msg.params.text}`);
+    }
+  };
+  const closed = new Promise((r) => { ws.onclose = () => { for (const p of pending.values()) p.reject(new Error(`Firefox BiDi ${p.method}: connection closed`)); pending.clear(); r(); }; });
+  await withTimeout(new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = (e) => reject(new Error(`cannot connect to ${endpoint}: ${e.message ?? e}`)); }), timeoutMs, `connecting to Firefox at ${endpoint}`);
+  const send = (method, params = {}, ms = timeoutMs) => withTimeout(new Promise((resolve, reject) => {
+    const id = nextId++;
+    pending.set(id, { resolve, reject, method });
+    ws.send(JSON.stringify({ id, method, params }));
+  }), ms, `Firefox BiDi ${method}`);
+
+  const close = async () => {
+    try { await send('browser.close', {}, 10_000); } catch { /* killed below */ }
+    try { ws.close(); } catch { /* already closed */ }
+    await withTimeout(exited, 15_000, 'Firefox exit').catch(() => proc.kill('SIGKILL'));
+    rmSync(profile, { recursive: true, force: true });
+  };
+  try {
+    const session = await send('session.new', { capabilities: {} });
+    await send('session.subscribe', { events: ['log.entryAdded'] });
+    const tree = await send('browsingContext.getTree', {});
+    const context = tree.contexts[0].context;
+    return {
+      version: `${session.capabilities.browserName} ${session.capabilities.browserVersion}`,
+      logs,
+      navigate: (url, ms = timeoutMs) => send('browsingContext.navigate', { context, url, wait: 'complete' }, ms),
+      /** Evaluates `expression` (awaiting a promise) in the page; returns its value, which must be a string. */
+      async evaluate(expression, ms = timeoutMs) {
+        const r = await send('script.evaluate', { expression, target: { context }, awaitPromise: true, resultOwnership: 'none' }, ms);
+        if (r.type === 'exception') throw new Error(`in Firefox: ${r.exceptionDetails.text}`);
+        if (r.result.type !== 'string') throw new Error(`in Firefox: expected a string result, got ${JSON.stringify(r.result).slice(0, 200)}`);
+        return r.result.value;
+      },
+      close,
+      closed,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
