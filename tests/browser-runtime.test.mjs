@@ -8,7 +8,7 @@
 // Without Chromium these tests fail under CI and are skipped elsewhere (KESTREL_CHROMIUM
 // names another binary).
 import test from 'ava';
-import { mkdirSync, mkdtempSync, copyFileSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, copyFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../dist/runtime/index.js';
@@ -24,19 +24,32 @@ const BUNDLE = '/dist/browser/kestrel.mjs';
 let ctx;
 test.before(async () => {
   if (!runChromiumTests) return;
-  const srv = await serveRoot({ mounts: { '/alt-kernels/': mkAltKernels() } });
+  const dirs = { '/alt-kernels/': mkAltKernels(), '/tampered/': mkTampered() };
+  const srv = await serveRoot({ mounts: dirs });
   const browser = await launchChromium();
-  ctx = { srv, browser };
+  ctx = { srv, browser, dirs };
 });
 test.after.always(async () => {
   await ctx?.browser.close();
   await ctx?.srv.close();
+  for (const d of Object.values(ctx?.dirs ?? {})) rmSync(d, { recursive: true, force: true });
 });
 
 /** A folder with copies of the kernel modules, served at /alt-kernels/. */
 function mkAltKernels() {
   const dir = mkdtempSync(join(tmpdir(), 'kestrel-kernels-'));
   for (const b of BACKENDS) copyFileSync(join(ROOT, 'dist', 'wasm', `kestrel-${b}.wasm`), join(dir, `kestrel-${b}.wasm`));
+  return dir;
+}
+
+/** A copy of one conformance case with one reference output byte changed, served at /tampered/. */
+function mkTampered() {
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-tampered-'));
+  const from = join(CONFORMANCE, 'real', 'person_detect_person_image_raw');
+  for (const f of ['case.json', 'model.tflite', 'input_0.bin', 'output_0.bin']) copyFileSync(join(from, f), join(dir, f));
+  const out = readFileSync(join(dir, 'output_0.bin'));
+  out[1] ^= 1;
+  writeFileSync(join(dir, 'output_0.bin'), out);
   return dir;
 }
 
@@ -63,6 +76,11 @@ browserTest('every conformance case runs bit-exact in Chromium (simd and scalar)
   t.is(count, cases.length * BACKENDS.length);
   t.deepEqual(errors, []);
   t.log(`${count - problems.length}/${cases.length * BACKENDS.length} case × build results bit-exact in Chromium (${cases.length} cases; ${((Date.now() - t0) / 1000).toFixed(1)} s in the page)`);
+  // The comparison sees a one-bit change: a reference output with one byte altered fails.
+  const bad = await page.evaluate(async (a) => (await import(a.harness)).runCases(a), { harness: '/tests/browser-conformance-page.mjs', bundle: BUNDLE, cases: [{ id: 'tampered', url: '/tampered/' }], backends: ['simd'] });
+  t.is(bad.length, 1);
+  t.false(bad[0].ok);
+  t.regex(bad[0].outputs[0].detail, /^1\/2 elements differ \(max \|diff\| 1\); first at 1/);
   await page.close();
 });
 
