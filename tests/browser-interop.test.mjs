@@ -176,6 +176,7 @@ browserTest('the real conformance models in tfjs-tflite: outputs within 1 LSB of
   const r = await runCaseSet(cases);
   t.deepEqual(r.problems, []);
   t.is(r.exact + r.within1 + r.wider.length, cases.length);
+  t.true(ctx.srv.requests.some((u) => /^\/node_modules\/@tensorflow\/tfjs-tflite\/wasm\/tflite_web_api_cc(_simd)?\.wasm$/.test(u)), 'tfjs-tflite loaded its wasm from the served folder');
   t.log(`tfjs ${ctx.env.tf}, wasm features ${JSON.stringify(ctx.env.features)}: ${cases.length} cases: ${r.exact} identical, ${r.within1} within 1 LSB, ${r.wider.length} further apart with every op within 1 LSB from the same inputs; output elements identical ${r.elementsExact}/${r.elements}`);
   for (const w of r.wider) t.log(`  ${w}`);
   t.deepEqual(ctx.errors, []);

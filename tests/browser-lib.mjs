@@ -167,8 +167,11 @@ export async function launchFirefox({ timeoutMs = 60_000 } = {}) {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, MOZ_CRASHREPORTER_DISABLE: '1', MOZ_DISABLE_AUTO_SAFE_MODE: '1' },
   });
+  // If the test process dies first, Firefox goes with it.
+  const killOnExit = () => proc.kill('SIGKILL');
+  process.once('exit', killOnExit);
   let output = '';
-  const exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise((r) => proc.once('exit', (code, signal) => { process.off('exit', killOnExit); r({ code, signal }); }));
   const endpoint = await withTimeout(new Promise((resolve, reject) => {
     const onData = (d) => {
       output += d;
