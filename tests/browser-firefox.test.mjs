@@ -5,10 +5,10 @@
 // page) and Node's output (SHA-256). Without firefox-esr this fails under CI and is skipped
 // elsewhere; KESTREL_FIREFOX names another binary. The demo page runs there too.
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFORMANCE } from './helpers.mjs';
-import { allConformanceCases, BLANK, checkAgainstNode, launchFirefox, nodeConformance, runFirefoxTests, serveRoot } from './browser-lib.mjs';
+import { ARTIFACTS, allConformanceCases, BLANK, checkAgainstNode, launchFirefox, nodeConformance, runFirefoxTests, serveRoot } from './browser-lib.mjs';
 
 const firefoxTest = runFirefoxTests ? test.serial : test.skip;
 const BACKENDS = ['simd', 'scalar'];
@@ -65,4 +65,8 @@ firefoxTest('the demo page classifies the person sample in Firefox as the refere
   t.regex(r.prediction, /^person \(0\.9\d+\)$/);
   t.regex(r.kernels, /^simd/);
   t.log(`${ff.version}: ${r.prediction}; first ${r.first}, steady ${r.steady}`);
+  const png = await ff.screenshot();
+  t.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(join(ARTIFACTS, 'demo-page-firefox.png'), png);
 });

@@ -230,6 +230,10 @@ export async function launchFirefox({ timeoutMs = 60_000 } = {}) {
         if (r.result.type !== 'string') throw new Error(`in Firefox: expected a string result, got ${JSON.stringify(r.result).slice(0, 200)}`);
         return r.result.value;
       },
+      /** A PNG of the page's viewport (or of the whole document with `origin: 'document'`). */
+      async screenshot(origin = 'document') {
+        return Buffer.from((await send('browsingContext.captureScreenshot', { context, origin })).data, 'base64');
+      },
       close,
       closed,
     };

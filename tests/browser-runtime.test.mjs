@@ -131,6 +131,17 @@ browserTest('the demo page classifies the sample images as Node does', async (t)
     t.regex(await page.textContent('#kernels'), /^simd/);
     t.log(`${file}: ${await page.textContent('#prediction')}; first ${await page.textContent('#latency-first')}, steady ${await page.textContent('#latency-steady')}`);
   }
+  // Dropping an image on the drop zone works like picking it.
+  await page.evaluate(async () => {
+    const blob = await (await fetch('samples/no_person.png')).blob();
+    const dt = new DataTransfer();
+    dt.items.add(new File([blob], 'dropped.png', { type: 'image/png' }));
+    document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  await page.waitForFunction(() => document.getElementById('source-caption').textContent.startsWith('dropped.png') && document.body.dataset.state === 'ready', null, { timeout: 30_000 });
+  await page.click('#run');
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state), null, { timeout: 60_000 });
+  t.is(await page.getAttribute('#prediction', 'data-class'), '0', 'the dropped no_person sample');
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, 'demo-page.png'), fullPage: true });
   t.true(statSync(join(ARTIFACTS, 'demo-page.png')).size > 1000);
