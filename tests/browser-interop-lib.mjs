@@ -20,10 +20,10 @@ import { BLANK, launchChromium, serveRoot, withTimeout } from './browser-lib.mjs
 const TFJS = '/node_modules/@tensorflow';
 export const b64 = (view) => Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('base64');
 
-/** The browser, server and current page the helpers below use (set by start()). */
+/** The browser, server and current page the functions below use (set by start()). */
 export const ctx = {};
 
-/** A page with tfjs-core, its CPU backend and tfjs-tflite loaded, and three helpers on window. */
+/** A page with tfjs-core, its CPU backend and tfjs-tflite loaded, and functions on window to load, run and compare models. */
 export async function tflitePage(browser, base) {
   const page = await browser.newPage();
   const errors = [];

@@ -123,7 +123,7 @@ export function checkAgainstNode(results, node, cases, backends) {
 // Firefox ESR over WebDriver BiDi. playwright-core's Firefox driver needs its own patched
 // build, and its BiDi mode sends commands this ESR lacks, so a small BiDi client drives
 // Debian's firefox-esr: start it with --remote-debugging-port=0, read the WebSocket address
-// it prints, open a session, navigate, evaluate scripts (awaiting promises), close.
+// it prints, connect (BiDi "session.new"), navigate, evaluate scripts (awaiting promises), close.
 // ---------------------------------------------------------------------------------------
 export const FIREFOX = process.env.KESTREL_FIREFOX ?? '/usr/bin/firefox-esr';
 export const haveFirefox = existsSync(FIREFOX);
@@ -215,12 +215,12 @@ export async function launchFirefox({ timeoutMs = 60_000 } = {}) {
     rmSync(profile, { recursive: true, force: true });
   };
   try {
-    const session = await send('session.new', { capabilities: {} });
+    const opened = await send('session.new', { capabilities: {} });
     await send('session.subscribe', { events: ['log.entryAdded'] });
     const tree = await send('browsingContext.getTree', {});
     const context = tree.contexts[0].context;
     return {
-      version: `${session.capabilities.browserName} ${session.capabilities.browserVersion}`,
+      version: `${opened.capabilities.browserName} ${opened.capabilities.browserVersion}`,
       logs,
       navigate: (url, ms = timeoutMs) => send('browsingContext.navigate', { context, url, wait: 'complete' }, ms),
       /** Evaluates `expression` (awaiting a promise) in the page; returns its value, which must be a string. */
