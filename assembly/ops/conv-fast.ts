@@ -1,147 +1,13 @@
-// SIMD kernels of the conv family for int8 data with the output channels in vector
-// lanes: 1x1 CONV_2D without groups, and DEPTHWISE_CONV_2D whose channels are a plain
-// load (depth multiplier 1) or a broadcast (one input channel per 8 outputs). Record
-// words: src/runtime/ops/conv.ts (conv 30, 31; depthwise 26-30).
+// SIMD kernel of DEPTHWISE_CONV_2D for int8 data with the output channels in vector
+// lanes, whose channels are a plain load (depth multiplier 1) or a broadcast (one input
+// channel per 8 outputs). Record words: src/runtime/ops/conv.ts (depthwise 26-30).
+// (CONV_2D without groups: conv-gemm.ts.)
 //
-// Both multiply int16 pairs (i32x4.dot_i16x8_s) against weights packed at prepare time
+// It multiplies int16 pairs (i32x4.dot_i16x8_s) against weights packed at prepare time
 // as (w(oc, i), w(oc, i+1)) per lane, with the input offset folded into the bias, so the
 // int8 input is used as it is; i32 sums wrap as the reference's accumulator does.
 import { w, wp } from '../fixedpoint';
 import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
-
-// Eight results of one pixel: all of them, or the first n (< 8).
-@inline function store8(dst: usize, a: v128, b: v128, n: i32): void {
-  if (n >= 8) {
-    storeI8x8(dst, a, b);
-  } else {
-    const h = i16x8.narrow_i32x4_s(a, b);
-    const v = i8x16.narrow_i16x8_s(h, h);
-    const bits = i64x2.extract_lane(v, 0);
-    for (let i = 0; i < n; i++) store<i8>(dst + <usize>i, <i8>(bits >> (<i64>i << 3)));
-  }
-}
-
-// Input values k..k+7 of the row at src as i16x8, reading only the first n (< 8);
-// the rest are zero.
-@inline function loadTail(src: usize, n: i32): v128 {
-  let v = i16x8.splat(0);
-  if (n > 0) v = i16x8.replace_lane(v, 0, <i16>load<i8>(src));
-  if (n > 1) v = i16x8.replace_lane(v, 1, <i16>load<i8>(src, 1));
-  if (n > 2) v = i16x8.replace_lane(v, 2, <i16>load<i8>(src, 2));
-  if (n > 3) v = i16x8.replace_lane(v, 3, <i16>load<i8>(src, 3));
-  if (n > 4) v = i16x8.replace_lane(v, 4, <i16>load<i8>(src, 4));
-  if (n > 5) v = i16x8.replace_lane(v, 5, <i16>load<i8>(src, 5));
-  if (n > 6) v = i16x8.replace_lane(v, 6, <i16>load<i8>(src, 6));
-  return v;
-}
-
-// ---------------------------------------------------------------------------------
-// 1x1 CONV_2D, int8 (kernel 101 with fH = fW = 1 and one group).
-// Packed weights (word 31): per block of 8 output channels, kpad/2 pairs of two vectors
-// (stored as int8, widened to int16 by the load).
-
-// One row of count output pixels (input pixels pixStride bytes apart, outputs packed
-// from dst): eight output channels at a time for four pixels, then the last pixels one
-// by one. Channels past outC in the last block are computed (zero weights) but not stored.
-@inline function rows1x1(src: usize, pixStride: usize, count: i32, dst: usize, p: usize, left: bool): void {
-  const wq = wp(p, 31), bias = wp(p, 30), rq = wp(p, 29);
-  const inC = w(p, 10), outC = w(p, 13), kpad = w(p, 28);
-  const np = (outC + 7) & ~7;
-  const stride = <usize>np << 2;
-  const rmin = rqRmin(rq, np), spread = rqSpread(rq, np);
-  const outOff = i32x4.splat(w(p, 25)), lo = i32x4.splat(w(p, 26)), hi = i32x4.splat(w(p, 27));
-  const k8 = inC & ~7, kt = inC - k8;
-  const blockBytes = <usize>kpad << 3;
-  const dstStride = <usize>outC;
-  let q = 0;
-  // Four pixels at a time: their inputs are widened to int16 into the scratch row
-  // (pixel i at i * kpad * 2), then each pair of inputs is a 32-bit broadcast load.
-  const scr = wp(p, 6);
-  const rowB = <usize>kpad << 1;
-  for (; q + 4 <= count; q += 4) {
-    const s0 = src + <usize>q * pixStride;
-    for (let i = 0; i < 4; i++) {
-      const si = s0 + <usize>i * pixStride, di = scr + <usize>i * rowB;
-      for (let k = 0; k < k8; k += 8) v128.store(di + (<usize>k << 1), v128.load8x8_s(si + <usize>k));
-      if (kt) v128.store(di + (<usize>k8 << 1), loadTail(si + <usize>k8, kt));
-    }
-    const d0 = dst + <usize>q * dstStride;
-    for (let oc = 0; oc < outC; oc += 8) {
-      let wv = wq + <usize>(oc >> 3) * blockBytes;
-      let a0 = i32x4.splat(0), b0 = i32x4.splat(0), a1 = i32x4.splat(0), b1 = i32x4.splat(0);
-      let a2 = i32x4.splat(0), b2 = i32x4.splat(0), a3 = i32x4.splat(0), b3 = i32x4.splat(0);
-      let x = scr;
-      const xe = scr + rowB;
-      for (; x < xe; x += 4) {
-        const w0 = v128.load8x8_s(wv), w1 = v128.load8x8_s(wv, 8);
-        let t = v128.load32_splat(x);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, w0)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, w1));
-        t = v128.load32_splat(x + rowB);
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(t, w0)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(t, w1));
-        t = v128.load32_splat(x + 2 * rowB);
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(t, w0)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(t, w1));
-        t = v128.load32_splat(x + 3 * rowB);
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(t, w0)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(t, w1));
-        wv += 16;
-      }
-      const o4 = <usize>oc << 2;
-      const ba = v128.load(bias + o4), bb = v128.load(bias + o4 + 16);
-      const ta = rq + o4, tb = ta + 16;
-      const n = outC - oc;
-      const d = d0 + <usize>oc;
-      store8(d, requantV(i32x4.add(a0, ba), ta, stride, outOff, lo, hi, left, rmin, spread), requantV(i32x4.add(b0, bb), tb, stride, outOff, lo, hi, left, rmin, spread), n);
-      store8(d + dstStride, requantV(i32x4.add(a1, ba), ta, stride, outOff, lo, hi, left, rmin, spread), requantV(i32x4.add(b1, bb), tb, stride, outOff, lo, hi, left, rmin, spread), n);
-      store8(d + 2 * dstStride, requantV(i32x4.add(a2, ba), ta, stride, outOff, lo, hi, left, rmin, spread), requantV(i32x4.add(b2, bb), tb, stride, outOff, lo, hi, left, rmin, spread), n);
-      store8(d + 3 * dstStride, requantV(i32x4.add(a3, ba), ta, stride, outOff, lo, hi, left, rmin, spread), requantV(i32x4.add(b3, bb), tb, stride, outOff, lo, hi, left, rmin, spread), n);
-    }
-  }
-  for (; q < count; q++) {
-    const s0 = src + <usize>q * pixStride;
-    const d0 = dst + <usize>q * dstStride;
-    for (let oc = 0; oc < outC; oc += 8) {
-      let wv = wq + <usize>(oc >> 3) * blockBytes;
-      let a0 = i32x4.splat(0), b0 = i32x4.splat(0);
-      for (let k = 0; k < kpad; k += 8) {
-        const x0 = k < k8 ? v128.load8x8_s(s0 + <usize>k) : loadTail(s0 + <usize>k, kt);
-        let t = i32x4.shuffle(x0, x0, 0, 0, 0, 0);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 8)));
-        t = i32x4.shuffle(x0, x0, 1, 1, 1, 1);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 16))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 24)));
-        t = i32x4.shuffle(x0, x0, 2, 2, 2, 2);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 32))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 40)));
-        t = i32x4.shuffle(x0, x0, 3, 3, 3, 3);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 48))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 56)));
-        wv += 64;
-      }
-      const o4 = <usize>oc << 2;
-      store8(d0 + <usize>oc,
-        requantV(i32x4.add(a0, v128.load(bias + o4)), rq + o4, stride, outOff, lo, hi, left, rmin, spread),
-        requantV(i32x4.add(b0, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, outOff, lo, hi, left, rmin, spread), outC - oc);
-    }
-  }
-}
-
-export function conv1x1Fast(p: usize): void {
-  const input = wp(p, 0), output = wp(p, 3);
-  const batches = w(p, 7), inH = w(p, 8), inW = w(p, 9), inC = w(p, 10);
-  const outH = w(p, 11), outW = w(p, 12), outC = w(p, 13);
-  const sH = w(p, 18), sW = w(p, 19);
-  if (sH == 1 && sW == 1) {
-    // Every input pixel in order (1x1 with stride 1 has no padding).
-    if (anyLeft(wp(p, 29), (outC + 7) & ~7)) rows1x1(input, <usize>inC, batches * outH * outW, output, p, true);
-    else rows1x1(input, <usize>inC, batches * outH * outW, output, p, false);
-    return;
-  }
-  const left = anyLeft(wp(p, 29), (outC + 7) & ~7);
-  let dst = output;
-  for (let b = 0; b < batches; b++) {
-    for (let oy = 0; oy < outH; oy++) {
-      const src = input + <usize>(((b * inH + oy * sH) * inW) * inC);
-      rows1x1(src, <usize>(sW * inC), outW, dst, p, left);
-      dst += <usize>(outW * outC);
-    }
-  }
-}
 
 // ---------------------------------------------------------------------------------
 // DEPTHWISE_CONV_2D, int8 (kernel 111), xm 0 (depth multiplier 1: eight channels are
@@ -270,9 +136,9 @@ export function conv1x1Fast(p: usize): void {
 }
 
 // Returns the number of channels done per pixel (a multiple of 8).
-export function dwFast(p: usize, xm: i32): i32 {
+export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
   const input = wp(p, 0), output = wp(p, 3);
-  const batches = w(p, 6), inH = w(p, 7), inW = w(p, 8), inC = w(p, 9), outH = w(p, 10), outW = w(p, 11), outC = w(p, 12);
+  const inH = w(p, 7), inW = w(p, 8), inC = w(p, 9), outH = w(p, 10), outW = w(p, 11), outC = w(p, 12);
   const fH = w(p, 13), fW = w(p, 14), dm = w(p, 15);
   const sH = w(p, 16), sW = w(p, 17), dH = w(p, 18), dW = w(p, 19), padH = w(p, 20), padW = w(p, 21);
   const rq = wp(p, 26), wq = wp(p, 27), bias = wp(p, 28), zpPix = wp(p, 29), scratch = wp(p, 30);
@@ -298,9 +164,10 @@ export function dwFast(p: usize, xm: i32): i32 {
   const o0 = <usize>load<i32>(rel), o1 = <usize>load<i32>(rel, 4), o2 = <usize>load<i32>(rel, 8);
   const o3 = <usize>load<i32>(rel, 12), o4 = <usize>load<i32>(rel, 16), o5 = <usize>load<i32>(rel, 20);
   const o6 = <usize>load<i32>(rel, 24), o7 = <usize>load<i32>(rel, 28), o8 = <usize>load<i32>(rel, 32);
-  let dst = output;
-  for (let b = 0; b < batches; b++) {
-    for (let oy = 0; oy < outH; oy++) {
+  let dst = output + <usize>(r0 * outW) * osz;
+  for (let row = r0; row < r1; row++) {
+    const b = row / outH, oy = row % outH;
+    {
       const iy0 = oy * sH - padH;
       const rowIn = iy0 >= 0 && iy0 + (fH - 1) * dH < inH;
       // The run of output pixels whose 3x3 window is inside the image: [oxA, oxB).

@@ -6,7 +6,8 @@
 // i32 lanes only over spans short enough that no lane can overflow).
 import { w, wp, mbqm64 } from '../fixedpoint';
 import { requantV, rqRmin, rqSpread } from './conv-requant';
-import { conv1x1Fast, dwFast } from './conv-fast';
+import { dwFast } from './conv-fast';
+import { convGemmRows } from './conv-gemm';
 
 // MultiplyByQuantizedMultiplier (32-bit, double rounding), the same integers as
 // fixedpoint.ts mbqm, written with shifts only: the truncating i64 division by 2^31 is
@@ -106,14 +107,18 @@ import { conv1x1Fast, dwFast } from './conv-fast';
 //   29 requant table (conv-requant.ts; 0 for 102)
 //   30 (101 only) bias + input offset × Σ weights per channel, for windows inside the image
 //      (outC rounded up to a multiple of 8 entries)
-//   31 (101 with a 1x1 filter and one group) the weights with channels in lanes
-//      (conv-fast.ts), else 0; the scratch (word 6) then holds kpad * 8 bytes
+//   31 (101 with one group, SIMD build) the weights with channels in lanes (conv-gemm.ts),
+//      else 0; word 1 is then 0 and the scratch (word 6) holds four int16 rows of
+//      k rounded up to even, plus slack
 //
-// For every output pixel and group the window is gathered into the scratch row as
+// Rows: convRows(p, mode, r0, r1) computes output rows [r0, r1) of batches * outH
+// (row = b * outH + oy); the only scratch is word 6 (one per thread).
+//
+// int8 without groups on the SIMD build runs convGemmRows (conv-gemm.ts). Otherwise,
+// for every output pixel and group the window is gathered into the scratch row as
 // int16 (x + input offset; taps outside the image are 0, which adds nothing), then each
-// output channel is one dot product of that row with its weight row.
-// 1x1 filters without groups (every window inside the image) skip the gather: int8 runs
-// conv1x1Fast (conv-fast.ts), int16 with the i32 accumulator dots the input pixel directly.
+// output channel is one dot product of that row with its weight row; 1x1 filters
+// without groups with int16 data and the i32 accumulator dot the input pixel directly.
 
 // Gathers the window of output pixel (b, oy, ox), group g into col.
 function im2col(p: usize, col: usize, b: i32, oy: i32, ox: i32, g: i32, wide: bool): void {
@@ -246,7 +251,7 @@ function im2col(p: usize, col: usize, b: i32, oy: i32, ox: i32, g: i32, wide: bo
   else outI16n(dst + (<usize>oc << 1), acc, bias, mult, shift, oc, lo, hi);
 }
 
-function conv1x1(p: usize, mode: i32): void {
+function conv1x1(p: usize, mode: i32, q0: i32, q1: i32): void {
   const wts = wp(p, 1), output = wp(p, 3), mult = wp(p, 4), shift = wp(p, 5);
   const inC = w(p, 10), outC = w(p, 13);
   const outOff = w(p, 25), lo = w(p, 26), hi = w(p, 27), kpad = w(p, 28), rq = wp(p, 29);
@@ -255,8 +260,8 @@ function conv1x1(p: usize, mode: i32): void {
   const k8 = inC & ~7;
   const esz: usize = mode == 0 ? 1 : 2;
   const dstStride = <usize>outC * esz;
-  const nPix = w(p, 7) * w(p, 11) * w(p, 12);
-  let q = 0;
+  const nPix = q1;
+  let q = q0;
   for (; q + 2 <= nPix; q += 2) {
     const sa = src1x1(p, q, esz), sb = src1x1(p, q + 1, esz);
     const da = output + <usize>q * dstStride, db = da + dstStride;
@@ -316,16 +321,20 @@ function conv1x1(p: usize, mode: i32): void {
 }
 
 // mode 0: int8 (101); 1: int16 with i64 accumulator (102); 2: int16 with i32 accumulator (103).
-function conv(p: usize, mode: i32): void {
+function convRows(p: usize, mode: i32, r0: i32, r1: i32): void {
+  if (r0 >= r1) return;
   if (ASC_FEATURE_SIMD) {
-    if (mode != 1 && w(p, 14) == 1 && w(p, 15) == 1 && w(p, 17) == 1) {
-      if (mode == 0) conv1x1Fast(p);
-      else conv1x1(p, mode);
+    if (mode == 0 && w(p, 17) == 1) {
+      convGemmRows(p, r0, r1);
+      return;
+    }
+    if (mode == 2 && w(p, 14) == 1 && w(p, 15) == 1 && w(p, 17) == 1) {
+      conv1x1(p, mode, r0 * w(p, 12), r1 * w(p, 12));
       return;
     }
   }
   const wts = wp(p, 1), bias = wp(p, 2), output = wp(p, 3), mult = wp(p, 4), shift = wp(p, 5), col = wp(p, 6);
-  const batches = w(p, 7), outH = w(p, 11), outW = w(p, 12), outC = w(p, 13);
+  const outH = w(p, 11), outW = w(p, 12), outC = w(p, 13);
   const fH = w(p, 14), fW = w(p, 15), fic = w(p, 16), groups = w(p, 17);
   const outOff = w(p, 25), lo = w(p, 26), hi = w(p, 27), kpad = w(p, 28), rq = wp(p, 29);
   const k = fH * fW * fic;
@@ -335,9 +344,10 @@ function conv(p: usize, mode: i32): void {
   const rowStride = <usize>kpad;
   // The padding tail of the row stays zero for the whole call.
   for (let i = k; i < kpad; i++) store<i16>(col + (<usize>i << 1), 0);
-  let dstPix = output;
-  for (let b = 0; b < batches; b++) {
-    for (let oy = 0; oy < outH; oy++) {
+  let dstPix = output + <usize>(r0 * outW) * <usize>outC * osz;
+  for (let row = r0; row < r1; row++) {
+    const b = row / outH, oy = row % outH;
+    {
       for (let ox = 0; ox < outW; ox++) {
         for (let g = 0; g < groups; g++) {
           im2col(p, col, b, oy, ox, g, wide);
@@ -517,9 +527,10 @@ function conv(p: usize, mode: i32): void {
   return t < n ? t : n;
 }
 
-function dwconv(p: usize, wide: bool): void {
+function dwRows(p: usize, wide: bool, r0: i32, r1: i32): void {
+  if (r0 >= r1) return;
   const input = wp(p, 0), filter = wp(p, 1), bias = wp(p, 2), output = wp(p, 3), mult = wp(p, 4), shift = wp(p, 5);
-  const batches = w(p, 6), inH = w(p, 7), inW = w(p, 8), inC = w(p, 9), outH = w(p, 10), outW = w(p, 11), outC = w(p, 12);
+  const inH = w(p, 7), inW = w(p, 8), inC = w(p, 9), outH = w(p, 10), outW = w(p, 11), outC = w(p, 12);
   const fH = w(p, 13), fW = w(p, 14), dm = w(p, 15);
   const sH = w(p, 16), sW = w(p, 17), dH = w(p, 18), dW = w(p, 19), padH = w(p, 20), padW = w(p, 21);
   const off = w(p, 22), outOff = w(p, 23), lo = w(p, 24), hi = w(p, 25), rq = wp(p, 26);
@@ -531,15 +542,16 @@ function dwconv(p: usize, wide: bool): void {
   if (ASC_FEATURE_SIMD) {
     if (!wide && (xm == 0 || xm == 1)) {
       // Full blocks of 8 channels in conv-fast.ts; the rest below.
-      c0 = dwFast(p, xm);
+      c0 = dwFast(p, xm, r0, r1);
       if (c0 == outC) return;
       vecOk = false;
     }
   }
-  let dstPix = output;
-  for (let b = 0; b < batches; b++) {
+  let dstPix = output + <usize>(r0 * outW) * <usize>outC * osz;
+  for (let row = r0; row < r1; row++) {
+    const b = row / outH, oy = row % outH;
     const pixBase = b * inH;
-    for (let oy = 0; oy < outH; oy++) {
+    {
       const iy0 = oy * sH - padH;
       const fy0 = firstInside(iy0, dH, fH), fy1 = endInside(iy0, dH, fH, inH);
       for (let ox = 0; ox < outW; ox++) {
@@ -581,12 +593,22 @@ function dwconv(p: usize, wide: bool): void {
 
 // Returns false for an id this family does not know.
 export function runConv(id: i32, p: usize): bool {
+  return runConvRows(id, p, 0, convRowCount(id, p));
+}
+
+// Output rows of the record: batches * outH (both kernels of the family).
+export function convRowCount(id: i32, p: usize): i32 {
+  return id >= 111 ? w(p, 6) * w(p, 10) : w(p, 7) * w(p, 11);
+}
+
+// Output rows [r0, r1) of the op; false for an id this family does not know.
+export function runConvRows(id: i32, p: usize, r0: i32, r1: i32): bool {
   switch (id) {
-    case 101: conv(p, 0); break;
-    case 102: conv(p, 1); break;
-    case 103: conv(p, 2); break;
-    case 111: dwconv(p, false); break;
-    case 112: dwconv(p, true); break;
+    case 101: convRows(p, 0, r0, r1); break;
+    case 102: convRows(p, 1, r0, r1); break;
+    case 103: convRows(p, 2, r0, r1); break;
+    case 111: dwRows(p, false, r0, r1); break;
+    case 112: dwRows(p, true, r0, r1); break;
     default: return false;
   }
   return true;

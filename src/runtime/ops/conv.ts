@@ -216,22 +216,19 @@ const padTo8 = (n: number): number => Math.ceil(n / 8) * 8;
  * pair j of reduction indices (2j, 2j+1), 16 int8 that the kernel widens to two int16
  * vectors as it loads them (v128.load8x8_s), channels b*8..b*8+3
  * then b*8+4..b*8+7, each channel as the pair (w(oc, 2j), w(oc, 2j+1)). Channels past
- * outC and indices past k are zero. `at(oc, i)` gives weight i of channel oc.
+ * outC and indices past k are zero. Weight i of channel oc is
+ * src[oc * sOc + (order ? order[i] : i) * sI].
  */
-function pairPack(outC: number, k: number, kp: number, at: (oc: number, i: number) => number): Int8Array {
+function pairPack(src: Int8Array, outC: number, k: number, kp: number, sOc: number, sI: number, order: Int32Array | null = null): Int8Array {
   const np = padTo8(outC);
   const pairs = kp / 2;
   const out = new Int8Array(np * kp);
-  for (let b = 0; b < np / 8; b++) {
-    for (let j = 0; j < pairs; j++) {
-      const base = (b * pairs + j) * 16;
-      for (let l = 0; l < 8; l++) {
-        const oc = b * 8 + l;
-        if (oc >= outC) continue;
-        const d = base + l * 2;
-        if (2 * j < k) out[d] = at(oc, 2 * j);
-        if (2 * j + 1 < k) out[d + 1] = at(oc, 2 * j + 1);
-      }
+  for (let i = 0; i < k; i++) {
+    const j = i >> 1;
+    const at = (order ? order[i]! : i) * sI;
+    for (let oc = 0; oc < outC; oc++) {
+      const b = oc >> 3;
+      out[(b * pairs + j) * 16 + (oc & 7) * 2 + (i & 1)] = src[oc * sOc + at]!;
     }
   }
   return out;
@@ -296,23 +293,28 @@ const conv2d: OpDef = {
     const macs = g.batches * g.outH * g.outW * outC * k;
     if (macs > MAX_MACS) ctx.unsupported(`${macs} multiply-accumulates is too many`);
 
-    // Weights: one row of kpad int8 per output channel (the filter's own
-    // [outC][fH][fW][fic] order), zero-padded to a multiple of 8.
-    const src = filter.data!;
-    const packed = new Int8Array(outC * kpad);
-    for (let oc = 0; oc < outC; oc++) {
-      packed.set(new Int8Array(src.buffer, src.byteOffset + oc * k, k), oc * kpad);
-    }
+    const fd = filter.data!;
+    const src = new Int8Array(fd.buffer, fd.byteOffset, outC * k);
     const esize = input.dtype === 'int8' ? 1 : 2;
     const biasBytes = biasBlob(ctx, bias, outC, wide);
-    // The SIMD build runs int8 1x1 convolutions from the lane-packed copy below only.
-    const fast1x1 = kernel === K.CONV_I8 && fH === 1 && fW === 1 && groups === 1;
+    // The SIMD build runs int8 convolutions without groups from the lane-packed copy
+    // below only (conv-gemm.ts), with four int16 rows of kp = k rounded up to even in
+    // the scratch (and slack for its overlapping vector stores).
+    const gemm = kernel === K.CONV_I8 && groups === 1 && ctx.simd;
+    const kp = k + (k & 1);
     ctx.b.tensor(input);
-    if (fast1x1 && ctx.simd) ctx.b.i32(0); else ctx.b.constant(packed);
+    if (gemm) ctx.b.i32(0);
+    else {
+      // Weights: one row of kpad int8 per output channel (the filter's own
+      // [outC][fH][fW][fic] order), zero-padded to a multiple of 8.
+      const packed = new Int8Array(outC * kpad);
+      for (let oc = 0; oc < outC; oc++) packed.set(src.subarray(oc * k, oc * k + k), oc * kpad);
+      ctx.b.constant(packed);
+    }
     ctx.b.constant(biasBytes).tensor(output)
       .constant(mult).constant(shift)
-      // The im2col row; for the int8 1x1 kernel, four input pixels widened to int16.
-      .scratchBuffer(kpad * (fast1x1 ? 8 : 2));
+      // The im2col row (one pixel), or the GEMM kernel's four rows.
+      .scratchBuffer(gemm ? kp * 8 + 32 : kpad * 2);
     geometryWords(ctx, g);
     ctx.b.i32s([fic, groups, g.strideH, g.strideW, g.dilH, g.dilW, g.padH, g.padW,
       esize === 1 ? -inZp : 0, esize === 1 ? outZp : 0, actMin, actMax, kpad]);
@@ -325,12 +327,11 @@ const conv2d: OpDef = {
       const folded = new Int32Array(padTo8(outC));
       for (let oc = 0; oc < outC; oc++) {
         let sum = 0;
-        for (let i = 0; i < k; i++) sum += packed[oc * kpad + i]!;
+        for (let i = oc * k, e = i + k; i < e; i++) sum += src[i]!;
         folded[oc] = (bv.getInt32(oc * 4, true) + Math.imul(-inZp, sum)) | 0;
       }
       ctx.b.constant(folded);
-      // 1x1 filters without groups: the weights with channels in lanes (K = kpad).
-      if (fast1x1 && ctx.simd) ctx.b.constant(pairPack(outC, k, kpad, (oc, i) => packed[oc * kpad + i]!));
+      if (gemm) ctx.b.constant(pairPack(src, outC, k, kp, k, 1));
       else ctx.b.i32(0);
     } else ctx.b.i32s([0, 0]);
     return { kernel, macs };
@@ -375,9 +376,9 @@ const depthwiseConv2d: OpDef = {
       const fv = new Int8Array(fd.buffer, fd.byteOffset, taps * outC);
       // 3x3 filters pair their taps as (0,1) (3,4) (6,7) (2,5) (8): the first three
       // pairs are horizontal neighbours (see dwFast).
-      const order = taps === 9 && fH === 3 ? [0, 1, 3, 4, 6, 7, 2, 5, 8] : null;
+      const order = taps === 9 && fH === 3 ? Int32Array.of(0, 1, 3, 4, 6, 7, 2, 5, 8) : null;
       // Only the SIMD build reads the lane-packed copy.
-      if (ctx.simd) ctx.b.constant(pairPack(outC, taps, tp, (oc, t) => fv[(order ? order[t]! : t) * outC + oc]!));
+      if (ctx.simd) ctx.b.constant(pairPack(fv, outC, taps, tp, 1, outC, order));
       else ctx.b.i32(0);
       const biasBytes = biasBlob(ctx, bias, outC, false);
       const bv = new Int32Array(biasBytes.buffer, biasBytes.byteOffset, outC);
