@@ -115,7 +115,8 @@ function makeCase(spec, seed) {
   const filterScales = perChannel
     ? Array.from({ length: outC }, () => Math.fround((spec.filterScale ?? 0.01) * (0.25 + (r() % 1000) / 400)))
     : [Math.fround(spec.filterScale ?? 0.01)];
-  const bias = spec.noBias ? null : Int32Array.from({ length: outC }, () => int(-20000, 20000));
+  const bm = spec.biasMax ?? 20000;
+  const bias = spec.noBias ? null : Int32Array.from({ length: outC }, () => int(-bm, bm));
   const inScale = Math.fround(spec.inScale ?? 0.05), outScale = Math.fround(spec.outScale ?? 0.1);
   const inZp = spec.inZp ?? int(-30, 30), outZp = spec.outZp ?? int(-20, 20);
   const act = spec.act ?? 'NONE';
@@ -185,6 +186,9 @@ const convCases = [
   { name: '3x3, left shifts (effective scale > 1)', inShape: [1, 6, 6, 4], fH: 3, fW: 3, outC: 12, filterScale: 2, inScale: 0.5, outScale: 0.02 },
   { name: '1x1, left shifts, RELU', inShape: [1, 4, 5, 8], fH: 1, fW: 1, outC: 11, filterScale: 3, inScale: 0.5, outScale: 0.05, act: 'RELU' },
   { name: '4x4 stride 3, Cin 2, Cout 7, SAME', inShape: [1, 14, 10, 2], fH: 4, fW: 4, outC: 7, s: 3 },
+  { name: '3x3, tiny effective scale (right shifts past 22)', inShape: [1, 6, 6, 8], fH: 3, fW: 3, outC: 9, filterScale: 1e-4, inScale: 1e-4, outScale: 1, biasMax: 2000000000 },
+  { name: '1x1, huge biases (saturated outputs), RELU6', inShape: [1, 5, 5, 16], fH: 1, fW: 1, outC: 16, biasMax: 2000000000, act: 'RELU6' },
+  { name: '3x3, effective scale near 1 (right shift 0 and 1)', inShape: [1, 5, 5, 4], fH: 3, fW: 3, outC: 10, filterScale: 0.6, inScale: 0.1, outScale: 0.05 },
 ];
 
 for (const c of convCases) test(`CONV_2D int8: ${c.name}`, (t) => check(t, c));
@@ -205,6 +209,8 @@ const dwCases = [
   { name: '3x3, left shifts', inShape: [1, 6, 6, 16], fH: 3, fW: 3, outC: 16, filterScale: 2, inScale: 0.5, outScale: 0.02 },
   { name: '3x3, 1 column and 1 row of output', inShape: [1, 3, 3, 32], fH: 3, fW: 3, outC: 32, padding: 'VALID' },
   { name: '3x3 stride 1, 2-pixel wide image, 16 channels', inShape: [1, 5, 2, 16], fH: 3, fW: 3, outC: 16 },
+  { name: '3x3, tiny effective scale (right shifts past 22)', inShape: [1, 6, 6, 16], fH: 3, fW: 3, outC: 16, filterScale: 1e-4, inScale: 1e-4, outScale: 1, biasMax: 2000000000 },
+  { name: '3x3, huge biases (saturated outputs)', inShape: [1, 6, 6, 24], fH: 3, fW: 3, outC: 24, biasMax: 2000000000 },
 ];
 
 for (const c of dwCases) test(`DEPTHWISE_CONV_2D int8: ${c.name}`, (t) => check(t, { ...c, depthwise: true }));

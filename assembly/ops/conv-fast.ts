@@ -7,7 +7,7 @@
 // as (w(oc, i), w(oc, i+1)) per lane, with the input offset folded into the bias, so the
 // int8 input is used as it is; i32 sums wrap as the reference's accumulator does.
 import { w, wp } from '../fixedpoint';
-import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
+import { anyLeft, requantV, rqFast, storeI8x8 } from './conv-requant';
 
 // ---------------------------------------------------------------------------------
 // DEPTHWISE_CONV_2D, int8 (kernel 111), xm 0 (depth multiplier 1: eight channels are
@@ -22,7 +22,7 @@ import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
   wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, xm: i32, left: bool): void {
   const pairBytes = <usize>tp << 3;
   const np = <i32>(stride >> 2);
-  const rmin = rqRmin(rq, np), spread = rqSpread(rq, np);
+  const fast = rqFast(rq, np);
   for (let blk = 0; blk < nblk; blk++) {
     const c = blk << 3;
     const ci = <usize>(xm == 0 ? c : c / dm);
@@ -44,8 +44,8 @@ import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
     }
     const o4 = <usize>c << 2;
     storeI8x8(dst + <usize>c,
-      requantV(i32x4.add(a, v128.load(bias + o4)), rq + o4, stride, outOff, lo, hi, left, rmin, spread),
-      requantV(i32x4.add(b, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, outOff, lo, hi, left, rmin, spread));
+      requantV(i32x4.add(a, v128.load(bias + o4)), rq + o4, stride, outOff, lo, hi, left, fast, 22),
+      requantV(i32x4.add(b, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, outOff, lo, hi, left, fast, 22));
   }
 }
 
@@ -76,7 +76,7 @@ import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
 
 @inline function dw3x3(base: usize, o0: usize, o1: usize, o2: usize, o3: usize, o4: usize, o5: usize, o6: usize, o7: usize, o8: usize,
   dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128,
-  xm: i32, left: bool, rmin: i32, spread: i32, adj: bool): void {
+  xm: i32, left: bool, fast: i32, adj: bool): void {
   for (let blk = 0; blk < nblk; blk++) {
     const c = blk << 3;
     const p = base + <usize>(xm == 0 ? c : c / dm);
@@ -119,17 +119,17 @@ import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
     }
     const o4b = <usize>c << 2;
     storeI8x8(dst + <usize>c,
-      requantV(i32x4.add(a, v128.load(bias + o4b)), rq + o4b, stride, outOff, lo, hi, left, rmin, spread),
-      requantV(i32x4.add(b, v128.load(bias + o4b + 16)), rq + o4b + 16, stride, outOff, lo, hi, left, rmin, spread));
+      requantV(i32x4.add(a, v128.load(bias + o4b)), rq + o4b, stride, outOff, lo, hi, left, fast, 22),
+      requantV(i32x4.add(b, v128.load(bias + o4b + 16)), rq + o4b + 16, stride, outOff, lo, hi, left, fast, 22));
   }
 }
 
 // A run of n output pixels of one row, all with the window inside the image.
 @inline function dwRun(base: usize, step: usize, n: i32, o0: usize, o1: usize, o2: usize, o3: usize, o4: usize, o5: usize, o6: usize, o7: usize, o8: usize,
   dst: usize, osz: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128,
-  xm: i32, left: bool, rmin: i32, spread: i32, adj: bool): void {
+  xm: i32, left: bool, fast: i32, adj: bool): void {
   for (let i = 0; i < n; i++) {
-    dw3x3(base, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, xm, left, rmin, spread, adj);
+    dw3x3(base, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, xm, left, fast, adj);
     base += step;
     dst += osz;
   }
@@ -160,7 +160,7 @@ export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
   if (taps & 1) store<i32>(rel + (<usize>taps << 2), 0);
   const osz = <usize>outC;
   const np = (outC + 7) & ~7;
-  const rmin = rqRmin(rq, np), spread = rqSpread(rq, np);
+  const fast = rqFast(rq, np);
   const o0 = <usize>load<i32>(rel), o1 = <usize>load<i32>(rel, 4), o2 = <usize>load<i32>(rel, 8);
   const o3 = <usize>load<i32>(rel, 12), o4 = <usize>load<i32>(rel, 16), o5 = <usize>load<i32>(rel, 20);
   const o6 = <usize>load<i32>(rel, 24), o7 = <usize>load<i32>(rel, 28), o8 = <usize>load<i32>(rel, 32);
@@ -181,15 +181,15 @@ export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
           const base = input + <usize>(((b * inH + iy0) * inW + ox * sW - padW) * inC);
           const step = <usize>(sW * inC);
           if (xm == 0) {
-            if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true, rmin, spread, false);
-            else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false, rmin, spread, false);
+            if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true, fast, false);
+            else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false, fast, false);
           } else {
             if (adj) {
-              if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true, rmin, spread, true);
-              else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false, rmin, spread, true);
+              if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true, fast, true);
+              else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false, fast, true);
             } else {
-              if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true, rmin, spread, false);
-              else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false, rmin, spread, false);
+              if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true, fast, false);
+              else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false, fast, false);
             }
           }
           dst += <usize>n * osz;

@@ -15,7 +15,7 @@
 // Rows: convGemmRows(p, r0, r1) computes output rows [r0, r1) (row = batch * outH + oy);
 // a thread-aware caller gives each thread its own copy of the scratch (word 6).
 import { w, wp } from '../fixedpoint';
-import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
+import { anyLeft, requantV, rqFast, storeI8x8 } from './conv-requant';
 
 // Eight results of one pixel: all of them, or the first n (< 8).
 @inline function store8(dst: usize, a: v128, b: v128, n: i32): void {
@@ -104,7 +104,7 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
   const outC = w(p, 13);
   const np = (outC + 7) & ~7;
   const stride = <usize>np << 2;
-  const rmin = rqRmin(rq, np), spread = rqSpread(rq, np);
+  const fast = rqFast(rq, np);
   const outOff = i32x4.splat(w(p, 25)), lo = i32x4.splat(w(p, 26)), hi = i32x4.splat(w(p, 27));
   const blockBytes = rowB << 2;
   const dstStride = <usize>outC;
@@ -130,10 +130,10 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
     const ta = rq + o4, tb = ta + 16;
     const n = outC - oc;
     const d = dst + <usize>oc;
-    store8(d, requantV(i32x4.add(a0, ba), ta, stride, outOff, lo, hi, left, rmin, spread), requantV(i32x4.add(b0, bb), tb, stride, outOff, lo, hi, left, rmin, spread), n);
-    if (nv > 1) store8(d + dstStride, requantV(i32x4.add(a1, ba), ta, stride, outOff, lo, hi, left, rmin, spread), requantV(i32x4.add(b1, bb), tb, stride, outOff, lo, hi, left, rmin, spread), n);
-    if (nv > 2) store8(d + 2 * dstStride, requantV(i32x4.add(a2, ba), ta, stride, outOff, lo, hi, left, rmin, spread), requantV(i32x4.add(b2, bb), tb, stride, outOff, lo, hi, left, rmin, spread), n);
-    if (nv > 3) store8(d + 3 * dstStride, requantV(i32x4.add(a3, ba), ta, stride, outOff, lo, hi, left, rmin, spread), requantV(i32x4.add(b3, bb), tb, stride, outOff, lo, hi, left, rmin, spread), n);
+    store8(d, requantV(i32x4.add(a0, ba), ta, stride, outOff, lo, hi, left, fast, 22), requantV(i32x4.add(b0, bb), tb, stride, outOff, lo, hi, left, fast, 22), n);
+    if (nv > 1) store8(d + dstStride, requantV(i32x4.add(a1, ba), ta, stride, outOff, lo, hi, left, fast, 22), requantV(i32x4.add(b1, bb), tb, stride, outOff, lo, hi, left, fast, 22), n);
+    if (nv > 2) store8(d + 2 * dstStride, requantV(i32x4.add(a2, ba), ta, stride, outOff, lo, hi, left, fast, 22), requantV(i32x4.add(b2, bb), tb, stride, outOff, lo, hi, left, fast, 22), n);
+    if (nv > 3) store8(d + 3 * dstStride, requantV(i32x4.add(a3, ba), ta, stride, outOff, lo, hi, left, fast, 22), requantV(i32x4.add(b3, bb), tb, stride, outOff, lo, hi, left, fast, 22), n);
   }
 }
 

@@ -5,7 +5,7 @@
 // the reference's int32 accumulator does), 16x8 kernels in i64 (the SIMD paths sum in
 // i32 lanes only over spans short enough that no lane can overflow).
 import { w, wp, mbqm64 } from '../fixedpoint';
-import { requantV, rqRmin, rqSpread } from './conv-requant';
+import { requantV, rqFast } from './conv-requant';
 import { dwFast } from './conv-fast';
 import { convGemmRows } from './conv-gemm';
 
@@ -67,12 +67,15 @@ import { convGemmRows } from './conv-gemm';
 // Vectorized output stage for four channels [oc, oc + 4), bit-identical to the scalar
 // one (assembly/ops/conv-requant.ts). rq is the table written by requantTable
 // (src/runtime/ops/conv.ts) for n = outC channels. Returns the clamped i32 results.
-@inline function requant4(acc: v128, oc: i32, bias: usize, rq: usize, n: i32, outOff: i32, lo: i32, hi: i32): v128 {
+// wide: int16 outputs (the table's S is 16), else int8 (22).
+@inline function requant4(acc: v128, oc: i32, bias: usize, rq: usize, n: i32, outOff: i32, lo: i32, hi: i32, wide: bool): v128 {
   const o4 = <usize>oc << 2;
   const np = (n + 7) & ~7;
   const stride = <usize>np << 2;
-  return requantV(i32x4.add(acc, v128.load(bias + o4)), rq + o4, stride, i32x4.splat(outOff), i32x4.splat(lo), i32x4.splat(hi), true,
-    rqRmin(rq, np), rqSpread(rq, np));
+  const a = i32x4.add(acc, v128.load(bias + o4));
+  const fast = rqFast(rq, np);
+  if (wide) return requantV(a, rq + o4, stride, i32x4.splat(outOff), i32x4.splat(lo), i32x4.splat(hi), true, fast, 16);
+  return requantV(a, rq + o4, stride, i32x4.splat(outOff), i32x4.splat(lo), i32x4.splat(hi), true, fast, 22);
 }
 
 // Four i32x4 partial sums -> one i32x4 of their totals.
@@ -289,8 +292,8 @@ function conv1x1(p: usize, mode: i32, q0: i32, q1: i32): void {
         accA = i32x4.add(accA, tail4(sa, w0, rowStride, k8, inC, mode));
         accB = i32x4.add(accB, tail4(sb, w0, rowStride, k8, inC, mode));
       }
-      store4(da, oc, requant4(accA, oc, bias, rq, outC, outOff, lo, hi), mode);
-      store4(db, oc, requant4(accB, oc, bias, rq, outC, outOff, lo, hi), mode);
+      store4(da, oc, requant4(accA, oc, bias, rq, outC, outOff, lo, hi, mode != 0), mode);
+      store4(db, oc, requant4(accB, oc, bias, rq, outC, outOff, lo, hi, mode != 0), mode);
     }
     for (; oc < outC; oc++) {
       one1x1(sa, da, oc, wts, rowStride, inC, bias, mult, shift, outOff, lo, hi, mode);
@@ -314,7 +317,7 @@ function conv1x1(p: usize, mode: i32, q0: i32, q1: i32): void {
       }
       let accA = reduce4(a0, a1, a2, a3);
       if (k8 < inC) accA = i32x4.add(accA, tail4(sa, w0, rowStride, k8, inC, mode));
-      store4(da, oc, requant4(accA, oc, bias, rq, outC, outOff, lo, hi), mode);
+      store4(da, oc, requant4(accA, oc, bias, rq, outC, outOff, lo, hi, mode != 0), mode);
     }
     for (; oc < outC; oc++) one1x1(sa, da, oc, wts, rowStride, inC, bias, mult, shift, outOff, lo, hi, mode);
   }
@@ -391,7 +394,7 @@ function convRows(p: usize, mode: i32, r0: i32, r1: i32): void {
                   a2 = i32x4.add(a2, i32x4.dot_i16x8_s(cv, v128.load8x8_s(w2 + u)));
                   a3 = i32x4.add(a3, i32x4.dot_i16x8_s(cv, v128.load8x8_s(w3 + u)));
                 }
-                const r = requant4(reduce4(a0, a1, a2, a3), oc, bias, rq, outC, outOff, lo, hi);
+                const r = requant4(reduce4(a0, a1, a2, a3), oc, bias, rq, outC, outOff, lo, hi, mode != 0);
                 if (mode == 0) storeI8x4(dstPix + <usize>oc, r);
                 else storeI16x4(dstPix + (<usize>oc << 1), r);
               }
@@ -478,8 +481,8 @@ function convRows(p: usize, mode: i32, r0: i32, r1: i32): void {
     outI16w(d + 12, <i64>i32x4.extract_lane(hi, 2), bias, mult, shift, c + 6, qlo, qhi);
     outI16w(d + 14, <i64>i32x4.extract_lane(hi, 3), bias, mult, shift, c + 7, qlo, qhi);
   } else {
-    storeI8x4(dst + <usize>c, requant4(lo, c, bias, rq, outC, outOff, qlo, qhi));
-    storeI8x4(dst + <usize>c + 4, requant4(hi, c + 4, bias, rq, outC, outOff, qlo, qhi));
+    storeI8x4(dst + <usize>c, requant4(lo, c, bias, rq, outC, outOff, qlo, qhi, false));
+    storeI8x4(dst + <usize>c + 4, requant4(hi, c + 4, bias, rq, outC, outOff, qlo, qhi, false));
   }
 }
 

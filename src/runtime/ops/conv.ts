@@ -172,39 +172,35 @@ function biasBlob(ctx: OpContext, bias: Tensor | null, outC: number, wide: boole
  * the same integers as the multiplier / shift pair in another form, for np = outC rounded
  * up to a multiple of 8 channels (the padding entries have multiplier 0):
  *   i32 mult[np] | i32 2^left[np] | i32 half[np] | u32 2^(31-right)[np]
- *   | u32 cap[np] | i32 2^(spread-(right-rmin))[np] | i32 rmin | i32 spread
- * (spread -1: the kernels use the 64-bit division).
+ *   | u32 cap[np] | i32 2^(S-right)[np] | i32 S | i32 fast
+ * with S = 22 for int8 outputs, 16 for int16 (the kernels use the same constant), cap =
+ * 2^(32-S+right) - 1, and fast = 0 when every right shift is <= S (else -1: the kernels
+ * use the 64-bit division).
  */
-function requantTable(mult: Int32Array, shift: Int32Array): Uint8Array {
+function requantTable(mult: Int32Array, shift: Int32Array, wide: boolean): Uint8Array {
   const n = mult.length;
   const np = padTo8(n);
+  const S = wide ? 16 : 22;
+  const c = 32 - S;
   const buf = new ArrayBuffer(np * 24 + 16);
   const i32 = new Int32Array(buf);
   const u32 = new Uint32Array(buf);
-  const rightOf = (c: number) => (c < n && shift[c]! < 0 ? -shift[c]! : 0);
-  let rmin = 31, rmax = 0;
-  for (let c = 0; c < n; c++) {
-    rmin = Math.min(rmin, rightOf(c));
-    rmax = Math.max(rmax, rightOf(c));
-  }
-  if (n === 0) rmin = 0;
-  // The 32-bit division (see the kernel file) also needs every right shift >= 1, so
-  // that no quotient comes near 2^31 (the reference's + zero point may wrap there).
-  const spread = rmin >= 1 && rmax - rmin <= 15 ? rmax - rmin : -1;
-  for (let c = 0; c < np; c++) {
-    const s = c < n ? shift[c]! : 0;
+  let rmax = 0;
+  for (let k = 0; k < n; k++) rmax = Math.max(rmax, shift[k]! < 0 ? -shift[k]! : 0);
+  const fast = rmax <= S;
+  for (let k = 0; k < np; k++) {
+    const s = k < n ? shift[k]! : 0;
     const left = s > 0 ? s : 0;
-    // Padding channels take rmin (their multiplier is 0, so any shift gives 0).
-    const right = c < n ? rightOf(c) : rmin;
-    i32[c] = c < n ? mult[c]! : 0;
-    i32[np + c] = 2 ** left;
-    i32[2 * np + c] = right > 0 ? 2 ** (right - 1) : 0;
-    u32[3 * np + c] = 2 ** (31 - right);
-    u32[4 * np + c] = 16 + right < 32 ? 2 ** (16 + right) : 0xffffffff;
-    i32[5 * np + c] = spread >= 0 ? 2 ** (spread - (right - rmin)) : 0;
+    const right = s < 0 ? -s : 0;
+    i32[k] = k < n ? mult[k]! : 0;
+    i32[np + k] = 2 ** left;
+    i32[2 * np + k] = right > 0 ? 2 ** (right - 1) : 0;
+    u32[3 * np + k] = 2 ** (31 - right);
+    u32[4 * np + k] = c + right < 32 ? 2 ** (c + right) - 1 : 0xffffffff;
+    i32[5 * np + k] = fast ? 2 ** (S - right) : 0;
   }
-  i32[6 * np] = rmin;
-  i32[6 * np + 1] = spread;
+  i32[6 * np] = S;
+  i32[6 * np + 1] = fast ? 0 : -1;
   return new Uint8Array(buf);
 }
 
@@ -319,7 +315,7 @@ const conv2d: OpDef = {
     ctx.b.i32s([fic, groups, g.strideH, g.strideW, g.dilH, g.dilW, g.padH, g.padW,
       esize === 1 ? -inZp : 0, esize === 1 ? outZp : 0, actMin, actMax, kpad]);
     if (wide) ctx.b.i32(0);
-    else ctx.b.constant(requantTable(mult, shift));
+    else ctx.b.constant(requantTable(mult, shift, input.dtype === 'int16'));
     if (kernel === K.CONV_I8) {
       // For windows entirely inside the image: bias + input offset × Σ weights, so
       // the kernel can take raw int8 input (wrapping i32, as the accumulator wraps).
@@ -365,7 +361,7 @@ const depthwiseConv2d: OpDef = {
       wide ? 0 : -inZp, wide ? 0 : outZp, actMin, actMax]);
     if (wide) ctx.b.i32s([0, 0, 0, 0, 0]);
     else {
-      ctx.b.constant(requantTable(mult, shift));
+      ctx.b.constant(requantTable(mult, shift, false));
       // For the SIMD kernel: the weights with channels in lanes, taps in pairs; the
       // bias plus input offset × Σ weights (all taps); a pixel of input zero points
       // that stands in for taps outside the image (it adds nothing once the offset is
