@@ -12,15 +12,23 @@ import { anyLeft, requantV, rqFast, storeI8x8 } from './conv-requant';
 // ---------------------------------------------------------------------------------
 // DEPTHWISE_CONV_2D, int8 (kernel 111), xm 0 (depth multiplier 1: eight channels are
 // one 8-byte load) or 1 (eight outputs share one input channel: a broadcast). Words:
-// 27 packed weights (taps in pairs, tp = taps rounded up to even), 28 folded bias,
+// 27 packed weights (int16; taps in pairs, tp = taps rounded up to even), 28 folded bias,
 // 29 a pixel of input zero points, 30 scratch for tp addresses.
 // Each output pixel gets tp tap addresses: its taps inside the image point at the
 // input, the others (and the odd tap's partner, whose weights are zero) at the zero
 // point pixel. Channels past the last full block of 8 are left to the caller.
 
+// The pairs (x[i], y[i]) of channels 0..3 and 4..7 of two int16 vectors.
+@inline function lo4(x: v128, y: v128): v128 {
+  return i16x8.shuffle(x, y, 0, 8, 1, 9, 2, 10, 3, 11);
+}
+@inline function hi4(x: v128, y: v128): v128 {
+  return i16x8.shuffle(x, y, 4, 12, 5, 13, 6, 14, 7, 15);
+}
+
 @inline function dwPixel(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32,
   wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, xm: i32, left: bool): void {
-  const pairBytes = <usize>tp << 3;
+  const pairBytes = <usize>tp << 4;
   const np = <i32>(stride >> 2);
   const fast = rqFast(rq, np);
   for (let blk = 0; blk < nblk; blk++) {
@@ -32,15 +40,15 @@ import { anyLeft, requantV, rqFast, storeI8x8 } from './conv-requant';
       const pa = base + <usize>load<i32>(offs + (<usize>j << 2)) + ci;
       const pb = base + <usize>load<i32>(offs + (<usize>j << 2), 4) + ci;
       if (xm == 0) {
-        const xi = i8x16.shuffle(v128.load64_zero(pa), v128.load64_zero(pb), 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-        a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(xi), v128.load8x8_s(wv)));
-        b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(xi), v128.load8x8_s(wv, 8)));
+        const xa = v128.load8x8_s(pa), xb = v128.load8x8_s(pb);
+        a = i32x4.add(a, i32x4.dot_i16x8_s(lo4(xa, xb), v128.load(wv)));
+        b = i32x4.add(b, i32x4.dot_i16x8_s(hi4(xa, xb), v128.load(wv, 16)));
       } else {
         const xs = i32x4.splat((<i32>load<i8>(pa) & 0xffff) | (<i32>load<i8>(pb) << 16));
-        a = i32x4.add(a, i32x4.dot_i16x8_s(xs, v128.load8x8_s(wv)));
-        b = i32x4.add(b, i32x4.dot_i16x8_s(xs, v128.load8x8_s(wv, 8)));
+        a = i32x4.add(a, i32x4.dot_i16x8_s(xs, v128.load(wv)));
+        b = i32x4.add(b, i32x4.dot_i16x8_s(xs, v128.load(wv, 16)));
       }
-      wv += 16;
+      wv += 32;
     }
     const o4 = <usize>c << 2;
     storeI8x8(dst + <usize>c,
@@ -52,9 +60,6 @@ import { anyLeft, requantV, rqFast, storeI8x8 } from './conv-requant';
 // 3x3 filters, window inside the image: the nine tap offsets (o0..o8, from the window
 // origin at base) stay in locals and the five tap pairs are unrolled. The ninth tap is
 // paired with itself (its partner's weights are zero).
-@inline function il(pa: usize, pb: usize): v128 {
-  return i8x16.shuffle(v128.load64_zero(pa), v128.load64_zero(pb), 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-}
 // Two horizontally adjacent int8 inputs at pa as the int16 pair (x[pa], x[pa + 1]) in
 // every 32-bit lane.
 @inline function bc2(pa: usize): v128 {
@@ -80,42 +85,42 @@ import { anyLeft, requantV, rqFast, storeI8x8 } from './conv-requant';
   for (let blk = 0; blk < nblk; blk++) {
     const c = blk << 3;
     const p = base + <usize>(xm == 0 ? c : c / dm);
-    const wv = wq + <usize>blk * 80;
+    const wv = wq + <usize>blk * 160;
     let a: v128, b: v128;
     if (xm == 0) {
-      let x = il(p + o0, p + o1);
-      a = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load8x8_s(wv));
-      b = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load8x8_s(wv, 8));
-      x = il(p + o2, p + o3);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load8x8_s(wv, 16)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load8x8_s(wv, 24)));
-      x = il(p + o4, p + o5);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load8x8_s(wv, 32)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load8x8_s(wv, 40)));
-      x = il(p + o6, p + o7);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load8x8_s(wv, 48)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load8x8_s(wv, 56)));
-      x = i16x8.extend_low_i8x16_s(v128.load64_zero(p + o8));
+      let xa = v128.load8x8_s(p + o0), xb = v128.load8x8_s(p + o1);
+      a = i32x4.dot_i16x8_s(lo4(xa, xb), v128.load(wv));
+      b = i32x4.dot_i16x8_s(hi4(xa, xb), v128.load(wv, 16));
+      xa = v128.load8x8_s(p + o2); xb = v128.load8x8_s(p + o3);
+      a = i32x4.add(a, i32x4.dot_i16x8_s(lo4(xa, xb), v128.load(wv, 32)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(hi4(xa, xb), v128.load(wv, 48)));
+      xa = v128.load8x8_s(p + o4); xb = v128.load8x8_s(p + o5);
+      a = i32x4.add(a, i32x4.dot_i16x8_s(lo4(xa, xb), v128.load(wv, 64)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(hi4(xa, xb), v128.load(wv, 80)));
+      xa = v128.load8x8_s(p + o6); xb = v128.load8x8_s(p + o7);
+      a = i32x4.add(a, i32x4.dot_i16x8_s(lo4(xa, xb), v128.load(wv, 96)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(hi4(xa, xb), v128.load(wv, 112)));
       // Tap 8 alone: its weights sit in the even int16 of each pair, the odd ones are 0,
-      // so the pair (x, anything) works; use x's own lanes 0..3 / 4..7 spread to pairs.
-      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.shuffle(x, x, 0, 0, 1, 1, 2, 2, 3, 3), v128.load8x8_s(wv, 64)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.shuffle(x, x, 4, 4, 5, 5, 6, 6, 7, 7), v128.load8x8_s(wv, 72)));
+      // so the pair (x, x) works.
+      xa = v128.load8x8_s(p + o8);
+      a = i32x4.add(a, i32x4.dot_i16x8_s(lo4(xa, xa), v128.load(wv, 128)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(hi4(xa, xa), v128.load(wv, 144)));
     } else {
       let x = adj ? bc2(p + o0) : bc(p + o0, p + o1);
-      a = i32x4.dot_i16x8_s(x, v128.load8x8_s(wv));
-      b = i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 8));
+      a = i32x4.dot_i16x8_s(x, v128.load(wv));
+      b = i32x4.dot_i16x8_s(x, v128.load(wv, 16));
       x = adj ? bc2(p + o2) : bc(p + o2, p + o3);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 16)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 24)));
+      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load(wv, 32)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 48)));
       x = adj ? bc2(p + o4) : bc(p + o4, p + o5);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 32)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 40)));
+      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load(wv, 64)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 80)));
       x = bc(p + o6, p + o7);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 48)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 56)));
+      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load(wv, 96)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 112)));
       x = i32x4.splat(<i32>load<i8>(p + o8) & 0xffff);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 64)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 72)));
+      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load(wv, 128)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 144)));
     }
     const o4b = <usize>c << 2;
     storeI8x8(dst + <usize>c,

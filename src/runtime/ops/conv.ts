@@ -374,7 +374,8 @@ const depthwiseConv2d: OpDef = {
       // pairs are horizontal neighbours (see dwFast).
       const order = taps === 9 && fH === 3 ? Int32Array.of(0, 1, 3, 4, 6, 7, 2, 5, 8) : null;
       // Only the SIMD build reads the lane-packed copy.
-      if (ctx.simd) ctx.b.constant(pairPack(fv, outC, taps, tp, 1, outC, order));
+      // (As int16: the kernel feeds them to the multiply without widening.)
+      if (ctx.simd) ctx.b.constant(Int16Array.from(pairPack(fv, outC, taps, tp, 1, outC, order)));
       else ctx.b.i32(0);
       const biasBytes = biasBlob(ctx, bias, outC, false);
       const bv = new Int32Array(biasBytes.buffer, biasBytes.byteOffset, outC);
