@@ -193,11 +193,11 @@ function requantTable(mult: Int32Array, shift: Int32Array, wide: boolean): Uint8
     const left = s > 0 ? s : 0;
     const right = s < 0 ? -s : 0;
     i32[k] = k < n ? mult[k]! : 0;
-    i32[np + k] = 2 ** left;
-    i32[2 * np + k] = right > 0 ? 2 ** (right - 1) : 0;
-    u32[3 * np + k] = 2 ** (31 - right);
-    u32[4 * np + k] = c + right < 32 ? 2 ** (c + right) - 1 : 0xffffffff;
-    i32[5 * np + k] = fast ? 2 ** (S - right) : 0;
+    i32[np + k] = 1 << left;
+    i32[2 * np + k] = right > 0 ? 1 << (right - 1) : 0;
+    u32[3 * np + k] = (1 << (31 - right)) >>> 0;
+    u32[4 * np + k] = c + right < 32 ? (1 << (c + right)) - 1 : 0xffffffff;
+    i32[5 * np + k] = fast ? 1 << (S - right) : 0;
   }
   i32[6 * np] = S;
   i32[6 * np + 1] = fast ? 0 : -1;
@@ -209,23 +209,47 @@ const padTo8 = (n: number): number => Math.ceil(n / 8) * 8;
 /**
  * Weights with the output channels in vector lanes, for the SIMD kernels that multiply
  * pairs of int16 (i32x4.dot_i16x8_s): for each block of 8 channels [b*8, b*8+8) and each
- * pair j of reduction indices (2j, 2j+1), 16 int8 that the kernel widens to two int16
- * vectors as it loads them (v128.load8x8_s), channels b*8..b*8+3
- * then b*8+4..b*8+7, each channel as the pair (w(oc, 2j), w(oc, 2j+1)). Channels past
- * outC and indices past k are zero. Weight i of channel oc is
- * src[oc * sOc + (order ? order[i] : i) * sI].
+ * pair j of reduction indices (2j, 2j+1), 16 values, channels b*8..b*8+3 then
+ * b*8+4..b*8+7, each channel as the pair (w(oc, 2j), w(oc, 2j+1)). Channels past outC and
+ * indices past k are zero. Weight i of channel oc is src[oc * k + i] (rows: CONV_2D's
+ * [outC][k] filter); sums[oc] gets the sum of channel oc's weights. One pass, reading the filter in order; plain typed-array loops,
+ * since this runs once per op at load, mostly before the engine has optimized it.
  */
-function pairPack(src: Int8Array, outC: number, k: number, kp: number, sOc: number, sI: number, order: Int32Array | null = null): Int8Array {
-  const np = padTo8(outC);
-  const pairs = kp / 2;
-  const out = new Int8Array(np * kp);
-  for (let i = 0; i < k; i++) {
-    const j = i >> 1;
-    const at = (order ? order[i]! : i) * sI;
-    for (let oc = 0; oc < outC; oc++) {
-      const b = oc >> 3;
-      out[(b * pairs + j) * 16 + (oc & 7) * 2 + (i & 1)] = src[oc * sOc + at]!;
+function pairPackRows(src: Int8Array, outC: number, k: number, kp: number, sums: Int32Array): Int8Array {
+  const pairs = kp >> 1;
+  const out = new Int8Array(padTo8(outC) * kp);
+  const k2 = k & ~1;
+  for (let oc = 0; oc < outC; oc++) {
+    let o = (oc >> 3) * pairs * 16 + (oc & 7) * 2;
+    let s = oc * k;
+    const e = s + k2;
+    let sum = 0;
+    for (; s < e; s += 2, o += 16) {
+      const a = src[s]!, b = src[s + 1]!;
+      out[o] = a;
+      out[o + 1] = b;
+      sum += a + b;
     }
+    if (k & 1) {
+      out[o] = src[s]!;
+      sum += src[s]!;
+    }
+    sums[oc] = sum;
+  }
+  return out;
+}
+
+/**
+ * The same layout for DEPTHWISE_CONV_2D's [taps][outC] filter, tap t of the packed order
+ * being filter tap order[t] (or t), as int16 (the kernel multiplies them unwidened).
+ */
+function pairPackTaps(src: Int8Array, outC: number, taps: number, tp: number, order: Int32Array | null): Int16Array {
+  const pairs = tp >> 1;
+  const out = new Int16Array(padTo8(outC) * tp);
+  for (let t = 0; t < taps; t++) {
+    const row = (order ? order[t]! : t) * outC;
+    const base = (t >> 1) * 16 + (t & 1);
+    for (let oc = 0; oc < outC; oc++) out[(oc >> 3) * pairs * 16 + base + (oc & 7) * 2] = src[row + oc]!;
   }
   return out;
 }
@@ -320,14 +344,20 @@ const conv2d: OpDef = {
       // For windows entirely inside the image: bias + input offset × Σ weights, so
       // the kernel can take raw int8 input (wrapping i32, as the accumulator wraps).
       const bv = new DataView(biasBytes.buffer, biasBytes.byteOffset, biasBytes.byteLength);
-      const folded = new Int32Array(padTo8(outC));
-      for (let oc = 0; oc < outC; oc++) {
-        let sum = 0;
-        for (let i = oc * k, e = i + k; i < e; i++) sum += src[i]!;
-        folded[oc] = (bv.getInt32(oc * 4, true) + Math.imul(-inZp, sum)) | 0;
+      const sums = new Int32Array(outC);
+      let lanes: Int8Array | null = null;
+      if (gemm) lanes = pairPackRows(src, outC, k, kp, sums);
+      else {
+        for (let oc = 0; oc < outC; oc++) {
+          let sum = 0;
+          for (let i = oc * k, e = i + k; i < e; i++) sum += src[i]!;
+          sums[oc] = sum;
+        }
       }
+      const folded = new Int32Array(padTo8(outC));
+      for (let oc = 0; oc < outC; oc++) folded[oc] = (bv.getInt32(oc * 4, true) + Math.imul(-inZp, sums[oc]!)) | 0;
       ctx.b.constant(folded);
-      if (gemm) ctx.b.constant(pairPack(src, outC, k, kp, k, 1));
+      if (lanes) ctx.b.constant(lanes);
       else ctx.b.i32(0);
     } else ctx.b.i32s([0, 0]);
     return { kernel, macs };
@@ -374,8 +404,7 @@ const depthwiseConv2d: OpDef = {
       // pairs are horizontal neighbours (see dwFast).
       const order = taps === 9 && fH === 3 ? Int32Array.of(0, 1, 3, 4, 6, 7, 2, 5, 8) : null;
       // Only the SIMD build reads the lane-packed copy.
-      // (As int16: the kernel feeds them to the multiply without widening.)
-      if (ctx.simd) ctx.b.constant(Int16Array.from(pairPack(fv, outC, taps, tp, 1, outC, order)));
+      if (ctx.simd) ctx.b.constant(pairPackTaps(fv, outC, taps, tp, order));
       else ctx.b.i32(0);
       const biasBytes = biasBlob(ctx, bias, outC, false);
       const bv = new Int32Array(biasBytes.buffer, biasBytes.byteOffset, outC);
