@@ -218,6 +218,23 @@ const padTo8 = (n: number): number => Math.ceil(n / 8) * 8;
 function pairPackRows(src: Int8Array, outC: number, k: number, kp: number, sums: Int32Array): Int8Array {
   const pairs = kp >> 1;
   const out = new Int8Array(padTo8(outC) * kp);
+  if ((k & 1) === 0 && (src.byteOffset & 1) === 0) {
+    // Even k on an aligned filter: each pair is one little-endian int16 (half the steps).
+    const s16 = new Int16Array(src.buffer, src.byteOffset, (outC * k) >> 1);
+    const o16 = new Int16Array(out.buffer);
+    const h = k >> 1;
+    for (let oc = 0; oc < outC; oc++) {
+      let o = (oc >> 3) * pairs * 8 + (oc & 7);
+      let sum = 0;
+      for (let s = oc * h, e = s + h; s < e; s++, o += 8) {
+        const v = s16[s]!;
+        o16[o] = v;
+        sum += ((v << 24) >> 24) + (v >> 8);
+      }
+      sums[oc] = sum;
+    }
+    return out;
+  }
   const k2 = k & ~1;
   for (let oc = 0; oc < outC; oc++) {
     let o = (oc >> 3) * pairs * 16 + (oc & 7) * 2;
