@@ -15,16 +15,14 @@
 // Rows: convGemmRows(p, r0, r1) computes output rows [r0, r1) (row = batch * outH + oy);
 // a thread-aware caller gives each thread its own copy of the scratch (word 6).
 import { w, wp } from '../fixedpoint';
-import { anyLeft, requantV, rqFast, storeI8x8 } from './conv-requant';
+import { anyLeft, finish8, requantQ, rqFast, storeH8 } from './conv-requant';
 
-// Eight results of one pixel: all of them, or the first n (< 8).
-@inline function store8(dst: usize, a: v128, b: v128, n: i32): void {
+// Eight results of one pixel (finish8's int16 lanes): all of them, or the first n (< 8).
+@inline function store8(dst: usize, v: v128, n: i32): void {
   if (n >= 8) {
-    storeI8x8(dst, a, b);
+    storeH8(dst, v);
   } else {
-    const h = i16x8.narrow_i32x4_s(a, b);
-    const v = i8x16.narrow_i16x8_s(h, h);
-    const bits = i64x2.extract_lane(v, 0);
+    const bits = i64x2.extract_lane(i8x16.narrow_i16x8_s(v, v), 0);
     for (let i = 0; i < n; i++) store<i8>(dst + <usize>i, <i8>(bits >> (<i64>i << 3)));
   }
 }
@@ -99,13 +97,12 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
 // Four output pixels whose int16 rows (kp values each, row i at scr + i * rowB) are in
 // the scratch -> all output channels of the pixels, written from dst (dstStride bytes
 // between pixels); only the first nv (1..4) pixels are stored.
-@inline function block4(p: usize, scr: usize, rowB: usize, dst: usize, nv: i32, left: bool): void {
+@inline function block4(p: usize, scr: usize, rowB: usize, dst: usize, nv: i32, left: bool, fast: bool): void {
   const wq = wp(p, 31), bias = wp(p, 30), rq = wp(p, 29);
   const outC = w(p, 13);
   const np = (outC + 7) & ~7;
   const stride = <usize>np << 2;
-  const fast = rqFast(rq, np);
-  const outOff = i32x4.splat(w(p, 25)), lo = i32x4.splat(w(p, 26)), hi = i32x4.splat(w(p, 27));
+  const zp = i16x8.splat(<i16>w(p, 25)), lo = i16x8.splat(<i16>w(p, 26)), hi = i16x8.splat(<i16>w(p, 27));
   const blockBytes = rowB << 2;
   const dstStride = <usize>outC;
   const xe = scr + rowB;
@@ -130,20 +127,27 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
     const ta = rq + o4, tb = ta + 16;
     const n = outC - oc;
     const d = dst + <usize>oc;
-    store8(d, requantV(i32x4.add(a0, ba), ta, stride, outOff, lo, hi, left, fast, 22), requantV(i32x4.add(b0, bb), tb, stride, outOff, lo, hi, left, fast, 22), n);
-    if (nv > 1) store8(d + dstStride, requantV(i32x4.add(a1, ba), ta, stride, outOff, lo, hi, left, fast, 22), requantV(i32x4.add(b1, bb), tb, stride, outOff, lo, hi, left, fast, 22), n);
-    if (nv > 2) store8(d + 2 * dstStride, requantV(i32x4.add(a2, ba), ta, stride, outOff, lo, hi, left, fast, 22), requantV(i32x4.add(b2, bb), tb, stride, outOff, lo, hi, left, fast, 22), n);
-    if (nv > 3) store8(d + 3 * dstStride, requantV(i32x4.add(a3, ba), ta, stride, outOff, lo, hi, left, fast, 22), requantV(i32x4.add(b3, bb), tb, stride, outOff, lo, hi, left, fast, 22), n);
+    store8(d, finish8(requantQ(i32x4.add(a0, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b0, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
+    if (nv > 1) store8(d + dstStride, finish8(requantQ(i32x4.add(a1, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b1, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
+    if (nv > 2) store8(d + 2 * dstStride, finish8(requantQ(i32x4.add(a2, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b2, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
+    if (nv > 3) store8(d + 3 * dstStride, finish8(requantQ(i32x4.add(a3, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b3, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
   }
 }
 
 // The block kernel as plain functions (one call per four pixels keeps the pixel loop's
-// variables out of the block's registers), with and without channels that shift left.
-function block4Left(p: usize, scr: usize, rowB: usize, dst: usize, nv: i32): void {
-  block4(p, scr, rowB, dst, nv, true);
+// variables out of the block's registers), with and without channels that shift left,
+// with the 32-bit (F) or the 64-bit (S) division.
+function block4LF(p: usize, scr: usize, rowB: usize, dst: usize, nv: i32): void {
+  block4(p, scr, rowB, dst, nv, true, true);
 }
-function block4Right(p: usize, scr: usize, rowB: usize, dst: usize, nv: i32): void {
-  block4(p, scr, rowB, dst, nv, false);
+function block4RF(p: usize, scr: usize, rowB: usize, dst: usize, nv: i32): void {
+  block4(p, scr, rowB, dst, nv, false, true);
+}
+function block4LS(p: usize, scr: usize, rowB: usize, dst: usize, nv: i32): void {
+  block4(p, scr, rowB, dst, nv, true, false);
+}
+function block4RS(p: usize, scr: usize, rowB: usize, dst: usize, nv: i32): void {
+  block4(p, scr, rowB, dst, nv, false, false);
 }
 
 // The input pixel of flattened output pixel q of a 1x1 convolution.
@@ -155,7 +159,7 @@ function block4Right(p: usize, scr: usize, rowB: usize, dst: usize, nv: i32): vo
 }
 
 // Output pixels [q0, q1); the last block repeats its last pixel to fill four rows.
-@inline function pixels(p: usize, q0: i32, q1: i32, is1x1: bool, dense: bool, left: bool): void {
+@inline function pixels(p: usize, q0: i32, q1: i32, is1x1: bool, dense: bool, left: bool, fast: bool): void {
   const k = w(p, 14) * w(p, 15) * w(p, 10);
   const kp = k + (k & 1);
   const rowB = <usize>kp << 1;
@@ -183,8 +187,13 @@ function block4Right(p: usize, scr: usize, rowB: usize, dst: usize, nv: i32): vo
       }
     }
     const dst = output + <usize>q * outC;
-    if (left) block4Left(p, scr, rowB, dst, nv);
-    else block4Right(p, scr, rowB, dst, nv);
+    if (fast) {
+      if (left) block4LF(p, scr, rowB, dst, nv);
+      else block4RF(p, scr, rowB, dst, nv);
+    } else {
+      if (left) block4LS(p, scr, rowB, dst, nv);
+      else block4RS(p, scr, rowB, dst, nv);
+    }
   }
 }
 
@@ -194,11 +203,13 @@ export function convGemmRows(p: usize, r0: i32, r1: i32): void {
   const is1x1 = w(p, 14) == 1 && w(p, 15) == 1;
   // Stride 1 1x1: input pixel q is output pixel q.
   const dense = is1x1 && w(p, 18) == 1 && w(p, 19) == 1;
-  const left = anyLeft(wp(p, 29), (outC + 7) & ~7);
+  const np = (outC + 7) & ~7;
+  const left = anyLeft(wp(p, 29), np);
+  const fast = rqFast(wp(p, 29), np) >= 0;
   if (is1x1) {
-    if (dense) pixels(p, q0, q1, true, true, left);
-    else pixels(p, q0, q1, true, false, left);
+    if (dense) pixels(p, q0, q1, true, true, left, fast);
+    else pixels(p, q0, q1, true, false, left, fast);
   } else {
-    pixels(p, q0, q1, false, false, left);
+    pixels(p, q0, q1, false, false, left, fast);
   }
 }

@@ -33,6 +33,14 @@
 // last word (< 0: the 64-bit division); S: 22 (int8 outputs) or 16 (int16 outputs), the
 // table's S. Returns the clamped results.
 @inline export function requantV(acc: v128, t: usize, stride: usize, outOff: v128, lo: v128, hi: v128, left: bool, fast: i32, S: i32): v128 {
+  const q = requantQ(acc, t, stride, left, fast >= 0, S);
+  return i32x4.min_s(i32x4.max_s(i32x4.add(q, outOff), lo), hi);
+}
+
+// The same before the zero point and clamp: MBQM of the four lanes (fast: the table's
+// fast word is >= 0, a constant at each call site so only one division is emitted). In
+// the fast division |result| <= 2^(32-S) - 1; in the 64-bit one any int32.
+@inline export function requantQ(acc: v128, t: usize, stride: usize, left: bool, fast: bool, S: i32): v128 {
   const a = left ? i32x4.mul(acc, v128.load(t + stride)) : acc;
   const m = v128.load(t);
   const nudge = i64x2.splat(1 << 30);
@@ -42,7 +50,7 @@
   const sign = i32x4.shr_s(y, 31);
   const z = i32x4.add(i32x4.abs(y), v128.load(t + 2 * stride));
   let r: v128;
-  if (fast >= 0) {
+  if (fast) {
     const zc = i32x4.min_u(z, v128.load(t + 4 * stride));
     r = i32x4.shr_u(i32x4.mul(zc, v128.load(t + 5 * stride)), S);
   } else {
@@ -51,8 +59,20 @@
     const rhi = i64x2.shr_u(i64x2.extmul_high_i32x4_u(z, p), 31);
     r = i32x4.shuffle(rlo, rhi, 0, 2, 4, 6);
   }
-  const q = i32x4.sub(v128.xor(r, sign), sign);
-  return i32x4.min_s(i32x4.max_s(i32x4.add(q, outOff), lo), hi);
+  return i32x4.sub(v128.xor(r, sign), sign);
+}
+
+// Eight results of requantQ (channels in a then b) -> zero point added and clamped, as
+// int16 lanes: narrowing first is exact, since a result beyond int16 saturates to one that
+// still lies beyond every clamp bound once the zero point (|zp| <= 2^15 - 1 for int16
+// outputs, where it is 0, and <= 128 for int8) is added with saturation.
+@inline export function finish8(a: v128, b: v128, zp: v128, lo: v128, hi: v128): v128 {
+  return i16x8.min_s(i16x8.max_s(i16x8.add_sat_s(i16x8.narrow_i32x4_s(a, b), zp), lo), hi);
+}
+
+// finish8's lanes -> eight int8 at dst.
+@inline export function storeH8(dst: usize, v: v128): void {
+  v128.store64_lane(dst, i8x16.narrow_i16x8_s(v, v), 0);
 }
 
 // The table's fast word.
