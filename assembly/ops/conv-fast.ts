@@ -7,7 +7,7 @@
 // as (w(oc, i), w(oc, i+1)) per lane, with the input offset folded into the bias, so the
 // int8 input is used as it is; i32 sums wrap as the reference's accumulator does.
 import { w, wp } from '../fixedpoint';
-import { anyLeft, requantV, rqFast, storeI8x8 } from './conv-requant';
+import { anyLeft, finish8, requantQ, rqFast, storeH8 } from './conv-requant';
 
 // ---------------------------------------------------------------------------------
 // DEPTHWISE_CONV_2D, int8 (kernel 111), xm 0 (depth multiplier 1: eight channels are
@@ -51,9 +51,9 @@ import { anyLeft, requantV, rqFast, storeI8x8 } from './conv-requant';
       wv += 32;
     }
     const o4 = <usize>c << 2;
-    storeI8x8(dst + <usize>c,
-      requantV(i32x4.add(a, v128.load(bias + o4)), rq + o4, stride, outOff, lo, hi, left, fast, 22),
-      requantV(i32x4.add(b, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, outOff, lo, hi, left, fast, 22));
+    storeH8(dst + <usize>c, finish8(
+      requantQ(i32x4.add(a, v128.load(bias + o4)), rq + o4, stride, left, fast >= 0, 22),
+      requantQ(i32x4.add(b, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, left, fast >= 0, 22), outOff, lo, hi));
   }
 }
 
@@ -123,9 +123,9 @@ import { anyLeft, requantV, rqFast, storeI8x8 } from './conv-requant';
       b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 144)));
     }
     const o4b = <usize>c << 2;
-    storeI8x8(dst + <usize>c,
-      requantV(i32x4.add(a, v128.load(bias + o4b)), rq + o4b, stride, outOff, lo, hi, left, fast, 22),
-      requantV(i32x4.add(b, v128.load(bias + o4b + 16)), rq + o4b + 16, stride, outOff, lo, hi, left, fast, 22));
+    storeH8(dst + <usize>c, finish8(
+      requantQ(i32x4.add(a, v128.load(bias + o4b)), rq + o4b, stride, left, fast >= 0, 22),
+      requantQ(i32x4.add(b, v128.load(bias + o4b + 16)), rq + o4b + 16, stride, left, fast >= 0, 22), outOff, lo, hi));
   }
 }
 
@@ -147,7 +147,8 @@ export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
   const fH = w(p, 13), fW = w(p, 14), dm = w(p, 15);
   const sH = w(p, 16), sW = w(p, 17), dH = w(p, 18), dW = w(p, 19), padH = w(p, 20), padW = w(p, 21);
   const rq = wp(p, 26), wq = wp(p, 27), bias = wp(p, 28), zpPix = wp(p, 29), scratch = wp(p, 30);
-  const outOff = i32x4.splat(w(p, 23)), lo = i32x4.splat(w(p, 24)), hi = i32x4.splat(w(p, 25));
+  // Zero point and clamp as int16 lanes (finish8).
+  const outOff = i16x8.splat(<i16>w(p, 23)), lo = i16x8.splat(<i16>w(p, 24)), hi = i16x8.splat(<i16>w(p, 25));
   const stride = <usize>((outC + 7) & ~7) << 2;
   const nblk = outC >> 3;
   if (nblk == 0) return 0;
