@@ -18,6 +18,31 @@ import { anyLeft, finish8, requantQ, rqFast, storeH8 } from './conv-requant';
 // input, the others (and the odd tap's partner, whose weights are zero) at the zero
 // point pixel. Channels past the last full block of 8 are left to the caller.
 
+// dwPixelT as plain functions, one per input layout and left-shift case: a call per
+// output pixel keeps the caller's row variables out of the tap loop's registers.
+function dwPixel0L(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128): void {
+  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true);
+}
+function dwPixel0R(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128): void {
+  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false);
+}
+function dwPixel1L(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128): void {
+  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true);
+}
+function dwPixel1R(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128): void {
+  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false);
+}
+@inline function dwPixel(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32,
+  wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, xm: i32, left: bool): void {
+  if (xm == 0) {
+    if (left) dwPixel0L(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi);
+    else dwPixel0R(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi);
+  } else {
+    if (left) dwPixel1L(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi);
+    else dwPixel1R(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi);
+  }
+}
+
 // The pairs (x[i], y[i]) of channels 0..3 and 4..7 of two int16 vectors.
 @inline function lo4(x: v128, y: v128): v128 {
   return i16x8.shuffle(x, y, 0, 8, 1, 9, 2, 10, 3, 11);
@@ -26,7 +51,7 @@ import { anyLeft, finish8, requantQ, rqFast, storeH8 } from './conv-requant';
   return i16x8.shuffle(x, y, 4, 12, 5, 13, 6, 14, 7, 15);
 }
 
-@inline function dwPixel(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32,
+@inline function dwPixelT(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32,
   wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, xm: i32, left: bool): void {
   const pairBytes = <usize>tp << 4;
   const np = <i32>(stride >> 2);

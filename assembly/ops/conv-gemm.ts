@@ -8,7 +8,7 @@
 // 1x1 filters read the pixel itself (no window), so the gather is only a widening copy.
 //
 // Record words: src/runtime/ops/conv.ts. Used here: 0 input, 3 output, 6 scratch
-// (4 rows of kp int16, kp = K rounded up to even, plus 32 bytes of slack), 7-24 geometry,
+// (groupOf(kp) rows of kp int16, kp = K rounded up to even, plus 32 bytes of slack), 7-24 geometry,
 // 25-27 output zero point and clamp, 29 requant table, 30 folded bias, 31 the weights
 // with channels in lanes (pairPack: per block of 8 channels, kp / 2 pairs of 16 int8).
 //
@@ -97,7 +97,10 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
 // Four output pixels whose int16 rows (kp values each, row i at scr + i * rowB) are in
 // the scratch -> all output channels of the pixels, written from dst (dstStride bytes
 // between pixels); only the first nv (1..4) pixels are stored.
-@inline function block4(p: usize, scr: usize, rowB: usize, dst: usize, nv: i32, left: bool, fast: bool): void {
+// The int16 rows of count pixels (row i at scr + i * rowB, kp values each) -> all output
+// channels of the pixels, written from dst (outC bytes between pixels): groups of four
+// pixels run the 4 x 8 register block, the last count % 4 pixels a 1 x 8 block.
+@inline function blocks(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, left: bool, fast: bool): void {
   const wq = wp(p, 31), bias = wp(p, 30), rq = wp(p, 29);
   const outC = w(p, 13);
   const np = (outC + 7) & ~7;
@@ -105,49 +108,80 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
   const zp = i16x8.splat(<i16>w(p, 25)), lo = i16x8.splat(<i16>w(p, 26)), hi = i16x8.splat(<i16>w(p, 27));
   const blockBytes = rowB << 2;
   const dstStride = <usize>outC;
-  const xe = scr + rowB;
-  for (let oc = 0; oc < outC; oc += 8) {
-    let wv = wq + <usize>(oc >> 3) * blockBytes;
-    let a0 = i32x4.splat(0), b0 = i32x4.splat(0), a1 = i32x4.splat(0), b1 = i32x4.splat(0);
-    let a2 = i32x4.splat(0), b2 = i32x4.splat(0), a3 = i32x4.splat(0), b3 = i32x4.splat(0);
-    for (let x = scr; x < xe; x += 4) {
-      const w0 = v128.load8x8_s(wv), w1 = v128.load8x8_s(wv, 8);
-      let t = v128.load32_splat(x);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, w0)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, w1));
-      t = v128.load32_splat(x + rowB);
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(t, w0)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(t, w1));
-      t = v128.load32_splat(x + 2 * rowB);
-      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(t, w0)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(t, w1));
-      t = v128.load32_splat(x + 3 * rowB);
-      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(t, w0)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(t, w1));
-      wv += 16;
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const r0 = scr + <usize>i * rowB;
+    const xe = r0 + rowB;
+    const dRow = dst + <usize>i * dstStride;
+    for (let oc = 0; oc < outC; oc += 8) {
+      let wv = wq + <usize>(oc >> 3) * blockBytes;
+      let a0 = i32x4.splat(0), b0 = i32x4.splat(0), a1 = i32x4.splat(0), b1 = i32x4.splat(0);
+      let a2 = i32x4.splat(0), b2 = i32x4.splat(0), a3 = i32x4.splat(0), b3 = i32x4.splat(0);
+      for (let x = r0; x < xe; x += 4) {
+        const w0 = v128.load8x8_s(wv), w1 = v128.load8x8_s(wv, 8);
+        let t = v128.load32_splat(x);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, w0)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, w1));
+        t = v128.load32_splat(x + rowB);
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(t, w0)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(t, w1));
+        t = v128.load32_splat(x + 2 * rowB);
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(t, w0)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(t, w1));
+        t = v128.load32_splat(x + 3 * rowB);
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(t, w0)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(t, w1));
+        wv += 16;
+      }
+      const o4 = <usize>oc << 2;
+      const ba = v128.load(bias + o4), bb = v128.load(bias + o4 + 16);
+      const ta = rq + o4, tb = ta + 16;
+      const n = outC - oc;
+      const d = dRow + <usize>oc;
+      store8(d, finish8(requantQ(i32x4.add(a0, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b0, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
+      store8(d + dstStride, finish8(requantQ(i32x4.add(a1, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b1, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
+      store8(d + 2 * dstStride, finish8(requantQ(i32x4.add(a2, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b2, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
+      store8(d + 3 * dstStride, finish8(requantQ(i32x4.add(a3, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b3, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
     }
-    const o4 = <usize>oc << 2;
-    const ba = v128.load(bias + o4), bb = v128.load(bias + o4 + 16);
-    const ta = rq + o4, tb = ta + 16;
-    const n = outC - oc;
-    const d = dst + <usize>oc;
-    store8(d, finish8(requantQ(i32x4.add(a0, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b0, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
-    if (nv > 1) store8(d + dstStride, finish8(requantQ(i32x4.add(a1, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b1, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
-    if (nv > 2) store8(d + 2 * dstStride, finish8(requantQ(i32x4.add(a2, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b2, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
-    if (nv > 3) store8(d + 3 * dstStride, finish8(requantQ(i32x4.add(a3, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b3, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
+  }
+  for (; i < count; i++) {
+    const r0 = scr + <usize>i * rowB;
+    const xe = r0 + rowB;
+    const dRow = dst + <usize>i * dstStride;
+    for (let oc = 0; oc < outC; oc += 8) {
+      let wv = wq + <usize>(oc >> 3) * blockBytes;
+      let a0 = i32x4.splat(0), b0 = i32x4.splat(0);
+      for (let x = r0; x < xe; x += 4) {
+        const t = v128.load32_splat(x);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv)));
+        b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 8)));
+        wv += 16;
+      }
+      const o4 = <usize>oc << 2;
+      store8(dRow + <usize>oc, finish8(
+        requantQ(i32x4.add(a0, v128.load(bias + o4)), rq + o4, stride, left, fast, 22),
+        requantQ(i32x4.add(b0, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, left, fast, 22), zp, lo, hi), outC - oc);
+    }
   }
 }
 
-// The block kernel as plain functions (one call per four pixels keeps the pixel loop's
-// variables out of the block's registers), with and without channels that shift left,
-// with the 32-bit (F) or the 64-bit (S) division.
-function block4LF(p: usize, scr: usize, rowB: usize, dst: usize, nv: i32): void {
-  block4(p, scr, rowB, dst, nv, true, true);
+// The block kernel as plain functions (one call per group of pixels keeps the pixel
+// loop's variables out of the block's registers), with and without channels that shift
+// left, with the 32-bit (F) or the 64-bit (S) division.
+function blocksLF(p: usize, scr: usize, rowB: usize, dst: usize, count: i32): void {
+  blocks(p, scr, rowB, dst, count, true, true);
 }
-function block4RF(p: usize, scr: usize, rowB: usize, dst: usize, nv: i32): void {
-  block4(p, scr, rowB, dst, nv, false, true);
+function blocksRF(p: usize, scr: usize, rowB: usize, dst: usize, count: i32): void {
+  blocks(p, scr, rowB, dst, count, false, true);
 }
-function block4LS(p: usize, scr: usize, rowB: usize, dst: usize, nv: i32): void {
-  block4(p, scr, rowB, dst, nv, true, false);
+function blocksLS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32): void {
+  blocks(p, scr, rowB, dst, count, true, false);
 }
-function block4RS(p: usize, scr: usize, rowB: usize, dst: usize, nv: i32): void {
-  block4(p, scr, rowB, dst, nv, false, false);
+function blocksRS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32): void {
+  blocks(p, scr, rowB, dst, count, false, false);
+}
+
+// Pixels gathered per call of the block kernel: as many as fit 8 KiB of int16 rows,
+// a multiple of 4 in [4, 16] (src/runtime/ops/conv.ts sizes the scratch the same way).
+@inline function groupOf(kp: i32): i32 {
+  const g = ((4096 / kp) >> 2) << 2;
+  return g < 4 ? 4 : g > 16 ? 16 : g;
 }
 
 // The input pixel of flattened output pixel q of a 1x1 convolution.
@@ -158,7 +192,7 @@ function block4RS(p: usize, scr: usize, rowB: usize, dst: usize, nv: i32): void 
   return wp(p, 0) + <usize>(((b * w(p, 8) + oy * w(p, 18)) * w(p, 9) + ox * w(p, 19)) * w(p, 10));
 }
 
-// Output pixels [q0, q1); the last block repeats its last pixel to fill four rows.
+// Output pixels [q0, q1), G at a time.
 @inline function pixels(p: usize, q0: i32, q1: i32, is1x1: bool, dense: bool, left: bool, fast: bool): void {
   const k = w(p, 14) * w(p, 15) * w(p, 10);
   const kp = k + (k & 1);
@@ -169,30 +203,28 @@ function block4RS(p: usize, scr: usize, rowB: usize, dst: usize, nv: i32): void 
   const output = wp(p, 3);
   const outW = w(p, 12), outH = w(p, 11);
   const end = wp(p, 0) + <usize>(w(p, 7) * w(p, 8) * w(p, 9) * inC);
+  const G = groupOf(kp);
   // Output coordinates of pixel q (kept up to date without divisions).
   let ox = q0 % outW, oy = (q0 / outW) % outH, b = q0 / (outW * outH);
-  for (let q = q0; q < q1; q += 4) {
-    const nv = min(4, q1 - q);
-    for (let i = 0; i < 4; i++) {
-      const qi = q + min(i, nv - 1);
+  for (let q = q0; q < q1; q += G) {
+    const count = min(G, q1 - q);
+    for (let i = 0; i < count; i++) {
       const d = scr + <usize>i * rowB;
       if (!is1x1) gather(p, d, b, oy, ox);
-      else if (dense) widen(d, wp(p, 0) + <usize>qi * <usize>inC, inC, end);
-      else widen(d, src1x1(p, qi), inC, end);
-      if (i < nv - 1 || (i == 3)) {
-        if (++ox == outW) {
-          ox = 0;
-          if (++oy == outH) { oy = 0; b++; }
-        }
+      else if (dense) widen(d, wp(p, 0) + <usize>(q + i) * <usize>inC, inC, end);
+      else widen(d, src1x1(p, q + i), inC, end);
+      if (++ox == outW) {
+        ox = 0;
+        if (++oy == outH) { oy = 0; b++; }
       }
     }
     const dst = output + <usize>q * outC;
     if (fast) {
-      if (left) block4LF(p, scr, rowB, dst, nv);
-      else block4RF(p, scr, rowB, dst, nv);
+      if (left) blocksLF(p, scr, rowB, dst, count);
+      else blocksRF(p, scr, rowB, dst, count);
     } else {
-      if (left) block4LS(p, scr, rowB, dst, nv);
-      else block4RS(p, scr, rowB, dst, nv);
+      if (left) blocksLS(p, scr, rowB, dst, count);
+      else blocksRS(p, scr, rowB, dst, count);
     }
   }
 }

@@ -111,8 +111,8 @@ import { convGemmRows } from './conv-gemm';
 //   30 (101 only) bias + input offset × Σ weights per channel, for windows inside the image
 //      (outC rounded up to a multiple of 8 entries)
 //   31 (101 with one group, SIMD build) the weights with channels in lanes (conv-gemm.ts),
-//      else 0; word 1 is then 0 and the scratch (word 6) holds four int16 rows of
-//      k rounded up to even, plus slack
+//      else 0; word 1 is then 0 and the scratch (word 6) holds 4 to 16 int16 rows of
+//      k rounded up to even (groupOf in conv-gemm.ts), plus slack
 //
 // Rows: convRows(p, mode, r0, r1) computes output rows [r0, r1) of batches * outH
 // (row = b * outH + oy); the only scratch is word 6 (one per thread).

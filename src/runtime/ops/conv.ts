@@ -204,6 +204,12 @@ function requantTable(mult: Int32Array, shift: Int32Array, wide: boolean): Uint8
   return new Uint8Array(buf);
 }
 
+/** Pixels per call of the GEMM conv's block kernel (groupOf in assembly/ops/conv-gemm.ts). */
+function gemmGroup(kp: number): number {
+  const g = ((Math.trunc(4096 / kp)) >> 2) << 2;
+  return g < 4 ? 4 : g > 16 ? 16 : g;
+}
+
 const padTo8 = (n: number): number => Math.ceil(n / 8) * 8;
 
 /**
@@ -335,8 +341,8 @@ const conv2d: OpDef = {
     const esize = input.dtype === 'int8' ? 1 : 2;
     const biasBytes = biasBlob(ctx, bias, outC, wide);
     // The SIMD build runs int8 convolutions without groups from the lane-packed copy
-    // below only (conv-gemm.ts), with four int16 rows of kp = k rounded up to even in
-    // the scratch (and slack for its overlapping vector stores).
+    // below only (conv-gemm.ts), with 4 to 16 int16 rows of kp = k rounded up to even
+    // in the scratch (and slack for its overlapping vector stores).
     const gemm = kernel === K.CONV_I8 && groups === 1 && ctx.simd;
     const kp = k + (k & 1);
     ctx.b.tensor(input);
@@ -350,8 +356,8 @@ const conv2d: OpDef = {
     }
     ctx.b.constant(biasBytes).tensor(output)
       .constant(mult).constant(shift)
-      // The im2col row (one pixel), or the GEMM kernel's four rows.
-      .scratchBuffer(gemm ? kp * 8 + 32 : kpad * 2);
+      // The im2col row (one pixel), or the GEMM kernel's rows (groupOf in conv-gemm.ts).
+      .scratchBuffer(gemm ? gemmGroup(kp) * kp * 2 + 32 : kpad * 2);
     geometryWords(ctx, g);
     ctx.b.i32s([fic, groups, g.strideH, g.strideW, g.dilH, g.dilW, g.padH, g.padW,
       esize === 1 ? -inZp : 0, esize === 1 ? outZp : 0, actMin, actMax, kpad]);
