@@ -165,6 +165,28 @@ function dwPixel1R(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm:
   }
 }
 
+// A 3x3 window that crosses the image border: abs holds the nine tap addresses in slot
+// order (taps outside the image at the zero point pixel); they serve as dw3x3's offsets
+// from address 0.
+@inline function dwEdge(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize,
+  outOff: v128, lo: v128, hi: v128, fast: i32, xm: i32, left: bool): void {
+  dw3x3(0, <usize>load<u32>(abs), <usize>load<u32>(abs, 4), <usize>load<u32>(abs, 8), <usize>load<u32>(abs, 12),
+    <usize>load<u32>(abs, 16), <usize>load<u32>(abs, 20), <usize>load<u32>(abs, 24), <usize>load<u32>(abs, 28),
+    <usize>load<u32>(abs, 32), dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, xm, left, fast, false);
+}
+function dwEdge0L(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, fast: i32): void {
+  dwEdge(abs, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, fast, 0, true);
+}
+function dwEdge0R(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, fast: i32): void {
+  dwEdge(abs, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, fast, 0, false);
+}
+function dwEdge1L(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, fast: i32): void {
+  dwEdge(abs, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, fast, 1, true);
+}
+function dwEdge1R(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, fast: i32): void {
+  dwEdge(abs, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, fast, 1, false);
+}
+
 // Returns the number of channels done per pixel (a multiple of 8).
 export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
   const input = wp(p, 0), output = wp(p, 3);
@@ -247,7 +269,16 @@ export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
             }
           }
           if (taps & 1) store<u32>(abs + (<usize>taps << 2), <u32>zpPix);
-          if (xm == 0) {
+          if (is3x3) {
+            // The unrolled 3x3 block with the nine addresses as offsets from 0.
+            if (xm == 0) {
+              if (left) dwEdge0L(abs, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, fast);
+              else dwEdge0R(abs, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, fast);
+            } else {
+              if (left) dwEdge1L(abs, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, fast);
+              else dwEdge1R(abs, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, fast);
+            }
+          } else if (xm == 0) {
             if (left) dwPixel(0, abs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true);
             else dwPixel(0, abs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false);
           } else {
