@@ -21,16 +21,22 @@ import { anyLeft, finish8, requantQ, rqFast, storeH8 } from './conv-requant';
 // dwPixelT as plain functions, one per input layout and left-shift case: a call per
 // output pixel keeps the caller's row variables out of the tap loop's registers.
 function dwPixel0L(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128): void {
-  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true);
+  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true, false);
 }
 function dwPixel0R(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128): void {
-  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false);
+  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false, false);
 }
 function dwPixel1L(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128): void {
-  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true);
+  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true, false);
 }
 function dwPixel1R(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128): void {
-  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false);
+  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false, false);
+}
+function dwPixel1LA(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128): void {
+  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true, true);
+}
+function dwPixel1RA(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128): void {
+  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false, true);
 }
 @inline function dwPixel(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32,
   wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, xm: i32, left: bool): void {
@@ -51,8 +57,10 @@ function dwPixel1R(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm:
   return i16x8.shuffle(x, y, 4, 12, 5, 13, 6, 14, 7, 15);
 }
 
+// adj (xm 1 only): every tap pair is two horizontally adjacent bytes (one input channel,
+// no horizontal dilation, an even filter width, window inside the image): one 16-bit load.
 @inline function dwPixelT(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32,
-  wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, xm: i32, left: bool): void {
+  wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, xm: i32, left: bool, adj: bool): void {
   const pairBytes = <usize>tp << 4;
   const np = <i32>(stride >> 2);
   const fast = rqFast(rq, np);
@@ -63,12 +71,17 @@ function dwPixel1R(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm:
     let wv = wq + <usize>blk * pairBytes;
     for (let j = 0; j < tp; j += 2) {
       const pa = base + <usize>load<i32>(offs + (<usize>j << 2)) + ci;
-      const pb = base + <usize>load<i32>(offs + (<usize>j << 2), 4) + ci;
       if (xm == 0) {
+        const pb = base + <usize>load<i32>(offs + (<usize>j << 2), 4) + ci;
         const xa = v128.load8x8_s(pa), xb = v128.load8x8_s(pb);
         a = i32x4.add(a, i32x4.dot_i16x8_s(lo4(xa, xb), v128.load(wv)));
         b = i32x4.add(b, i32x4.dot_i16x8_s(hi4(xa, xb), v128.load(wv, 16)));
+      } else if (adj) {
+        const xs = bc2(pa);
+        a = i32x4.add(a, i32x4.dot_i16x8_s(xs, v128.load(wv)));
+        b = i32x4.add(b, i32x4.dot_i16x8_s(xs, v128.load(wv, 16)));
       } else {
+        const pb = base + <usize>load<i32>(offs + (<usize>j << 2), 4) + ci;
         const xs = i32x4.splat((<i32>load<i8>(pa) & 0xffff) | (<i32>load<i8>(pb) << 16));
         a = i32x4.add(a, i32x4.dot_i16x8_s(xs, v128.load(wv)));
         b = i32x4.add(b, i32x4.dot_i16x8_s(xs, v128.load(wv, 16)));
@@ -204,6 +217,8 @@ export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
   const is3x3 = fH == 3 && fW == 3;
   // Horizontal tap neighbours are adjacent bytes (one input channel, no dilation).
   const adj = inC == 1 && dW == 1;
+  // Taps in pairs along rows (not 3x3): pairs are adjacent bytes when also fW is even.
+  const pairAdj = adj && !is3x3 && (fW & 1) == 0;
   // scratch: tp offsets of the taps from the window origin, then tp addresses, both in
   // the packed weights' tap order (slotOf).
   const rel = scratch, abs = scratch + (<usize>tp << 2);
@@ -255,6 +270,9 @@ export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
           if (xm == 0) {
             if (left) dwPixel(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true);
             else dwPixel(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false);
+          } else if (pairAdj) {
+            if (left) dwPixel1LA(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi);
+            else dwPixel1RA(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi);
           } else {
             if (left) dwPixel(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true);
             else dwPixel(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false);
