@@ -595,8 +595,18 @@ function dwRows(p: usize, wide: bool, r0: i32, r1: i32): void {
 }
 
 // Returns false for an id this family does not know.
+// (One statement per case, using only p and id: the ahead-of-time compiler copies them,
+// src/compile/codegen.ts.)
 export function runConv(id: i32, p: usize): bool {
-  return runConvRows(id, p, 0, convRowCount(id, p));
+  switch (id) {
+    case 101: convRows(p, 0, 0, convRowCount(id, p)); break;
+    case 102: convRows(p, 1, 0, convRowCount(id, p)); break;
+    case 103: convRows(p, 2, 0, convRowCount(id, p)); break;
+    case 111: dwRows(p, false, 0, convRowCount(id, p)); break;
+    case 112: dwRows(p, true, 0, convRowCount(id, p)); break;
+    default: return false;
+  }
+  return true;
 }
 
 // Output rows of the record: batches * outH (both kernels of the family).
