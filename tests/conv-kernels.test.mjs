@@ -125,7 +125,7 @@ function makeCase(spec, seed) {
   const clamp = act === 'RELU6' ? [Math.max(-128, q(0)), Math.min(127, q(6))] : act === 'RELU' ? [Math.max(-128, q(0)), 127] : [-128, 127];
   return {
     ...spec, depthwise, N, input, filter, filterScales, bias, inScale, outScale, inZp, outZp, act, clamp,
-    sH: spec.s ?? 1, sW: spec.sW ?? spec.s ?? 1, dH: spec.d ?? 1, dW: spec.d ?? 1, padding: spec.padding ?? 'SAME',
+    sH: spec.s ?? 1, sW: spec.sW ?? spec.s ?? 1, dH: spec.dH ?? spec.d ?? 1, dW: spec.dW ?? spec.d ?? 1, padding: spec.padding ?? 'SAME',
   };
 }
 
@@ -178,6 +178,8 @@ const convCases = [
   { name: '3x3, Cin 5, Cout 17, SAME, per-tensor', inShape: [1, 9, 7, 5], fH: 3, fW: 3, outC: 17, perChannel: false },
   { name: '2x3 filter, Cin 6, Cout 9, strides 1x2, VALID', inShape: [1, 10, 11, 6], fH: 2, fW: 3, outC: 9, s: 1, sW: 2, padding: 'VALID' },
   { name: '3x3 dilation 2, Cin 4, Cout 8, SAME', inShape: [1, 12, 12, 4], fH: 3, fW: 3, outC: 8, d: 2 },
+  { name: '3x3 dilation 2x1, Cin 3, Cout 10, SAME, stride 2x1', inShape: [1, 13, 11, 3], fH: 3, fW: 3, outC: 10, dH: 2, dW: 1, s: 2, sW: 1 },
+  { name: '3x2 dilation 1x3, Cin 2, Cout 9, VALID', inShape: [2, 9, 12, 2], fH: 3, fW: 2, outC: 9, dH: 1, dW: 3, padding: 'VALID' },
   { name: '3x3, Cin 16, Cout 24, batch 2, RELU6', inShape: [2, 8, 8, 16], fH: 3, fW: 3, outC: 24, act: 'RELU6' },
   { name: '1x1, Cin 3, Cout 5 (tiny depth, channel tail)', inShape: [1, 7, 5, 3], fH: 1, fW: 1, outC: 5 },
   { name: '1x1, Cin 16, Cout 96, pixel tail', inShape: [1, 5, 7, 16], fH: 1, fW: 1, outC: 96 },

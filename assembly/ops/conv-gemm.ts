@@ -204,14 +204,38 @@ function blocksRS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32): vo
   const outW = w(p, 12), outH = w(p, 11);
   const end = wp(p, 0) + <usize>(w(p, 7) * w(p, 8) * w(p, 9) * inC);
   const G = groupOf(kp);
+  // Windows inside the image without horizontal dilation: fH runs of fW * inC bytes,
+  // copied here without the general gather (constants held across pixels).
+  const input = wp(p, 0);
+  const inH = w(p, 8), inW = w(p, 9);
+  const fH = w(p, 14), fW = w(p, 15);
+  const sH = w(p, 18), sW = w(p, 19), padH = w(p, 22), padW = w(p, 23);
+  const dH = w(p, 20);
+  const runs = w(p, 21) == 1;
+  const run = fW * inC;
+  const runB = <usize>run << 1;
+  const rowStep = <usize>(dH * inW * inC);
+  const yLast = (fH - 1) * dH;
   // Output coordinates of pixel q (kept up to date without divisions).
   let ox = q0 % outW, oy = (q0 / outW) % outH, b = q0 / (outW * outH);
   for (let q = q0; q < q1; q += G) {
     const count = min(G, q1 - q);
     for (let i = 0; i < count; i++) {
       const d = scr + <usize>i * rowB;
-      if (!is1x1) gather(p, d, b, oy, ox);
-      else if (dense) widen(d, wp(p, 0) + <usize>(q + i) * <usize>inC, inC, end);
+      if (!is1x1) {
+        const iy0 = oy * sH - padH, ix0 = ox * sW - padW;
+        if (runs && iy0 >= 0 && iy0 + yLast < inH && ix0 >= 0 && ix0 + fW <= inW) {
+          let src = input + <usize>(((b * inH + iy0) * inW + ix0) * inC);
+          let c = d;
+          for (let fy = 0; fy < fH; fy++) {
+            widen(c, src, run, end);
+            src += rowStep;
+            c += runB;
+          }
+        } else {
+          gather(p, d, b, oy, ox);
+        }
+      } else if (dense) widen(d, wp(p, 0) + <usize>(q + i) * <usize>inC, inC, end);
       else widen(d, src1x1(p, q + i), inC, end);
       if (++ox == outW) {
         ox = 0;
