@@ -1,16 +1,17 @@
-// SIMD int8 CONV_2D without groups (kernel 101 with word 17 == 1) as a GEMM over
-// blocks of four output pixels: the window of each pixel (its fH * fW * inC taps, the
-// reduction K) is gathered into a scratch row as int16 (raw input values; taps outside
-// the image take the input zero point, which adds nothing once the input offset is
-// folded into the bias), then every block of 8 output channels runs a 4 x 8 register
-// block: per pair of reduction indices one 32-bit broadcast of each pixel's pair and one
-// load of the 8 channels' weight pairs (i32x4.dot_i16x8_s), eight i32x4 accumulators.
-// 1x1 filters read the pixel itself (no window), so the gather is only a widening copy.
+// SIMD int8 CONV_2D without groups (kernel 101 with word 17 == 1) as a GEMM. Output
+// pixels are taken in groups of 4 to 16 (groupOf): the window of each pixel (its
+// fH * fW * inC taps, the reduction K) is copied into a scratch row as int16 (raw input
+// values; taps outside the image take the input zero point, which adds nothing once the
+// input offset is folded into the bias). Then, per four pixels, every block of 8 output
+// channels runs a 4 x 8 register block: per pair of reduction indices one 32-bit
+// broadcast of each pixel's pair and one load of the 8 channels' weight pairs
+// (i32x4.dot_i16x8_s), eight i32x4 accumulators; the last pixels (fewer than four) run
+// a 1 x 8 block. 1x1 filters read the pixel itself, so the copy is only a widening.
 //
 // Record words: src/runtime/ops/conv.ts. Used here: 0 input, 3 output, 6 scratch
-// (groupOf(kp) rows of kp int16, kp = K rounded up to even, plus 32 bytes of slack), 7-24 geometry,
-// 25-27 output zero point and clamp, 29 requant table, 30 folded bias, 31 the weights
-// with channels in lanes (pairPack: per block of 8 channels, kp / 2 pairs of 16 int8).
+// (groupOf(kp) rows of kp int16, kp = K rounded up to even, plus 32 bytes of slack),
+// 7-24 geometry, 25-27 output zero point and clamp, 29 requant table, 30 folded bias,
+// 31 the weights with channels in lanes (per block of 8 channels, kp / 2 pairs of 16 int8).
 //
 // Rows: convGemmRows(p, r0, r1) computes output rows [r0, r1) (row = batch * outH + oy);
 // a thread-aware caller gives each thread its own copy of the scratch (word 6).
