@@ -206,7 +206,7 @@ function im2col(p: usize, col: usize, b: i32, oy: i32, ox: i32, g: i32, wide: bo
 // 1x1 filter, one group, SIMD: two output pixels and four channels at a time (each
 // weight load serves two pixels, each input load four channels), then the leftovers.
 // Used for mode 2 (int16 input, i32 accumulator); mode 0 (int8 input, folded bias) runs
-// conv1x1Fast instead.
+// convGemmRows (conv-gemm.ts) instead.
 
 // The input row of flattened output pixel q.
 @inline function src1x1(p: usize, q: i32, esz: usize): usize {
@@ -426,9 +426,12 @@ function convRows(p: usize, mode: i32, r0: i32, r1: i32): void {
 //   16 strideH  17 strideW  18 dilH  19 dilW  20 padH  21 padW
 //   22 input offset (-zp; 0 for int16)  23 output zero point (0 for int16)
 //   24 clamp min  25 clamp max  26 requant table (conv-requant.ts; 0 for 112)
-//   27-30 (111 only; 0 for 112) for dwFast (conv-fast.ts): 27 weights with channels in
-//   lanes and taps in pairs, 28 bias + input offset × Σ weights, 29 a pixel of input
-//   zero points, 30 scratch for the tap addresses of one output pixel
+//   27-30 (111 only; 0 for 112) for dwFast (conv-fast.ts): 27 weights (int16) with
+//   channels in lanes and taps in pairs, 28 bias + input offset × Σ weights, 29 a pixel of
+//   input zero points, 30 scratch for the tap addresses of one output pixel
+//
+// Rows: dwRows(p, wide, r0, r1) computes output rows [r0, r1) of batches * outH; a
+// thread-aware caller gives each thread its own copy of the scratch (word 30).
 //
 // Only the taps inside the image contribute. int8 with depth multiplier 1, or with eight
 // outputs per input channel, runs dwFast (conv-fast.ts) for the full blocks of 8 output
