@@ -218,8 +218,9 @@ const padTo8 = (n: number): number => Math.ceil(n / 8) * 8;
  * pair j of reduction indices (2j, 2j+1), 16 values, channels b*8..b*8+3 then
  * b*8+4..b*8+7, each channel as the pair (w(oc, 2j), w(oc, 2j+1)). Channels past outC and
  * indices past k are zero. Weight i of channel oc is src[oc * k + i] (rows: CONV_2D's
- * [outC][k] filter); sums[oc] gets the sum of channel oc's weights. One pass, reading the filter in order; plain typed-array loops,
- * since this runs once per op at load, mostly before the engine has optimized it.
+ * [outC][k] filter); sums[oc] gets the sum of channel oc's weights. One pass, reading the
+ * filter in order, in plain typed-array loops: this runs once per op at load, mostly
+ * before the engine has optimized it.
  */
 function pairPackRows(src: Int8Array, outC: number, k: number, kp: number, sums: Int32Array): Int8Array {
   const pairs = kp >> 1;
