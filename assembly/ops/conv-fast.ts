@@ -1,162 +1,69 @@
-// SIMD kernels of the conv family for int8 data with the output channels in vector
-// lanes: 1x1 CONV_2D without groups, and DEPTHWISE_CONV_2D whose channels are a plain
-// load (depth multiplier 1) or a broadcast (one input channel per 8 outputs). Record
-// words: src/runtime/ops/conv.ts (conv 30, 31; depthwise 26-30).
+// SIMD kernel of DEPTHWISE_CONV_2D for int8 data with the output channels in vector
+// lanes, whose channels are a plain load (depth multiplier 1) or a broadcast (one input
+// channel per 8 outputs). Record words: src/runtime/ops/conv.ts (depthwise 26-30).
+// (CONV_2D without groups: conv-gemm.ts.)
 //
-// Both multiply int16 pairs (i32x4.dot_i16x8_s) against weights packed at prepare time
+// It multiplies int16 pairs (i32x4.dot_i16x8_s) against weights packed at prepare time
 // as (w(oc, i), w(oc, i+1)) per lane, with the input offset folded into the bias, so the
 // int8 input is used as it is; i32 sums wrap as the reference's accumulator does.
 import { w, wp } from '../fixedpoint';
-import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
-
-// Eight results of one pixel: all of them, or the first n (< 8).
-@inline function store8(dst: usize, a: v128, b: v128, n: i32): void {
-  if (n >= 8) {
-    storeI8x8(dst, a, b);
-  } else {
-    const h = i16x8.narrow_i32x4_s(a, b);
-    const v = i8x16.narrow_i16x8_s(h, h);
-    const bits = i64x2.extract_lane(v, 0);
-    for (let i = 0; i < n; i++) store<i8>(dst + <usize>i, <i8>(bits >> (<i64>i << 3)));
-  }
-}
-
-// Input values k..k+7 of the row at src as i16x8, reading only the first n (< 8);
-// the rest are zero.
-@inline function loadTail(src: usize, n: i32): v128 {
-  let v = i16x8.splat(0);
-  if (n > 0) v = i16x8.replace_lane(v, 0, <i16>load<i8>(src));
-  if (n > 1) v = i16x8.replace_lane(v, 1, <i16>load<i8>(src, 1));
-  if (n > 2) v = i16x8.replace_lane(v, 2, <i16>load<i8>(src, 2));
-  if (n > 3) v = i16x8.replace_lane(v, 3, <i16>load<i8>(src, 3));
-  if (n > 4) v = i16x8.replace_lane(v, 4, <i16>load<i8>(src, 4));
-  if (n > 5) v = i16x8.replace_lane(v, 5, <i16>load<i8>(src, 5));
-  if (n > 6) v = i16x8.replace_lane(v, 6, <i16>load<i8>(src, 6));
-  return v;
-}
-
-// ---------------------------------------------------------------------------------
-// 1x1 CONV_2D, int8 (kernel 101 with fH = fW = 1 and one group).
-// Packed weights (word 31): per block of 8 output channels, kpad/2 pairs of two vectors
-// (stored as int8, widened to int16 by the load).
-
-// One row of count output pixels (input pixels pixStride bytes apart, outputs packed
-// from dst): eight output channels at a time for four pixels, then the last pixels one
-// by one. Channels past outC in the last block are computed (zero weights) but not stored.
-@inline function rows1x1(src: usize, pixStride: usize, count: i32, dst: usize, p: usize, left: bool): void {
-  const wq = wp(p, 31), bias = wp(p, 30), rq = wp(p, 29);
-  const inC = w(p, 10), outC = w(p, 13), kpad = w(p, 28);
-  const np = (outC + 7) & ~7;
-  const stride = <usize>np << 2;
-  const rmin = rqRmin(rq, np), spread = rqSpread(rq, np);
-  const outOff = i32x4.splat(w(p, 25)), lo = i32x4.splat(w(p, 26)), hi = i32x4.splat(w(p, 27));
-  const k8 = inC & ~7, kt = inC - k8;
-  const blockBytes = <usize>kpad << 3;
-  const dstStride = <usize>outC;
-  let q = 0;
-  // Four pixels at a time: their inputs are widened to int16 into the scratch row
-  // (pixel i at i * kpad * 2), then each pair of inputs is a 32-bit broadcast load.
-  const scr = wp(p, 6);
-  const rowB = <usize>kpad << 1;
-  for (; q + 4 <= count; q += 4) {
-    const s0 = src + <usize>q * pixStride;
-    for (let i = 0; i < 4; i++) {
-      const si = s0 + <usize>i * pixStride, di = scr + <usize>i * rowB;
-      for (let k = 0; k < k8; k += 8) v128.store(di + (<usize>k << 1), v128.load8x8_s(si + <usize>k));
-      if (kt) v128.store(di + (<usize>k8 << 1), loadTail(si + <usize>k8, kt));
-    }
-    const d0 = dst + <usize>q * dstStride;
-    for (let oc = 0; oc < outC; oc += 8) {
-      let wv = wq + <usize>(oc >> 3) * blockBytes;
-      let a0 = i32x4.splat(0), b0 = i32x4.splat(0), a1 = i32x4.splat(0), b1 = i32x4.splat(0);
-      let a2 = i32x4.splat(0), b2 = i32x4.splat(0), a3 = i32x4.splat(0), b3 = i32x4.splat(0);
-      let x = scr;
-      const xe = scr + rowB;
-      for (; x < xe; x += 4) {
-        const w0 = v128.load8x8_s(wv), w1 = v128.load8x8_s(wv, 8);
-        let t = v128.load32_splat(x);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, w0)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, w1));
-        t = v128.load32_splat(x + rowB);
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(t, w0)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(t, w1));
-        t = v128.load32_splat(x + 2 * rowB);
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(t, w0)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(t, w1));
-        t = v128.load32_splat(x + 3 * rowB);
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(t, w0)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(t, w1));
-        wv += 16;
-      }
-      const o4 = <usize>oc << 2;
-      const ba = v128.load(bias + o4), bb = v128.load(bias + o4 + 16);
-      const ta = rq + o4, tb = ta + 16;
-      const n = outC - oc;
-      const d = d0 + <usize>oc;
-      store8(d, requantV(i32x4.add(a0, ba), ta, stride, outOff, lo, hi, left, rmin, spread), requantV(i32x4.add(b0, bb), tb, stride, outOff, lo, hi, left, rmin, spread), n);
-      store8(d + dstStride, requantV(i32x4.add(a1, ba), ta, stride, outOff, lo, hi, left, rmin, spread), requantV(i32x4.add(b1, bb), tb, stride, outOff, lo, hi, left, rmin, spread), n);
-      store8(d + 2 * dstStride, requantV(i32x4.add(a2, ba), ta, stride, outOff, lo, hi, left, rmin, spread), requantV(i32x4.add(b2, bb), tb, stride, outOff, lo, hi, left, rmin, spread), n);
-      store8(d + 3 * dstStride, requantV(i32x4.add(a3, ba), ta, stride, outOff, lo, hi, left, rmin, spread), requantV(i32x4.add(b3, bb), tb, stride, outOff, lo, hi, left, rmin, spread), n);
-    }
-  }
-  for (; q < count; q++) {
-    const s0 = src + <usize>q * pixStride;
-    const d0 = dst + <usize>q * dstStride;
-    for (let oc = 0; oc < outC; oc += 8) {
-      let wv = wq + <usize>(oc >> 3) * blockBytes;
-      let a0 = i32x4.splat(0), b0 = i32x4.splat(0);
-      for (let k = 0; k < kpad; k += 8) {
-        const x0 = k < k8 ? v128.load8x8_s(s0 + <usize>k) : loadTail(s0 + <usize>k, kt);
-        let t = i32x4.shuffle(x0, x0, 0, 0, 0, 0);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 8)));
-        t = i32x4.shuffle(x0, x0, 1, 1, 1, 1);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 16))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 24)));
-        t = i32x4.shuffle(x0, x0, 2, 2, 2, 2);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 32))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 40)));
-        t = i32x4.shuffle(x0, x0, 3, 3, 3, 3);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 48))); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 56)));
-        wv += 64;
-      }
-      const o4 = <usize>oc << 2;
-      store8(d0 + <usize>oc,
-        requantV(i32x4.add(a0, v128.load(bias + o4)), rq + o4, stride, outOff, lo, hi, left, rmin, spread),
-        requantV(i32x4.add(b0, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, outOff, lo, hi, left, rmin, spread), outC - oc);
-    }
-  }
-}
-
-export function conv1x1Fast(p: usize): void {
-  const input = wp(p, 0), output = wp(p, 3);
-  const batches = w(p, 7), inH = w(p, 8), inW = w(p, 9), inC = w(p, 10);
-  const outH = w(p, 11), outW = w(p, 12), outC = w(p, 13);
-  const sH = w(p, 18), sW = w(p, 19);
-  if (sH == 1 && sW == 1) {
-    // Every input pixel in order (1x1 with stride 1 has no padding).
-    if (anyLeft(wp(p, 29), (outC + 7) & ~7)) rows1x1(input, <usize>inC, batches * outH * outW, output, p, true);
-    else rows1x1(input, <usize>inC, batches * outH * outW, output, p, false);
-    return;
-  }
-  const left = anyLeft(wp(p, 29), (outC + 7) & ~7);
-  let dst = output;
-  for (let b = 0; b < batches; b++) {
-    for (let oy = 0; oy < outH; oy++) {
-      const src = input + <usize>(((b * inH + oy * sH) * inW) * inC);
-      rows1x1(src, <usize>(sW * inC), outW, dst, p, left);
-      dst += <usize>(outW * outC);
-    }
-  }
-}
+import { anyLeft, finish8, requantQ, rqFast, storeH8 } from './conv-requant';
 
 // ---------------------------------------------------------------------------------
 // DEPTHWISE_CONV_2D, int8 (kernel 111), xm 0 (depth multiplier 1: eight channels are
 // one 8-byte load) or 1 (eight outputs share one input channel: a broadcast). Words:
-// 27 packed weights (taps in pairs, tp = taps rounded up to even), 28 folded bias,
+// 27 packed weights (int16; taps in pairs, tp = taps rounded up to even), 28 folded bias,
 // 29 a pixel of input zero points, 30 scratch for tp addresses.
 // Each output pixel gets tp tap addresses: its taps inside the image point at the
 // input, the others (and the odd tap's partner, whose weights are zero) at the zero
 // point pixel. Channels past the last full block of 8 are left to the caller.
 
+// dwPixelT as plain functions, one per input layout and left-shift case: a call per
+// output pixel keeps the caller's row variables out of the tap loop's registers.
+function dwPixel0L(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128): void {
+  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true, false);
+}
+function dwPixel0R(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128): void {
+  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false, false);
+}
+function dwPixel1L(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128): void {
+  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true, false);
+}
+function dwPixel1R(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128): void {
+  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false, false);
+}
+function dwPixel1LA(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128): void {
+  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true, true);
+}
+function dwPixel1RA(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128): void {
+  dwPixelT(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false, true);
+}
 @inline function dwPixel(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32,
   wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, xm: i32, left: bool): void {
-  const pairBytes = <usize>tp << 3;
+  if (xm == 0) {
+    if (left) dwPixel0L(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi);
+    else dwPixel0R(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi);
+  } else {
+    if (left) dwPixel1L(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi);
+    else dwPixel1R(base, offs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi);
+  }
+}
+
+// The pairs (x[i], y[i]) of channels 0..3 and 4..7 of two int16 vectors.
+@inline function lo4(x: v128, y: v128): v128 {
+  return i16x8.shuffle(x, y, 0, 8, 1, 9, 2, 10, 3, 11);
+}
+@inline function hi4(x: v128, y: v128): v128 {
+  return i16x8.shuffle(x, y, 4, 12, 5, 13, 6, 14, 7, 15);
+}
+
+// adj (xm 1 only): every tap pair is two horizontally adjacent bytes (one input channel,
+// no horizontal dilation, an even filter width, window inside the image): one 16-bit load.
+@inline function dwPixelT(base: usize, offs: usize, tp: i32, dst: usize, nblk: i32, dm: i32,
+  wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, xm: i32, left: bool, adj: bool): void {
+  const pairBytes = <usize>tp << 4;
   const np = <i32>(stride >> 2);
-  const rmin = rqRmin(rq, np), spread = rqSpread(rq, np);
+  const fast = rqFast(rq, np);
   for (let blk = 0; blk < nblk; blk++) {
     const c = blk << 3;
     const ci = <usize>(xm == 0 ? c : c / dm);
@@ -164,31 +71,33 @@ export function conv1x1Fast(p: usize): void {
     let wv = wq + <usize>blk * pairBytes;
     for (let j = 0; j < tp; j += 2) {
       const pa = base + <usize>load<i32>(offs + (<usize>j << 2)) + ci;
-      const pb = base + <usize>load<i32>(offs + (<usize>j << 2), 4) + ci;
       if (xm == 0) {
-        const xi = i8x16.shuffle(v128.load64_zero(pa), v128.load64_zero(pb), 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-        a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(xi), v128.load8x8_s(wv)));
-        b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(xi), v128.load8x8_s(wv, 8)));
+        const pb = base + <usize>load<i32>(offs + (<usize>j << 2), 4) + ci;
+        const xa = v128.load8x8_s(pa), xb = v128.load8x8_s(pb);
+        a = i32x4.add(a, i32x4.dot_i16x8_s(lo4(xa, xb), v128.load(wv)));
+        b = i32x4.add(b, i32x4.dot_i16x8_s(hi4(xa, xb), v128.load(wv, 16)));
+      } else if (adj) {
+        const xs = bc2(pa);
+        a = i32x4.add(a, i32x4.dot_i16x8_s(xs, v128.load(wv)));
+        b = i32x4.add(b, i32x4.dot_i16x8_s(xs, v128.load(wv, 16)));
       } else {
+        const pb = base + <usize>load<i32>(offs + (<usize>j << 2), 4) + ci;
         const xs = i32x4.splat((<i32>load<i8>(pa) & 0xffff) | (<i32>load<i8>(pb) << 16));
-        a = i32x4.add(a, i32x4.dot_i16x8_s(xs, v128.load8x8_s(wv)));
-        b = i32x4.add(b, i32x4.dot_i16x8_s(xs, v128.load8x8_s(wv, 8)));
+        a = i32x4.add(a, i32x4.dot_i16x8_s(xs, v128.load(wv)));
+        b = i32x4.add(b, i32x4.dot_i16x8_s(xs, v128.load(wv, 16)));
       }
-      wv += 16;
+      wv += 32;
     }
     const o4 = <usize>c << 2;
-    storeI8x8(dst + <usize>c,
-      requantV(i32x4.add(a, v128.load(bias + o4)), rq + o4, stride, outOff, lo, hi, left, rmin, spread),
-      requantV(i32x4.add(b, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, outOff, lo, hi, left, rmin, spread));
+    storeH8(dst + <usize>c, finish8(
+      requantQ(i32x4.add(a, v128.load(bias + o4)), rq + o4, stride, left, fast >= 0, 22),
+      requantQ(i32x4.add(b, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, left, fast >= 0, 22), outOff, lo, hi));
   }
 }
 
 // 3x3 filters, window inside the image: the nine tap offsets (o0..o8, from the window
 // origin at base) stay in locals and the five tap pairs are unrolled. The ninth tap is
 // paired with itself (its partner's weights are zero).
-@inline function il(pa: usize, pb: usize): v128 {
-  return i8x16.shuffle(v128.load64_zero(pa), v128.load64_zero(pb), 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-}
 // Two horizontally adjacent int8 inputs at pa as the int16 pair (x[pa], x[pa + 1]) in
 // every 32-bit lane.
 @inline function bc2(pa: usize): v128 {
@@ -210,73 +119,96 @@ export function conv1x1Fast(p: usize): void {
 
 @inline function dw3x3(base: usize, o0: usize, o1: usize, o2: usize, o3: usize, o4: usize, o5: usize, o6: usize, o7: usize, o8: usize,
   dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128,
-  xm: i32, left: bool, rmin: i32, spread: i32, adj: bool): void {
+  xm: i32, left: bool, fast: i32, adj: bool): void {
   for (let blk = 0; blk < nblk; blk++) {
     const c = blk << 3;
     const p = base + <usize>(xm == 0 ? c : c / dm);
-    const wv = wq + <usize>blk * 80;
+    const wv = wq + <usize>blk * 160;
     let a: v128, b: v128;
     if (xm == 0) {
-      let x = il(p + o0, p + o1);
-      a = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load8x8_s(wv));
-      b = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load8x8_s(wv, 8));
-      x = il(p + o2, p + o3);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load8x8_s(wv, 16)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load8x8_s(wv, 24)));
-      x = il(p + o4, p + o5);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load8x8_s(wv, 32)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load8x8_s(wv, 40)));
-      x = il(p + o6, p + o7);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load8x8_s(wv, 48)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load8x8_s(wv, 56)));
-      x = i16x8.extend_low_i8x16_s(v128.load64_zero(p + o8));
+      let xa = v128.load8x8_s(p + o0), xb = v128.load8x8_s(p + o1);
+      a = i32x4.dot_i16x8_s(lo4(xa, xb), v128.load(wv));
+      b = i32x4.dot_i16x8_s(hi4(xa, xb), v128.load(wv, 16));
+      xa = v128.load8x8_s(p + o2); xb = v128.load8x8_s(p + o3);
+      a = i32x4.add(a, i32x4.dot_i16x8_s(lo4(xa, xb), v128.load(wv, 32)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(hi4(xa, xb), v128.load(wv, 48)));
+      xa = v128.load8x8_s(p + o4); xb = v128.load8x8_s(p + o5);
+      a = i32x4.add(a, i32x4.dot_i16x8_s(lo4(xa, xb), v128.load(wv, 64)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(hi4(xa, xb), v128.load(wv, 80)));
+      xa = v128.load8x8_s(p + o6); xb = v128.load8x8_s(p + o7);
+      a = i32x4.add(a, i32x4.dot_i16x8_s(lo4(xa, xb), v128.load(wv, 96)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(hi4(xa, xb), v128.load(wv, 112)));
       // Tap 8 alone: its weights sit in the even int16 of each pair, the odd ones are 0,
-      // so the pair (x, anything) works; use x's own lanes 0..3 / 4..7 spread to pairs.
-      a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.shuffle(x, x, 0, 0, 1, 1, 2, 2, 3, 3), v128.load8x8_s(wv, 64)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.shuffle(x, x, 4, 4, 5, 5, 6, 6, 7, 7), v128.load8x8_s(wv, 72)));
+      // so the pair (x, x) works.
+      xa = v128.load8x8_s(p + o8);
+      a = i32x4.add(a, i32x4.dot_i16x8_s(lo4(xa, xa), v128.load(wv, 128)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(hi4(xa, xa), v128.load(wv, 144)));
     } else {
       let x = adj ? bc2(p + o0) : bc(p + o0, p + o1);
-      a = i32x4.dot_i16x8_s(x, v128.load8x8_s(wv));
-      b = i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 8));
+      a = i32x4.dot_i16x8_s(x, v128.load(wv));
+      b = i32x4.dot_i16x8_s(x, v128.load(wv, 16));
       x = adj ? bc2(p + o2) : bc(p + o2, p + o3);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 16)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 24)));
+      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load(wv, 32)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 48)));
       x = adj ? bc2(p + o4) : bc(p + o4, p + o5);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 32)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 40)));
+      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load(wv, 64)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 80)));
       x = bc(p + o6, p + o7);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 48)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 56)));
+      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load(wv, 96)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 112)));
       x = i32x4.splat(<i32>load<i8>(p + o8) & 0xffff);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 64)));
-      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load8x8_s(wv, 72)));
+      a = i32x4.add(a, i32x4.dot_i16x8_s(x, v128.load(wv, 128)));
+      b = i32x4.add(b, i32x4.dot_i16x8_s(x, v128.load(wv, 144)));
     }
     const o4b = <usize>c << 2;
-    storeI8x8(dst + <usize>c,
-      requantV(i32x4.add(a, v128.load(bias + o4b)), rq + o4b, stride, outOff, lo, hi, left, rmin, spread),
-      requantV(i32x4.add(b, v128.load(bias + o4b + 16)), rq + o4b + 16, stride, outOff, lo, hi, left, rmin, spread));
+    storeH8(dst + <usize>c, finish8(
+      requantQ(i32x4.add(a, v128.load(bias + o4b)), rq + o4b, stride, left, fast >= 0, 22),
+      requantQ(i32x4.add(b, v128.load(bias + o4b + 16)), rq + o4b + 16, stride, left, fast >= 0, 22), outOff, lo, hi));
   }
 }
 
 // A run of n output pixels of one row, all with the window inside the image.
 @inline function dwRun(base: usize, step: usize, n: i32, o0: usize, o1: usize, o2: usize, o3: usize, o4: usize, o5: usize, o6: usize, o7: usize, o8: usize,
   dst: usize, osz: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128,
-  xm: i32, left: bool, rmin: i32, spread: i32, adj: bool): void {
+  xm: i32, left: bool, fast: i32, adj: bool): void {
   for (let i = 0; i < n; i++) {
-    dw3x3(base, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, xm, left, rmin, spread, adj);
+    dw3x3(base, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, xm, left, fast, adj);
     base += step;
     dst += osz;
   }
 }
 
+// A 3x3 window that crosses the image border: abs holds the nine tap addresses in slot
+// order (taps outside the image at the zero point pixel); they serve as dw3x3's offsets
+// from address 0.
+@inline function dwEdge(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize,
+  outOff: v128, lo: v128, hi: v128, fast: i32, xm: i32, left: bool): void {
+  dw3x3(0, <usize>load<u32>(abs), <usize>load<u32>(abs, 4), <usize>load<u32>(abs, 8), <usize>load<u32>(abs, 12),
+    <usize>load<u32>(abs, 16), <usize>load<u32>(abs, 20), <usize>load<u32>(abs, 24), <usize>load<u32>(abs, 28),
+    <usize>load<u32>(abs, 32), dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, xm, left, fast, false);
+}
+function dwEdge0L(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, fast: i32): void {
+  dwEdge(abs, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, fast, 0, true);
+}
+function dwEdge0R(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, fast: i32): void {
+  dwEdge(abs, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, fast, 0, false);
+}
+function dwEdge1L(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, fast: i32): void {
+  dwEdge(abs, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, fast, 1, true);
+}
+function dwEdge1R(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: usize, rq: usize, stride: usize, outOff: v128, lo: v128, hi: v128, fast: i32): void {
+  dwEdge(abs, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, fast, 1, false);
+}
+
 // Returns the number of channels done per pixel (a multiple of 8).
-export function dwFast(p: usize, xm: i32): i32 {
+export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
   const input = wp(p, 0), output = wp(p, 3);
-  const batches = w(p, 6), inH = w(p, 7), inW = w(p, 8), inC = w(p, 9), outH = w(p, 10), outW = w(p, 11), outC = w(p, 12);
+  const inH = w(p, 7), inW = w(p, 8), inC = w(p, 9), outH = w(p, 10), outW = w(p, 11), outC = w(p, 12);
   const fH = w(p, 13), fW = w(p, 14), dm = w(p, 15);
   const sH = w(p, 16), sW = w(p, 17), dH = w(p, 18), dW = w(p, 19), padH = w(p, 20), padW = w(p, 21);
   const rq = wp(p, 26), wq = wp(p, 27), bias = wp(p, 28), zpPix = wp(p, 29), scratch = wp(p, 30);
-  const outOff = i32x4.splat(w(p, 23)), lo = i32x4.splat(w(p, 24)), hi = i32x4.splat(w(p, 25));
+  // Zero point and clamp as int16 lanes (finish8).
+  const outOff = i16x8.splat(<i16>w(p, 23)), lo = i16x8.splat(<i16>w(p, 24)), hi = i16x8.splat(<i16>w(p, 25));
   const stride = <usize>((outC + 7) & ~7) << 2;
   const nblk = outC >> 3;
   if (nblk == 0) return 0;
@@ -285,6 +217,8 @@ export function dwFast(p: usize, xm: i32): i32 {
   const is3x3 = fH == 3 && fW == 3;
   // Horizontal tap neighbours are adjacent bytes (one input channel, no dilation).
   const adj = inC == 1 && dW == 1;
+  // Taps in pairs along rows (not 3x3): pairs are adjacent bytes when also fW is even.
+  const pairAdj = adj && !is3x3 && (fW & 1) == 0;
   // scratch: tp offsets of the taps from the window origin, then tp addresses, both in
   // the packed weights' tap order (slotOf).
   const rel = scratch, abs = scratch + (<usize>tp << 2);
@@ -294,13 +228,14 @@ export function dwFast(p: usize, xm: i32): i32 {
   if (taps & 1) store<i32>(rel + (<usize>taps << 2), 0);
   const osz = <usize>outC;
   const np = (outC + 7) & ~7;
-  const rmin = rqRmin(rq, np), spread = rqSpread(rq, np);
+  const fast = rqFast(rq, np);
   const o0 = <usize>load<i32>(rel), o1 = <usize>load<i32>(rel, 4), o2 = <usize>load<i32>(rel, 8);
   const o3 = <usize>load<i32>(rel, 12), o4 = <usize>load<i32>(rel, 16), o5 = <usize>load<i32>(rel, 20);
   const o6 = <usize>load<i32>(rel, 24), o7 = <usize>load<i32>(rel, 28), o8 = <usize>load<i32>(rel, 32);
-  let dst = output;
-  for (let b = 0; b < batches; b++) {
-    for (let oy = 0; oy < outH; oy++) {
+  let dst = output + <usize>(r0 * outW) * osz;
+  for (let row = r0; row < r1; row++) {
+    const b = row / outH, oy = row % outH;
+    {
       const iy0 = oy * sH - padH;
       const rowIn = iy0 >= 0 && iy0 + (fH - 1) * dH < inH;
       // The run of output pixels whose 3x3 window is inside the image: [oxA, oxB).
@@ -314,15 +249,15 @@ export function dwFast(p: usize, xm: i32): i32 {
           const base = input + <usize>(((b * inH + iy0) * inW + ox * sW - padW) * inC);
           const step = <usize>(sW * inC);
           if (xm == 0) {
-            if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true, rmin, spread, false);
-            else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false, rmin, spread, false);
+            if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true, fast, false);
+            else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false, fast, false);
           } else {
             if (adj) {
-              if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true, rmin, spread, true);
-              else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false, rmin, spread, true);
+              if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true, fast, true);
+              else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false, fast, true);
             } else {
-              if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true, rmin, spread, false);
-              else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false, rmin, spread, false);
+              if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true, fast, false);
+              else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false, fast, false);
             }
           }
           dst += <usize>n * osz;
@@ -335,6 +270,9 @@ export function dwFast(p: usize, xm: i32): i32 {
           if (xm == 0) {
             if (left) dwPixel(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true);
             else dwPixel(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false);
+          } else if (pairAdj) {
+            if (left) dwPixel1LA(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi);
+            else dwPixel1RA(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi);
           } else {
             if (left) dwPixel(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, true);
             else dwPixel(base, rel, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 1, false);
@@ -349,7 +287,16 @@ export function dwFast(p: usize, xm: i32): i32 {
             }
           }
           if (taps & 1) store<u32>(abs + (<usize>taps << 2), <u32>zpPix);
-          if (xm == 0) {
+          if (is3x3) {
+            // The unrolled 3x3 block with the nine addresses as offsets from 0.
+            if (xm == 0) {
+              if (left) dwEdge0L(abs, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, fast);
+              else dwEdge0R(abs, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, fast);
+            } else {
+              if (left) dwEdge1L(abs, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, fast);
+              else dwEdge1R(abs, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, fast);
+            }
+          } else if (xm == 0) {
             if (left) dwPixel(0, abs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true);
             else dwPixel(0, abs, tp, dst, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false);
           } else {

@@ -5,10 +5,10 @@
 // Table (written by requantTable in src/runtime/ops/conv.ts), np = outC rounded up to
 // a multiple of 8, entries past outC harmless (multiplier 0):
 //   i32 mult[np] | i32 2^left[np] | i32 half[np] | u32 2^(31-right)[np]
-//   | u32 cap[np] | i32 2^(spread-(right-rmin))[np] | i32 rmin | i32 spread
+//   | u32 cap[np] | i32 2^(S-right)[np] | i32 S | i32 fast
 // with left = max(shift, 0), right = max(-shift, 0) <= 31, half = 2^(right-1) (0 when
-// right == 0), rmin the least right shift of the op's channels, spread the largest
-// minus rmin (-1 when over 15 or when rmin is 0) and cap = 2^(16+right) (2^32-1 when that does not fit).
+// right == 0), S = 22 for int8 outputs and 16 for int16 outputs (the kernels pass the same
+// constant), cap = 2^(32-S+right) - 1, and fast = 0 when every right <= S, else -1.
 //
 // Exactness. With a = x * 2^left (wrapping, as the reference's int32 product):
 //  - the doubling high multiply (nudge, then truncating division by 2^31) equals
@@ -16,19 +16,31 @@
 //    for a*m < 0, trunc((a*m + 1 - 2^30) / 2^31) = floor((a*m + 1 - 2^30 + 2^31 - 1) / 2^31).
 //    It is the high 32 bits of 2*(a*m + 2^30), an exact i64 (|a*m| < 2^62); call it y;
 //  - the rounding divide by 2^right (ties away from zero) of y is
-//    sign(y) * floor((|y| + half) / 2^right), with |y| + half < 2^32;
+//    sign(y) * floor((|y| + half) / 2^right), with z = |y| + half < 2^32;
 //  - floor(z / 2^right) for z < 2^32 is (z * 2^(31-right)) >> 31 in unsigned 64-bit
-//    arithmetic; or, when the op's right shifts are >= 1 and span at most 15 (so no
-//    quotient comes near 2^31, where adding the zero point would wrap), with z first capped
-//    at 2^(16+right) (which caps the quotient at 2^16, beyond every clamp bound, and
-//    keeps it exact below), ((z >> rmin) * 2^(spread-d)) >> spread with d = right - rmin,
-//    all in 32 bits (the product is at most 2^(16+spread)).
+//    arithmetic; or, when fast (right <= S), with z first capped at cap = 2^(c+right) - 1
+//    (c = 32 - S: 10 for int8, 16 for int16), (min(z, cap) * 2^(S-right)) >> S in
+//    unsigned 32-bit arithmetic: the product is below 2^32, so it is exact, and
+//    floor(z / 2^right) = floor(z * 2^(S-right) / 2^S). The cap changes no result: below
+//    it the quotient is exact, at or above it both the exact and the capped quotient are
+//    >= 2^c - 1 (1023 for int8, 65535 for int16), beyond every clamp bound and zero point,
+//    and no quotient comes near 2^31, where adding the zero point would wrap. The shift
+//    by S is a constant, so the engine emits one immediate shift.
 
 // acc already includes the bias. t: the table entry of the first of the four channels;
 // stride: np * 4 (bytes between the table's arrays); left: whether any channel of the
-// table has a left shift (else the multiply by 2^left is skipped); rmin, spread: the
-// table's last two words (spread < 0: the 64-bit division). Returns the clamped results.
-@inline export function requantV(acc: v128, t: usize, stride: usize, outOff: v128, lo: v128, hi: v128, left: bool, rmin: i32, spread: i32): v128 {
+// table has a left shift (else the multiply by 2^left is skipped); fast: the table's
+// last word (< 0: the 64-bit division); S: 22 (int8 outputs) or 16 (int16 outputs), the
+// table's S. Returns the clamped results.
+@inline export function requantV(acc: v128, t: usize, stride: usize, outOff: v128, lo: v128, hi: v128, left: bool, fast: i32, S: i32): v128 {
+  const q = requantQ(acc, t, stride, left, fast >= 0, S);
+  return i32x4.min_s(i32x4.max_s(i32x4.add(q, outOff), lo), hi);
+}
+
+// The same before the zero point and clamp: MBQM of the four lanes (fast: the table's
+// fast word is >= 0, a constant at each call site so only one division is emitted). In
+// the fast division |result| <= 2^(32-S) - 1; in the 64-bit one any int32.
+@inline export function requantQ(acc: v128, t: usize, stride: usize, left: bool, fast: bool, S: i32): v128 {
   const a = left ? i32x4.mul(acc, v128.load(t + stride)) : acc;
   const m = v128.load(t);
   const nudge = i64x2.splat(1 << 30);
@@ -38,24 +50,33 @@
   const sign = i32x4.shr_s(y, 31);
   const z = i32x4.add(i32x4.abs(y), v128.load(t + 2 * stride));
   let r: v128;
-  if (spread >= 0) {
+  if (fast) {
     const zc = i32x4.min_u(z, v128.load(t + 4 * stride));
-    r = i32x4.shr_u(i32x4.mul(i32x4.shr_u(zc, rmin), v128.load(t + 5 * stride)), spread);
+    r = i32x4.shr_u(i32x4.mul(zc, v128.load(t + 5 * stride)), S);
   } else {
     const p = v128.load(t + 3 * stride);
     const rlo = i64x2.shr_u(i64x2.extmul_low_i32x4_u(z, p), 31);
     const rhi = i64x2.shr_u(i64x2.extmul_high_i32x4_u(z, p), 31);
     r = i32x4.shuffle(rlo, rhi, 0, 2, 4, 6);
   }
-  const q = i32x4.sub(v128.xor(r, sign), sign);
-  return i32x4.min_s(i32x4.max_s(i32x4.add(q, outOff), lo), hi);
+  return i32x4.sub(v128.xor(r, sign), sign);
 }
 
-// The table's rmin and spread words.
-@inline export function rqRmin(t: usize, np: i32): i32 {
-  return load<i32>(t + (<usize>np * 24));
+// Eight results of requantQ (channels in a then b) -> zero point added and clamped, as
+// int16 lanes: narrowing first is exact, since a result beyond int16 saturates to one that
+// still lies beyond every clamp bound once the zero point (|zp| <= 2^15 - 1 for int16
+// outputs, where it is 0, and <= 128 for int8) is added with saturation.
+@inline export function finish8(a: v128, b: v128, zp: v128, lo: v128, hi: v128): v128 {
+  return i16x8.min_s(i16x8.max_s(i16x8.add_sat_s(i16x8.narrow_i32x4_s(a, b), zp), lo), hi);
 }
-@inline export function rqSpread(t: usize, np: i32): i32 {
+
+// finish8's lanes -> eight int8 at dst.
+@inline export function storeH8(dst: usize, v: v128): void {
+  v128.store64_lane(dst, i8x16.narrow_i16x8_s(v, v), 0);
+}
+
+// The table's fast word.
+@inline export function rqFast(t: usize, np: i32): i32 {
   return load<i32>(t + (<usize>np * 24) + 4);
 }
 

@@ -5,8 +5,9 @@
 // the reference's int32 accumulator does), 16x8 kernels in i64 (the SIMD paths sum in
 // i32 lanes only over spans short enough that no lane can overflow).
 import { w, wp, mbqm64 } from '../fixedpoint';
-import { requantV, rqRmin, rqSpread } from './conv-requant';
-import { conv1x1Fast, dwFast } from './conv-fast';
+import { requantV, rqFast } from './conv-requant';
+import { dwFast } from './conv-fast';
+import { convGemmRows } from './conv-gemm';
 
 // MultiplyByQuantizedMultiplier (32-bit, double rounding), the same integers as
 // fixedpoint.ts mbqm, written with shifts only: the truncating i64 division by 2^31 is
@@ -66,12 +67,15 @@ import { conv1x1Fast, dwFast } from './conv-fast';
 // Vectorized output stage for four channels [oc, oc + 4), bit-identical to the scalar
 // one (assembly/ops/conv-requant.ts). rq is the table written by requantTable
 // (src/runtime/ops/conv.ts) for n = outC channels. Returns the clamped i32 results.
-@inline function requant4(acc: v128, oc: i32, bias: usize, rq: usize, n: i32, outOff: i32, lo: i32, hi: i32): v128 {
+// wide: int16 outputs (the table's S is 16), else int8 (22).
+@inline function requant4(acc: v128, oc: i32, bias: usize, rq: usize, n: i32, outOff: i32, lo: i32, hi: i32, wide: bool): v128 {
   const o4 = <usize>oc << 2;
   const np = (n + 7) & ~7;
   const stride = <usize>np << 2;
-  return requantV(i32x4.add(acc, v128.load(bias + o4)), rq + o4, stride, i32x4.splat(outOff), i32x4.splat(lo), i32x4.splat(hi), true,
-    rqRmin(rq, np), rqSpread(rq, np));
+  const a = i32x4.add(acc, v128.load(bias + o4));
+  const fast = rqFast(rq, np);
+  if (wide) return requantV(a, rq + o4, stride, i32x4.splat(outOff), i32x4.splat(lo), i32x4.splat(hi), true, fast, 16);
+  return requantV(a, rq + o4, stride, i32x4.splat(outOff), i32x4.splat(lo), i32x4.splat(hi), true, fast, 22);
 }
 
 // Four i32x4 partial sums -> one i32x4 of their totals.
@@ -106,14 +110,18 @@ import { conv1x1Fast, dwFast } from './conv-fast';
 //   29 requant table (conv-requant.ts; 0 for 102)
 //   30 (101 only) bias + input offset × Σ weights per channel, for windows inside the image
 //      (outC rounded up to a multiple of 8 entries)
-//   31 (101 with a 1x1 filter and one group) the weights with channels in lanes
-//      (conv-fast.ts), else 0; the scratch (word 6) then holds kpad * 8 bytes
+//   31 (101 with one group, SIMD build) the weights with channels in lanes (conv-gemm.ts),
+//      else 0; word 1 is then 0 and the scratch (word 6) holds 4 to 16 int16 rows of
+//      k rounded up to even (groupOf in conv-gemm.ts), plus slack
 //
-// For every output pixel and group the window is gathered into the scratch row as
+// Rows: convRows(p, mode, r0, r1) computes output rows [r0, r1) of batches * outH
+// (row = b * outH + oy); the only scratch is word 6 (one per thread).
+//
+// int8 without groups on the SIMD build runs convGemmRows (conv-gemm.ts). Otherwise,
+// for every output pixel and group the window is gathered into the scratch row as
 // int16 (x + input offset; taps outside the image are 0, which adds nothing), then each
-// output channel is one dot product of that row with its weight row.
-// 1x1 filters without groups (every window inside the image) skip the gather: int8 runs
-// conv1x1Fast (conv-fast.ts), int16 with the i32 accumulator dots the input pixel directly.
+// output channel is one dot product of that row with its weight row; 1x1 filters
+// without groups with int16 data and the i32 accumulator dot the input pixel directly.
 
 // Gathers the window of output pixel (b, oy, ox), group g into col.
 function im2col(p: usize, col: usize, b: i32, oy: i32, ox: i32, g: i32, wide: bool): void {
@@ -198,7 +206,7 @@ function im2col(p: usize, col: usize, b: i32, oy: i32, ox: i32, g: i32, wide: bo
 // 1x1 filter, one group, SIMD: two output pixels and four channels at a time (each
 // weight load serves two pixels, each input load four channels), then the leftovers.
 // Used for mode 2 (int16 input, i32 accumulator); mode 0 (int8 input, folded bias) runs
-// conv1x1Fast instead.
+// convGemmRows (conv-gemm.ts) instead.
 
 // The input row of flattened output pixel q.
 @inline function src1x1(p: usize, q: i32, esz: usize): usize {
@@ -246,7 +254,7 @@ function im2col(p: usize, col: usize, b: i32, oy: i32, ox: i32, g: i32, wide: bo
   else outI16n(dst + (<usize>oc << 1), acc, bias, mult, shift, oc, lo, hi);
 }
 
-function conv1x1(p: usize, mode: i32): void {
+function conv1x1(p: usize, mode: i32, q0: i32, q1: i32): void {
   const wts = wp(p, 1), output = wp(p, 3), mult = wp(p, 4), shift = wp(p, 5);
   const inC = w(p, 10), outC = w(p, 13);
   const outOff = w(p, 25), lo = w(p, 26), hi = w(p, 27), kpad = w(p, 28), rq = wp(p, 29);
@@ -255,8 +263,8 @@ function conv1x1(p: usize, mode: i32): void {
   const k8 = inC & ~7;
   const esz: usize = mode == 0 ? 1 : 2;
   const dstStride = <usize>outC * esz;
-  const nPix = w(p, 7) * w(p, 11) * w(p, 12);
-  let q = 0;
+  const nPix = q1;
+  let q = q0;
   for (; q + 2 <= nPix; q += 2) {
     const sa = src1x1(p, q, esz), sb = src1x1(p, q + 1, esz);
     const da = output + <usize>q * dstStride, db = da + dstStride;
@@ -284,8 +292,8 @@ function conv1x1(p: usize, mode: i32): void {
         accA = i32x4.add(accA, tail4(sa, w0, rowStride, k8, inC, mode));
         accB = i32x4.add(accB, tail4(sb, w0, rowStride, k8, inC, mode));
       }
-      store4(da, oc, requant4(accA, oc, bias, rq, outC, outOff, lo, hi), mode);
-      store4(db, oc, requant4(accB, oc, bias, rq, outC, outOff, lo, hi), mode);
+      store4(da, oc, requant4(accA, oc, bias, rq, outC, outOff, lo, hi, mode != 0), mode);
+      store4(db, oc, requant4(accB, oc, bias, rq, outC, outOff, lo, hi, mode != 0), mode);
     }
     for (; oc < outC; oc++) {
       one1x1(sa, da, oc, wts, rowStride, inC, bias, mult, shift, outOff, lo, hi, mode);
@@ -309,23 +317,27 @@ function conv1x1(p: usize, mode: i32): void {
       }
       let accA = reduce4(a0, a1, a2, a3);
       if (k8 < inC) accA = i32x4.add(accA, tail4(sa, w0, rowStride, k8, inC, mode));
-      store4(da, oc, requant4(accA, oc, bias, rq, outC, outOff, lo, hi), mode);
+      store4(da, oc, requant4(accA, oc, bias, rq, outC, outOff, lo, hi, mode != 0), mode);
     }
     for (; oc < outC; oc++) one1x1(sa, da, oc, wts, rowStride, inC, bias, mult, shift, outOff, lo, hi, mode);
   }
 }
 
 // mode 0: int8 (101); 1: int16 with i64 accumulator (102); 2: int16 with i32 accumulator (103).
-function conv(p: usize, mode: i32): void {
+function convRows(p: usize, mode: i32, r0: i32, r1: i32): void {
+  if (r0 >= r1) return;
   if (ASC_FEATURE_SIMD) {
-    if (mode != 1 && w(p, 14) == 1 && w(p, 15) == 1 && w(p, 17) == 1) {
-      if (mode == 0) conv1x1Fast(p);
-      else conv1x1(p, mode);
+    if (mode == 0 && w(p, 17) == 1) {
+      convGemmRows(p, r0, r1);
+      return;
+    }
+    if (mode == 2 && w(p, 14) == 1 && w(p, 15) == 1 && w(p, 17) == 1) {
+      conv1x1(p, mode, r0 * w(p, 12), r1 * w(p, 12));
       return;
     }
   }
   const wts = wp(p, 1), bias = wp(p, 2), output = wp(p, 3), mult = wp(p, 4), shift = wp(p, 5), col = wp(p, 6);
-  const batches = w(p, 7), outH = w(p, 11), outW = w(p, 12), outC = w(p, 13);
+  const outH = w(p, 11), outW = w(p, 12), outC = w(p, 13);
   const fH = w(p, 14), fW = w(p, 15), fic = w(p, 16), groups = w(p, 17);
   const outOff = w(p, 25), lo = w(p, 26), hi = w(p, 27), kpad = w(p, 28), rq = wp(p, 29);
   const k = fH * fW * fic;
@@ -335,9 +347,10 @@ function conv(p: usize, mode: i32): void {
   const rowStride = <usize>kpad;
   // The padding tail of the row stays zero for the whole call.
   for (let i = k; i < kpad; i++) store<i16>(col + (<usize>i << 1), 0);
-  let dstPix = output;
-  for (let b = 0; b < batches; b++) {
-    for (let oy = 0; oy < outH; oy++) {
+  let dstPix = output + <usize>(r0 * outW) * <usize>outC * osz;
+  for (let row = r0; row < r1; row++) {
+    const b = row / outH, oy = row % outH;
+    {
       for (let ox = 0; ox < outW; ox++) {
         for (let g = 0; g < groups; g++) {
           im2col(p, col, b, oy, ox, g, wide);
@@ -381,7 +394,7 @@ function conv(p: usize, mode: i32): void {
                   a2 = i32x4.add(a2, i32x4.dot_i16x8_s(cv, v128.load8x8_s(w2 + u)));
                   a3 = i32x4.add(a3, i32x4.dot_i16x8_s(cv, v128.load8x8_s(w3 + u)));
                 }
-                const r = requant4(reduce4(a0, a1, a2, a3), oc, bias, rq, outC, outOff, lo, hi);
+                const r = requant4(reduce4(a0, a1, a2, a3), oc, bias, rq, outC, outOff, lo, hi, mode != 0);
                 if (mode == 0) storeI8x4(dstPix + <usize>oc, r);
                 else storeI16x4(dstPix + (<usize>oc << 1), r);
               }
@@ -413,9 +426,12 @@ function conv(p: usize, mode: i32): void {
 //   16 strideH  17 strideW  18 dilH  19 dilW  20 padH  21 padW
 //   22 input offset (-zp; 0 for int16)  23 output zero point (0 for int16)
 //   24 clamp min  25 clamp max  26 requant table (conv-requant.ts; 0 for 112)
-//   27-30 (111 only; 0 for 112) for dwFast (conv-fast.ts): 27 weights with channels in
-//   lanes and taps in pairs, 28 bias + input offset × Σ weights, 29 a pixel of input
-//   zero points, 30 scratch for the tap addresses of one output pixel
+//   27-30 (111 only; 0 for 112) for dwFast (conv-fast.ts): 27 weights (int16) with
+//   channels in lanes and taps in pairs, 28 bias + input offset × Σ weights, 29 a pixel of
+//   input zero points, 30 scratch for the tap addresses of one output pixel
+//
+// Rows: dwRows(p, wide, r0, r1) computes output rows [r0, r1) of batches * outH; a
+// thread-aware caller gives each thread its own copy of the scratch (word 30).
 //
 // Only the taps inside the image contribute. int8 with depth multiplier 1, or with eight
 // outputs per input channel, runs dwFast (conv-fast.ts) for the full blocks of 8 output
@@ -468,8 +484,8 @@ function conv(p: usize, mode: i32): void {
     outI16w(d + 12, <i64>i32x4.extract_lane(hi, 2), bias, mult, shift, c + 6, qlo, qhi);
     outI16w(d + 14, <i64>i32x4.extract_lane(hi, 3), bias, mult, shift, c + 7, qlo, qhi);
   } else {
-    storeI8x4(dst + <usize>c, requant4(lo, c, bias, rq, outC, outOff, qlo, qhi));
-    storeI8x4(dst + <usize>c + 4, requant4(hi, c + 4, bias, rq, outC, outOff, qlo, qhi));
+    storeI8x4(dst + <usize>c, requant4(lo, c, bias, rq, outC, outOff, qlo, qhi, false));
+    storeI8x4(dst + <usize>c + 4, requant4(hi, c + 4, bias, rq, outC, outOff, qlo, qhi, false));
   }
 }
 
@@ -517,9 +533,10 @@ function conv(p: usize, mode: i32): void {
   return t < n ? t : n;
 }
 
-function dwconv(p: usize, wide: bool): void {
+function dwRows(p: usize, wide: bool, r0: i32, r1: i32): void {
+  if (r0 >= r1) return;
   const input = wp(p, 0), filter = wp(p, 1), bias = wp(p, 2), output = wp(p, 3), mult = wp(p, 4), shift = wp(p, 5);
-  const batches = w(p, 6), inH = w(p, 7), inW = w(p, 8), inC = w(p, 9), outH = w(p, 10), outW = w(p, 11), outC = w(p, 12);
+  const inH = w(p, 7), inW = w(p, 8), inC = w(p, 9), outH = w(p, 10), outW = w(p, 11), outC = w(p, 12);
   const fH = w(p, 13), fW = w(p, 14), dm = w(p, 15);
   const sH = w(p, 16), sW = w(p, 17), dH = w(p, 18), dW = w(p, 19), padH = w(p, 20), padW = w(p, 21);
   const off = w(p, 22), outOff = w(p, 23), lo = w(p, 24), hi = w(p, 25), rq = wp(p, 26);
@@ -531,15 +548,16 @@ function dwconv(p: usize, wide: bool): void {
   if (ASC_FEATURE_SIMD) {
     if (!wide && (xm == 0 || xm == 1)) {
       // Full blocks of 8 channels in conv-fast.ts; the rest below.
-      c0 = dwFast(p, xm);
+      c0 = dwFast(p, xm, r0, r1);
       if (c0 == outC) return;
       vecOk = false;
     }
   }
-  let dstPix = output;
-  for (let b = 0; b < batches; b++) {
+  let dstPix = output + <usize>(r0 * outW) * <usize>outC * osz;
+  for (let row = r0; row < r1; row++) {
+    const b = row / outH, oy = row % outH;
     const pixBase = b * inH;
-    for (let oy = 0; oy < outH; oy++) {
+    {
       const iy0 = oy * sH - padH;
       const fy0 = firstInside(iy0, dH, fH), fy1 = endInside(iy0, dH, fH, inH);
       for (let ox = 0; ox < outW; ox++) {
@@ -580,13 +598,33 @@ function dwconv(p: usize, wide: bool): void {
 }
 
 // Returns false for an id this family does not know.
+// (One statement per case, using only p and id: the ahead-of-time compiler copies them,
+// src/compile/codegen.ts.)
 export function runConv(id: i32, p: usize): bool {
   switch (id) {
-    case 101: conv(p, 0); break;
-    case 102: conv(p, 1); break;
-    case 103: conv(p, 2); break;
-    case 111: dwconv(p, false); break;
-    case 112: dwconv(p, true); break;
+    case 101: convRows(p, 0, 0, convRowCount(id, p)); break;
+    case 102: convRows(p, 1, 0, convRowCount(id, p)); break;
+    case 103: convRows(p, 2, 0, convRowCount(id, p)); break;
+    case 111: dwRows(p, false, 0, convRowCount(id, p)); break;
+    case 112: dwRows(p, true, 0, convRowCount(id, p)); break;
+    default: return false;
+  }
+  return true;
+}
+
+// Output rows of the record: batches * outH (both kernels of the family).
+export function convRowCount(id: i32, p: usize): i32 {
+  return id >= 111 ? w(p, 6) * w(p, 10) : w(p, 7) * w(p, 11);
+}
+
+// Output rows [r0, r1) of the op; false for an id this family does not know.
+export function runConvRows(id: i32, p: usize, r0: i32, r1: i32): bool {
+  switch (id) {
+    case 101: convRows(p, 0, r0, r1); break;
+    case 102: convRows(p, 1, r0, r1); break;
+    case 103: convRows(p, 2, r0, r1); break;
+    case 111: dwRows(p, false, r0, r1); break;
+    case 112: dwRows(p, true, r0, r1); break;
     default: return false;
   }
   return true;

@@ -136,14 +136,20 @@ function rowSum(x: usize, n: i32, is16: bool): i64 {
 //  zero-point terms folded in), mult i32[units], shift i32[units], batches, units, depth,
 //  inIs16, outIs16, outOffset, actMin, actMax, filterOffset]
 // out[b, o] = clamp(mbqm(Σ_d x[b,d] w[o,d] + filterOffset Σ_d x[b,d] + bias[o]) + outOffset)
+// Ranges (for a threaded dispatch): fcRange computes the outputs of batch rows [b0, b1)
+// and output units [o0, o1); every output element is computed whole by one call, with
+// the same integers whatever the split (no scratch).
 function fullyConnected(p: usize, acc64: bool): void {
+  fcRange(p, acc64, 0, w(p, 6), 0, w(p, 7));
+}
+
+function fcRange(p: usize, acc64: bool, b0: i32, b1: i32, o0: i32, o1: i32): void {
   const input = wp(p, 0);
   const output = wp(p, 1);
   const weights = wp(p, 2);
   const bias = wp(p, 3);
   const mult = wp(p, 4);
   const shift = wp(p, 5);
-  const batches = w(p, 6);
   const units = w(p, 7);
   const depth = w(p, 8);
   const in16 = w(p, 9) != 0;
@@ -153,14 +159,14 @@ function fullyConnected(p: usize, acc64: bool): void {
   const actMax = w(p, 13);
   const fo = w(p, 14);
   const inStride: usize = <usize>depth << (in16 ? 1 : 0);
-  for (let b: i32 = 0; b < batches; b++) {
+  for (let b: i32 = b0; b < b1; b++) {
     const x = input + <usize>b * inStride;
     const rs: i64 = fo != 0 ? rowSum(x, depth, in16) : 0;
     const outBase = b * units;
-    let o: i32 = 0;
+    let o: i32 = o0;
     if (ASC_FEATURE_SIMD) {
       if (!acc64 || depth <= 256) {
-        for (; o + 4 <= units; o += 4) {
+        for (; o + 4 <= o1; o += 4) {
           const d4 = dot4(x, weights + <usize>o * <usize>depth, depth, <usize>depth, in16);
           for (let k: i32 = 0; k < 4; k++) {
             const ok = o + k;
@@ -175,7 +181,7 @@ function fullyConnected(p: usize, acc64: bool): void {
         }
       }
     }
-    for (; o < units; o++) {
+    for (; o < o1; o++) {
       const wt = weights + <usize>o * <usize>depth;
       const m = load<i32>(mult + (<usize>o << 2));
       const sh = load<i32>(shift + (<usize>o << 2));
@@ -313,6 +319,15 @@ function transposeConv(p: usize, is16: bool): void {
 }
 
 // Returns false for an id this family does not know.
+// FULLY_CONNECTED (201, 202) outputs of batch rows [b0, b1) and units [o0, o1); false
+// for another id.
+export function runFcRange(id: i32, p: usize, b0: i32, b1: i32, o0: i32, o1: i32): bool {
+  if (id == 201) fcRange(p, false, b0, b1, o0, o1);
+  else if (id == 202) fcRange(p, true, b0, b1, o0, o1);
+  else return false;
+  return true;
+}
+
 export function runMatmul(id: i32, p: usize): bool {
   switch (id) {
     case 201: fullyConnected(p, false); break;

@@ -172,40 +172,42 @@ function biasBlob(ctx: OpContext, bias: Tensor | null, outC: number, wide: boole
  * the same integers as the multiplier / shift pair in another form, for np = outC rounded
  * up to a multiple of 8 channels (the padding entries have multiplier 0):
  *   i32 mult[np] | i32 2^left[np] | i32 half[np] | u32 2^(31-right)[np]
- *   | u32 cap[np] | i32 2^(spread-(right-rmin))[np] | i32 rmin | i32 spread
- * (spread -1: the kernels use the 64-bit division).
+ *   | u32 cap[np] | i32 2^(S-right)[np] | i32 S | i32 fast
+ * with S = 22 for int8 outputs, 16 for int16 (the kernels use the same constant), cap =
+ * 2^(32-S+right) - 1, and fast = 0 when every right shift is <= S (else -1: the kernels
+ * use the 64-bit division).
  */
-function requantTable(mult: Int32Array, shift: Int32Array): Uint8Array {
+function requantTable(mult: Int32Array, shift: Int32Array, wide: boolean): Uint8Array {
   const n = mult.length;
   const np = padTo8(n);
+  const S = wide ? 16 : 22;
+  const c = 32 - S;
   const buf = new ArrayBuffer(np * 24 + 16);
   const i32 = new Int32Array(buf);
   const u32 = new Uint32Array(buf);
-  const rightOf = (c: number) => (c < n && shift[c]! < 0 ? -shift[c]! : 0);
-  let rmin = 31, rmax = 0;
-  for (let c = 0; c < n; c++) {
-    rmin = Math.min(rmin, rightOf(c));
-    rmax = Math.max(rmax, rightOf(c));
-  }
-  if (n === 0) rmin = 0;
-  // The 32-bit division (see the kernel file) also needs every right shift >= 1, so
-  // that no quotient comes near 2^31 (the reference's + zero point may wrap there).
-  const spread = rmin >= 1 && rmax - rmin <= 15 ? rmax - rmin : -1;
-  for (let c = 0; c < np; c++) {
-    const s = c < n ? shift[c]! : 0;
+  let rmax = 0;
+  for (let k = 0; k < n; k++) rmax = Math.max(rmax, shift[k]! < 0 ? -shift[k]! : 0);
+  const fast = rmax <= S;
+  for (let k = 0; k < np; k++) {
+    const s = k < n ? shift[k]! : 0;
     const left = s > 0 ? s : 0;
-    // Padding channels take rmin (their multiplier is 0, so any shift gives 0).
-    const right = c < n ? rightOf(c) : rmin;
-    i32[c] = c < n ? mult[c]! : 0;
-    i32[np + c] = 2 ** left;
-    i32[2 * np + c] = right > 0 ? 2 ** (right - 1) : 0;
-    u32[3 * np + c] = 2 ** (31 - right);
-    u32[4 * np + c] = 16 + right < 32 ? 2 ** (16 + right) : 0xffffffff;
-    i32[5 * np + c] = spread >= 0 ? 2 ** (spread - (right - rmin)) : 0;
+    const right = s < 0 ? -s : 0;
+    i32[k] = k < n ? mult[k]! : 0;
+    i32[np + k] = 1 << left;
+    i32[2 * np + k] = right > 0 ? 1 << (right - 1) : 0;
+    u32[3 * np + k] = (1 << (31 - right)) >>> 0;
+    u32[4 * np + k] = c + right < 32 ? (1 << (c + right)) - 1 : 0xffffffff;
+    i32[5 * np + k] = fast ? 1 << (S - right) : 0;
   }
-  i32[6 * np] = rmin;
-  i32[6 * np + 1] = spread;
+  i32[6 * np] = S;
+  i32[6 * np + 1] = fast ? 0 : -1;
   return new Uint8Array(buf);
+}
+
+/** Pixels per call of the GEMM conv's block kernel (groupOf in assembly/ops/conv-gemm.ts). */
+function gemmGroup(kp: number): number {
+  const g = ((Math.trunc(4096 / kp)) >> 2) << 2;
+  return g < 4 ? 4 : g > 16 ? 16 : g;
 }
 
 const padTo8 = (n: number): number => Math.ceil(n / 8) * 8;
@@ -213,26 +215,65 @@ const padTo8 = (n: number): number => Math.ceil(n / 8) * 8;
 /**
  * Weights with the output channels in vector lanes, for the SIMD kernels that multiply
  * pairs of int16 (i32x4.dot_i16x8_s): for each block of 8 channels [b*8, b*8+8) and each
- * pair j of reduction indices (2j, 2j+1), 16 int8 that the kernel widens to two int16
- * vectors as it loads them (v128.load8x8_s), channels b*8..b*8+3
- * then b*8+4..b*8+7, each channel as the pair (w(oc, 2j), w(oc, 2j+1)). Channels past
- * outC and indices past k are zero. `at(oc, i)` gives weight i of channel oc.
+ * pair j of reduction indices (2j, 2j+1), 16 values, channels b*8..b*8+3 then
+ * b*8+4..b*8+7, each channel as the pair (w(oc, 2j), w(oc, 2j+1)). Channels past outC and
+ * indices past k are zero. Weight i of channel oc is src[oc * k + i] (rows: CONV_2D's
+ * [outC][k] filter); sums[oc] gets the sum of channel oc's weights. One pass, reading the
+ * filter in order, in plain typed-array loops: this runs once per op at load, mostly
+ * before the engine has optimized it.
  */
-function pairPack(outC: number, k: number, kp: number, at: (oc: number, i: number) => number): Int8Array {
-  const np = padTo8(outC);
-  const pairs = kp / 2;
-  const out = new Int8Array(np * kp);
-  for (let b = 0; b < np / 8; b++) {
-    for (let j = 0; j < pairs; j++) {
-      const base = (b * pairs + j) * 16;
-      for (let l = 0; l < 8; l++) {
-        const oc = b * 8 + l;
-        if (oc >= outC) continue;
-        const d = base + l * 2;
-        if (2 * j < k) out[d] = at(oc, 2 * j);
-        if (2 * j + 1 < k) out[d + 1] = at(oc, 2 * j + 1);
+function pairPackRows(src: Int8Array, outC: number, k: number, kp: number, sums: Int32Array): Int8Array {
+  const pairs = kp >> 1;
+  const out = new Int8Array(padTo8(outC) * kp);
+  if ((k & 1) === 0 && (src.byteOffset & 1) === 0) {
+    // Even k on an aligned filter: each pair is one little-endian int16 (half the steps).
+    const s16 = new Int16Array(src.buffer, src.byteOffset, (outC * k) >> 1);
+    const o16 = new Int16Array(out.buffer);
+    const h = k >> 1;
+    for (let oc = 0; oc < outC; oc++) {
+      let o = (oc >> 3) * pairs * 8 + (oc & 7);
+      let sum = 0;
+      for (let s = oc * h, e = s + h; s < e; s++, o += 8) {
+        const v = s16[s]!;
+        o16[o] = v;
+        sum += ((v << 24) >> 24) + (v >> 8);
       }
+      sums[oc] = sum;
     }
+    return out;
+  }
+  const k2 = k & ~1;
+  for (let oc = 0; oc < outC; oc++) {
+    let o = (oc >> 3) * pairs * 16 + (oc & 7) * 2;
+    let s = oc * k;
+    const e = s + k2;
+    let sum = 0;
+    for (; s < e; s += 2, o += 16) {
+      const a = src[s]!, b = src[s + 1]!;
+      out[o] = a;
+      out[o + 1] = b;
+      sum += a + b;
+    }
+    if (k & 1) {
+      out[o] = src[s]!;
+      sum += src[s]!;
+    }
+    sums[oc] = sum;
+  }
+  return out;
+}
+
+/**
+ * The same layout for DEPTHWISE_CONV_2D's [taps][outC] filter, tap t of the packed order
+ * being filter tap order[t] (or t), as int16 (the kernel multiplies them unwidened).
+ */
+function pairPackTaps(src: Int8Array, outC: number, taps: number, tp: number, order: Int32Array | null): Int16Array {
+  const pairs = tp >> 1;
+  const out = new Int16Array(padTo8(outC) * tp);
+  for (let t = 0; t < taps; t++) {
+    const row = (order ? order[t]! : t) * outC;
+    const base = (t >> 1) * 16 + (t & 1);
+    for (let oc = 0; oc < outC; oc++) out[(oc >> 3) * pairs * 16 + base + (oc & 7) * 2] = src[row + oc]!;
   }
   return out;
 }
@@ -296,41 +337,51 @@ const conv2d: OpDef = {
     const macs = g.batches * g.outH * g.outW * outC * k;
     if (macs > MAX_MACS) ctx.unsupported(`${macs} multiply-accumulates is too many`);
 
-    // Weights: one row of kpad int8 per output channel (the filter's own
-    // [outC][fH][fW][fic] order), zero-padded to a multiple of 8.
-    const src = filter.data!;
-    const packed = new Int8Array(outC * kpad);
-    for (let oc = 0; oc < outC; oc++) {
-      packed.set(new Int8Array(src.buffer, src.byteOffset + oc * k, k), oc * kpad);
-    }
+    const fd = filter.data!;
+    const src = new Int8Array(fd.buffer, fd.byteOffset, outC * k);
     const esize = input.dtype === 'int8' ? 1 : 2;
     const biasBytes = biasBlob(ctx, bias, outC, wide);
-    // The SIMD build runs int8 1x1 convolutions from the lane-packed copy below only.
-    const fast1x1 = kernel === K.CONV_I8 && fH === 1 && fW === 1 && groups === 1;
+    // The SIMD build runs int8 convolutions without groups from the lane-packed copy
+    // below only (conv-gemm.ts), with 4 to 16 int16 rows of kp = k rounded up to even
+    // in the scratch (and slack for its overlapping vector stores).
+    const gemm = kernel === K.CONV_I8 && groups === 1 && ctx.simd;
+    const kp = k + (k & 1);
     ctx.b.tensor(input);
-    if (fast1x1 && ctx.simd) ctx.b.i32(0); else ctx.b.constant(packed);
+    if (gemm) ctx.b.i32(0);
+    else {
+      // Weights: one row of kpad int8 per output channel (the filter's own
+      // [outC][fH][fW][fic] order), zero-padded to a multiple of 8.
+      const packed = new Int8Array(outC * kpad);
+      for (let oc = 0; oc < outC; oc++) packed.set(src.subarray(oc * k, oc * k + k), oc * kpad);
+      ctx.b.constant(packed);
+    }
     ctx.b.constant(biasBytes).tensor(output)
       .constant(mult).constant(shift)
-      // The im2col row; for the int8 1x1 kernel, four input pixels widened to int16.
-      .scratchBuffer(kpad * (fast1x1 ? 8 : 2));
+      // The im2col row (one pixel), or the GEMM kernel's rows (groupOf in conv-gemm.ts).
+      .scratchBuffer(gemm ? gemmGroup(kp) * kp * 2 + 32 : kpad * 2);
     geometryWords(ctx, g);
     ctx.b.i32s([fic, groups, g.strideH, g.strideW, g.dilH, g.dilW, g.padH, g.padW,
       esize === 1 ? -inZp : 0, esize === 1 ? outZp : 0, actMin, actMax, kpad]);
     if (wide) ctx.b.i32(0);
-    else ctx.b.constant(requantTable(mult, shift));
+    else ctx.b.constant(requantTable(mult, shift, input.dtype === 'int16'));
     if (kernel === K.CONV_I8) {
       // For windows entirely inside the image: bias + input offset × Σ weights, so
       // the kernel can take raw int8 input (wrapping i32, as the accumulator wraps).
       const bv = new DataView(biasBytes.buffer, biasBytes.byteOffset, biasBytes.byteLength);
-      const folded = new Int32Array(padTo8(outC));
-      for (let oc = 0; oc < outC; oc++) {
-        let sum = 0;
-        for (let i = 0; i < k; i++) sum += packed[oc * kpad + i]!;
-        folded[oc] = (bv.getInt32(oc * 4, true) + Math.imul(-inZp, sum)) | 0;
+      const sums = new Int32Array(outC);
+      let lanes: Int8Array | null = null;
+      if (gemm) lanes = pairPackRows(src, outC, k, kp, sums);
+      else {
+        for (let oc = 0; oc < outC; oc++) {
+          let sum = 0;
+          for (let i = oc * k, e = i + k; i < e; i++) sum += src[i]!;
+          sums[oc] = sum;
+        }
       }
+      const folded = new Int32Array(padTo8(outC));
+      for (let oc = 0; oc < outC; oc++) folded[oc] = (bv.getInt32(oc * 4, true) + Math.imul(-inZp, sums[oc]!)) | 0;
       ctx.b.constant(folded);
-      // 1x1 filters without groups: the weights with channels in lanes (K = kpad).
-      if (fast1x1 && ctx.simd) ctx.b.constant(pairPack(outC, k, kpad, (oc, i) => packed[oc * kpad + i]!));
+      if (lanes) ctx.b.constant(lanes);
       else ctx.b.i32(0);
     } else ctx.b.i32s([0, 0]);
     return { kernel, macs };
@@ -364,7 +415,7 @@ const depthwiseConv2d: OpDef = {
       wide ? 0 : -inZp, wide ? 0 : outZp, actMin, actMax]);
     if (wide) ctx.b.i32s([0, 0, 0, 0, 0]);
     else {
-      ctx.b.constant(requantTable(mult, shift));
+      ctx.b.constant(requantTable(mult, shift, false));
       // For the SIMD kernel: the weights with channels in lanes, taps in pairs; the
       // bias plus input offset × Σ weights (all taps); a pixel of input zero points
       // that stands in for taps outside the image (it adds nothing once the offset is
@@ -375,9 +426,9 @@ const depthwiseConv2d: OpDef = {
       const fv = new Int8Array(fd.buffer, fd.byteOffset, taps * outC);
       // 3x3 filters pair their taps as (0,1) (3,4) (6,7) (2,5) (8): the first three
       // pairs are horizontal neighbours (see dwFast).
-      const order = taps === 9 && fH === 3 ? [0, 1, 3, 4, 6, 7, 2, 5, 8] : null;
+      const order = taps === 9 && fH === 3 ? Int32Array.of(0, 1, 3, 4, 6, 7, 2, 5, 8) : null;
       // Only the SIMD build reads the lane-packed copy.
-      if (ctx.simd) ctx.b.constant(pairPack(outC, taps, tp, (oc, t) => fv[(order ? order[t]! : t) * outC + oc]!));
+      if (ctx.simd) ctx.b.constant(pairPackTaps(fv, outC, taps, tp, order));
       else ctx.b.i32(0);
       const biasBytes = biasBlob(ctx, bias, outC, false);
       const bv = new Int32Array(biasBytes.buffer, biasBytes.byteOffset, outC);

@@ -1,0 +1,272 @@
+// SIMD int8 CONV_2D without groups (kernel 101 with word 17 == 1) as a GEMM. Output
+// pixels are taken in groups of 4 to 16 (groupOf): the window of each pixel (its
+// fH * fW * inC taps, the reduction K) is copied into a scratch row as int16 (raw input
+// values; taps outside the image take the input zero point, which adds nothing once the
+// input offset is folded into the bias). Then, per four pixels, every block of 8 output
+// channels runs a 4 x 8 register block: per pair of reduction indices one 32-bit
+// broadcast of each pixel's pair and one load of the 8 channels' weight pairs
+// (i32x4.dot_i16x8_s), eight i32x4 accumulators; the last pixels (fewer than four) run
+// a 1 x 8 block. 1x1 filters read the pixel itself, so the copy is only a widening.
+//
+// Record words: src/runtime/ops/conv.ts. Used here: 0 input, 3 output, 6 scratch
+// (groupOf(kp) rows of kp int16, kp = K rounded up to even, plus 32 bytes of slack),
+// 7-24 geometry, 25-27 output zero point and clamp, 29 requant table, 30 folded bias,
+// 31 the weights with channels in lanes (per block of 8 channels, kp / 2 pairs of 16 int8).
+//
+// Rows: convGemmRows(p, r0, r1) computes output rows [r0, r1) (row = batch * outH + oy);
+// a thread-aware caller gives each thread its own copy of the scratch (word 6).
+import { w, wp } from '../fixedpoint';
+import { anyLeft, finish8, requantQ, rqFast, storeH8 } from './conv-requant';
+
+// Eight results of one pixel (finish8's int16 lanes): all of them, or the first n (< 8).
+@inline function store8(dst: usize, v: v128, n: i32): void {
+  if (n >= 8) {
+    storeH8(dst, v);
+  } else {
+    const bits = i64x2.extract_lane(i8x16.narrow_i16x8_s(v, v), 0);
+    for (let i = 0; i < n; i++) store<i8>(dst + <usize>i, <i8>(bits >> (<i64>i << 3)));
+  }
+}
+
+// n int8 at src -> n int16 at dst, reading nothing at or past end (the input's end).
+// With n >= 8 the last vector may overlap the one before it (the same values again);
+// shorter runs read and write a whole vector when end allows (up to 16 bytes of int16
+// past the run: the caller writes its rows in order and the scratch has slack).
+@inline function widen(dst: usize, src: usize, n: i32, end: usize): void {
+  if (n < 8 && src + 8 <= end) {
+    v128.store(dst, v128.load8x8_s(src));
+  } else if (n >= 8) {
+    let i = 0;
+    for (; i + 8 <= n; i += 8) v128.store(dst + (<usize>i << 1), v128.load8x8_s(src + <usize>i));
+    if (i < n) {
+      const j = <usize>(n - 8);
+      v128.store(dst + (j << 1), v128.load8x8_s(src + j));
+    }
+  } else {
+    for (let i = 0; i < n; i++) store<i16>(dst + (<usize>i << 1), <i16>load<i8>(src + <usize>i));
+  }
+}
+
+// n copies of the int16 zp at dst.
+@inline function fill16(dst: usize, n: i32, zp: i32): void {
+  let i = 0;
+  if (n >= 8) {
+    const v = i16x8.splat(<i16>zp);
+    for (; i + 8 <= n; i += 8) v128.store(dst + (<usize>i << 1), v);
+    if (i < n) v128.store(dst + (<usize>(n - 8) << 1), v);
+  } else {
+    for (; i < n; i++) store<i16>(dst + (<usize>i << 1), <i16>zp);
+  }
+}
+
+// The window of output pixel (b, oy, ox) -> int16 row d.
+function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
+  const input = wp(p, 0);
+  const inH = w(p, 8), inW = w(p, 9), inC = w(p, 10);
+  const fH = w(p, 14), fW = w(p, 15);
+  const dH = w(p, 20), dW = w(p, 21);
+  const zp = -w(p, 24);
+  const end = input + <usize>(w(p, 7) * inH * inW * inC);
+  const iy0 = oy * w(p, 18) - w(p, 22);
+  const ix0 = ox * w(p, 19) - w(p, 23);
+  const run = fW * inC;
+  const runB = <usize>run << 1;
+  // Horizontal taps are one contiguous run of input when undilated and inside the image.
+  const contiguous = dW == 1 && ix0 >= 0 && ix0 + fW <= inW;
+  let c = d;
+  for (let fy = 0; fy < fH; fy++) {
+    const iy = iy0 + dH * fy;
+    if (iy < 0 || iy >= inH) {
+      fill16(c, run, zp);
+    } else {
+      const rowE = (b * inH + iy) * inW;
+      if (contiguous) {
+        widen(c, input + <usize>((rowE + ix0) * inC), run, end);
+      } else {
+        for (let fx = 0; fx < fW; fx++) {
+          const ix = ix0 + dW * fx;
+          const cx = c + (<usize>(fx * inC) << 1);
+          if (ix < 0 || ix >= inW) fill16(cx, inC, zp);
+          else widen(cx, input + <usize>((rowE + ix) * inC), inC, end);
+        }
+      }
+    }
+    c += runB;
+  }
+}
+
+// Four output pixels whose int16 rows (kp values each, row i at scr + i * rowB) are in
+// the scratch -> all output channels of the pixels, written from dst (dstStride bytes
+// between pixels); only the first nv (1..4) pixels are stored.
+// The int16 rows of count pixels (row i at scr + i * rowB, kp values each) -> all output
+// channels of the pixels, written from dst (outC bytes between pixels): groups of four
+// pixels run the 4 x 8 register block, the last count % 4 pixels a 1 x 8 block.
+@inline function blocks(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, left: bool, fast: bool): void {
+  const wq = wp(p, 31), bias = wp(p, 30), rq = wp(p, 29);
+  const outC = w(p, 13);
+  const np = (outC + 7) & ~7;
+  const stride = <usize>np << 2;
+  const zp = i16x8.splat(<i16>w(p, 25)), lo = i16x8.splat(<i16>w(p, 26)), hi = i16x8.splat(<i16>w(p, 27));
+  const blockBytes = rowB << 2;
+  const dstStride = <usize>outC;
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const r0 = scr + <usize>i * rowB;
+    const xe = r0 + rowB;
+    const dRow = dst + <usize>i * dstStride;
+    for (let oc = 0; oc < outC; oc += 8) {
+      let wv = wq + <usize>(oc >> 3) * blockBytes;
+      let a0 = i32x4.splat(0), b0 = i32x4.splat(0), a1 = i32x4.splat(0), b1 = i32x4.splat(0);
+      let a2 = i32x4.splat(0), b2 = i32x4.splat(0), a3 = i32x4.splat(0), b3 = i32x4.splat(0);
+      for (let x = r0; x < xe; x += 4) {
+        const w0 = v128.load8x8_s(wv), w1 = v128.load8x8_s(wv, 8);
+        let t = v128.load32_splat(x);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, w0)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, w1));
+        t = v128.load32_splat(x + rowB);
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(t, w0)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(t, w1));
+        t = v128.load32_splat(x + 2 * rowB);
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(t, w0)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(t, w1));
+        t = v128.load32_splat(x + 3 * rowB);
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(t, w0)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(t, w1));
+        wv += 16;
+      }
+      const o4 = <usize>oc << 2;
+      const ba = v128.load(bias + o4), bb = v128.load(bias + o4 + 16);
+      const ta = rq + o4, tb = ta + 16;
+      const n = outC - oc;
+      const d = dRow + <usize>oc;
+      store8(d, finish8(requantQ(i32x4.add(a0, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b0, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
+      store8(d + dstStride, finish8(requantQ(i32x4.add(a1, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b1, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
+      store8(d + 2 * dstStride, finish8(requantQ(i32x4.add(a2, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b2, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
+      store8(d + 3 * dstStride, finish8(requantQ(i32x4.add(a3, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b3, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
+    }
+  }
+  for (; i < count; i++) {
+    const r0 = scr + <usize>i * rowB;
+    const xe = r0 + rowB;
+    const dRow = dst + <usize>i * dstStride;
+    for (let oc = 0; oc < outC; oc += 8) {
+      let wv = wq + <usize>(oc >> 3) * blockBytes;
+      let a0 = i32x4.splat(0), b0 = i32x4.splat(0);
+      for (let x = r0; x < xe; x += 4) {
+        const t = v128.load32_splat(x);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv)));
+        b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 8)));
+        wv += 16;
+      }
+      const o4 = <usize>oc << 2;
+      store8(dRow + <usize>oc, finish8(
+        requantQ(i32x4.add(a0, v128.load(bias + o4)), rq + o4, stride, left, fast, 22),
+        requantQ(i32x4.add(b0, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, left, fast, 22), zp, lo, hi), outC - oc);
+    }
+  }
+}
+
+// The block kernel as plain functions (one call per group of pixels keeps the pixel
+// loop's variables out of the block's registers), with and without channels that shift
+// left, with the 32-bit (F) or the 64-bit (S) division.
+function blocksLF(p: usize, scr: usize, rowB: usize, dst: usize, count: i32): void {
+  blocks(p, scr, rowB, dst, count, true, true);
+}
+function blocksRF(p: usize, scr: usize, rowB: usize, dst: usize, count: i32): void {
+  blocks(p, scr, rowB, dst, count, false, true);
+}
+function blocksLS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32): void {
+  blocks(p, scr, rowB, dst, count, true, false);
+}
+function blocksRS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32): void {
+  blocks(p, scr, rowB, dst, count, false, false);
+}
+
+// Pixels gathered per call of the block kernel: as many as fit 8 KiB of int16 rows,
+// a multiple of 4 in [4, 16] (src/runtime/ops/conv.ts sizes the scratch the same way).
+@inline function groupOf(kp: i32): i32 {
+  const g = ((4096 / kp) >> 2) << 2;
+  return g < 4 ? 4 : g > 16 ? 16 : g;
+}
+
+// The input pixel of flattened output pixel q of a 1x1 convolution.
+@inline function src1x1(p: usize, q: i32): usize {
+  const outW = w(p, 12), outH = w(p, 11);
+  const ox = q % outW, t = q / outW;
+  const oy = t % outH, b = t / outH;
+  return wp(p, 0) + <usize>(((b * w(p, 8) + oy * w(p, 18)) * w(p, 9) + ox * w(p, 19)) * w(p, 10));
+}
+
+// Output pixels [q0, q1), G at a time.
+@inline function pixels(p: usize, q0: i32, q1: i32, is1x1: bool, dense: bool, left: bool, fast: bool): void {
+  const k = w(p, 14) * w(p, 15) * w(p, 10);
+  const kp = k + (k & 1);
+  const rowB = <usize>kp << 1;
+  const scr = wp(p, 6);
+  const inC = w(p, 10);
+  const outC = <usize>w(p, 13);
+  const output = wp(p, 3);
+  const outW = w(p, 12), outH = w(p, 11);
+  const end = wp(p, 0) + <usize>(w(p, 7) * w(p, 8) * w(p, 9) * inC);
+  const G = groupOf(kp);
+  // Windows inside the image without horizontal dilation: fH runs of fW * inC bytes,
+  // copied here without the general gather (constants held across pixels).
+  const input = wp(p, 0);
+  const inH = w(p, 8), inW = w(p, 9);
+  const fH = w(p, 14), fW = w(p, 15);
+  const sH = w(p, 18), sW = w(p, 19), padH = w(p, 22), padW = w(p, 23);
+  const dH = w(p, 20);
+  const runs = w(p, 21) == 1;
+  const run = fW * inC;
+  const runB = <usize>run << 1;
+  const rowStep = <usize>(dH * inW * inC);
+  const yLast = (fH - 1) * dH;
+  // Output coordinates of pixel q (kept up to date without divisions).
+  let ox = q0 % outW, oy = (q0 / outW) % outH, b = q0 / (outW * outH);
+  for (let q = q0; q < q1; q += G) {
+    const count = min(G, q1 - q);
+    for (let i = 0; i < count; i++) {
+      const d = scr + <usize>i * rowB;
+      if (!is1x1) {
+        const iy0 = oy * sH - padH, ix0 = ox * sW - padW;
+        if (runs && iy0 >= 0 && iy0 + yLast < inH && ix0 >= 0 && ix0 + fW <= inW) {
+          let src = input + <usize>(((b * inH + iy0) * inW + ix0) * inC);
+          let c = d;
+          for (let fy = 0; fy < fH; fy++) {
+            widen(c, src, run, end);
+            src += rowStep;
+            c += runB;
+          }
+        } else {
+          gather(p, d, b, oy, ox);
+        }
+      } else if (dense) widen(d, wp(p, 0) + <usize>(q + i) * <usize>inC, inC, end);
+      else widen(d, src1x1(p, q + i), inC, end);
+      if (++ox == outW) {
+        ox = 0;
+        if (++oy == outH) { oy = 0; b++; }
+      }
+    }
+    const dst = output + <usize>q * outC;
+    if (fast) {
+      if (left) blocksLF(p, scr, rowB, dst, count);
+      else blocksRF(p, scr, rowB, dst, count);
+    } else {
+      if (left) blocksLS(p, scr, rowB, dst, count);
+      else blocksRS(p, scr, rowB, dst, count);
+    }
+  }
+}
+
+export function convGemmRows(p: usize, r0: i32, r1: i32): void {
+  const outW = w(p, 12), outC = w(p, 13);
+  const q0 = r0 * outW, q1 = r1 * outW;
+  const is1x1 = w(p, 14) == 1 && w(p, 15) == 1;
+  // Stride 1 1x1: input pixel q is output pixel q.
+  const dense = is1x1 && w(p, 18) == 1 && w(p, 19) == 1;
+  const np = (outC + 7) & ~7;
+  const left = anyLeft(wp(p, 29), np);
+  const fast = rqFast(wp(p, 29), np) >= 0;
+  if (is1x1) {
+    if (dense) pixels(p, q0, q1, true, true, left, fast);
+    else pixels(p, q0, q1, true, false, left, fast);
+  } else {
+    pixels(p, q0, q1, false, false, left, fast);
+  }
+}
