@@ -8,6 +8,7 @@
 // int8 input is used as it is; i32 sums wrap as the reference's accumulator does.
 import { w, wp } from '../fixedpoint';
 import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
+import { threadScratch } from '../thread';
 
 // Eight results of one pixel: all of them, or the first n (< 8).
 @inline function store8(dst: usize, a: v128, b: v128, n: i32): void {
@@ -56,7 +57,7 @@ import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
   let q = 0;
   // Four pixels at a time: their inputs are widened to int16 into the scratch row
   // (pixel i at i * kpad * 2), then each pair of inputs is a 32-bit broadcast load.
-  const scr = wp(p, 6);
+  const scr = threadScratch(wp(p, 6));
   const rowB = <usize>kpad << 1;
   for (; q + 4 <= count; q += 4) {
     const s0 = src + <usize>q * pixStride;
@@ -121,21 +122,24 @@ import { anyLeft, requantV, rqRmin, rqSpread, storeI8x8 } from './conv-requant';
   }
 }
 
-export function conv1x1Fast(p: usize): void {
+// Output rows [r0, r1) (a row is one (batch, out_y) pair).
+export function conv1x1FastRows(p: usize, r0: i32, r1: i32): void {
   const input = wp(p, 0), output = wp(p, 3);
   const batches = w(p, 7), inH = w(p, 8), inW = w(p, 9), inC = w(p, 10);
   const outH = w(p, 11), outW = w(p, 12), outC = w(p, 13);
   const sH = w(p, 18), sW = w(p, 19);
   if (sH == 1 && sW == 1) {
     // Every input pixel in order (1x1 with stride 1 has no padding).
-    if (anyLeft(wp(p, 29), (outC + 7) & ~7)) rows1x1(input, <usize>inC, batches * outH * outW, output, p, true);
-    else rows1x1(input, <usize>inC, batches * outH * outW, output, p, false);
+    const q0 = <usize>r0 * <usize>outW, n = (r1 - r0) * outW;
+    if (anyLeft(wp(p, 29), (outC + 7) & ~7)) rows1x1(input + q0 * <usize>inC, <usize>inC, n, output + q0 * <usize>outC, p, true);
+    else rows1x1(input + q0 * <usize>inC, <usize>inC, n, output + q0 * <usize>outC, p, false);
     return;
   }
   const left = anyLeft(wp(p, 29), (outC + 7) & ~7);
-  let dst = output;
-  for (let b = 0; b < batches; b++) {
-    for (let oy = 0; oy < outH; oy++) {
+  let dst = output + <usize>r0 * <usize>(outW * outC);
+  for (let r = r0; r < r1; r++) {
+    const b = r / outH, oy = r % outH;
+    {
       const src = input + <usize>(((b * inH + oy * sH) * inW) * inC);
       rows1x1(src, <usize>(sW * inC), outW, dst, p, left);
       dst += <usize>(outW * outC);
@@ -269,13 +273,14 @@ export function conv1x1Fast(p: usize): void {
   }
 }
 
-// Returns the number of channels done per pixel (a multiple of 8).
-export function dwFast(p: usize, xm: i32): i32 {
+// Output rows [r0, r1) (a row is one (batch, out_y) pair). Returns the number of
+// channels done per pixel (a multiple of 8).
+export function dwFastRows(p: usize, xm: i32, r0: i32, r1: i32): i32 {
   const input = wp(p, 0), output = wp(p, 3);
   const batches = w(p, 6), inH = w(p, 7), inW = w(p, 8), inC = w(p, 9), outH = w(p, 10), outW = w(p, 11), outC = w(p, 12);
   const fH = w(p, 13), fW = w(p, 14), dm = w(p, 15);
   const sH = w(p, 16), sW = w(p, 17), dH = w(p, 18), dW = w(p, 19), padH = w(p, 20), padW = w(p, 21);
-  const rq = wp(p, 26), wq = wp(p, 27), bias = wp(p, 28), zpPix = wp(p, 29), scratch = wp(p, 30);
+  const rq = wp(p, 26), wq = wp(p, 27), bias = wp(p, 28), zpPix = wp(p, 29), scratch = threadScratch(wp(p, 30));
   const outOff = i32x4.splat(w(p, 23)), lo = i32x4.splat(w(p, 24)), hi = i32x4.splat(w(p, 25));
   const stride = <usize>((outC + 7) & ~7) << 2;
   const nblk = outC >> 3;
@@ -298,9 +303,10 @@ export function dwFast(p: usize, xm: i32): i32 {
   const o0 = <usize>load<i32>(rel), o1 = <usize>load<i32>(rel, 4), o2 = <usize>load<i32>(rel, 8);
   const o3 = <usize>load<i32>(rel, 12), o4 = <usize>load<i32>(rel, 16), o5 = <usize>load<i32>(rel, 20);
   const o6 = <usize>load<i32>(rel, 24), o7 = <usize>load<i32>(rel, 28), o8 = <usize>load<i32>(rel, 32);
-  let dst = output;
-  for (let b = 0; b < batches; b++) {
-    for (let oy = 0; oy < outH; oy++) {
+  let dst = output + <usize>r0 * <usize>outW * osz;
+  for (let r = r0; r < r1; r++) {
+    const b = r / outH, oy = r % outH;
+    {
       const iy0 = oy * sH - padH;
       const rowIn = iy0 >= 0 && iy0 + (fH - 1) * dH < inH;
       // The run of output pixels whose 3x3 window is inside the image: [oxA, oxB).

@@ -6,7 +6,8 @@
 // i32 lanes only over spans short enough that no lane can overflow).
 import { w, wp, mbqm64 } from '../fixedpoint';
 import { requantV, rqRmin, rqSpread } from './conv-requant';
-import { conv1x1Fast, dwFast } from './conv-fast';
+import { conv1x1FastRows, dwFastRows } from './conv-fast';
+import { threadScratch } from '../thread';
 
 // MultiplyByQuantizedMultiplier (32-bit, double rounding), the same integers as
 // fixedpoint.ts mbqm, written with shifts only: the truncating i64 division by 2^31 is
@@ -246,7 +247,7 @@ function im2col(p: usize, col: usize, b: i32, oy: i32, ox: i32, g: i32, wide: bo
   else outI16n(dst + (<usize>oc << 1), acc, bias, mult, shift, oc, lo, hi);
 }
 
-function conv1x1(p: usize, mode: i32): void {
+function conv1x1Rows(p: usize, mode: i32, r0: i32, r1: i32): void {
   const wts = wp(p, 1), output = wp(p, 3), mult = wp(p, 4), shift = wp(p, 5);
   const inC = w(p, 10), outC = w(p, 13);
   const outOff = w(p, 25), lo = w(p, 26), hi = w(p, 27), kpad = w(p, 28), rq = wp(p, 29);
@@ -255,8 +256,8 @@ function conv1x1(p: usize, mode: i32): void {
   const k8 = inC & ~7;
   const esz: usize = mode == 0 ? 1 : 2;
   const dstStride = <usize>outC * esz;
-  const nPix = w(p, 7) * w(p, 11) * w(p, 12);
-  let q = 0;
+  const nPix = r1 * w(p, 12);
+  let q = r0 * w(p, 12);
   for (; q + 2 <= nPix; q += 2) {
     const sa = src1x1(p, q, esz), sb = src1x1(p, q + 1, esz);
     const da = output + <usize>q * dstStride, db = da + dstStride;
@@ -316,15 +317,16 @@ function conv1x1(p: usize, mode: i32): void {
 }
 
 // mode 0: int8 (101); 1: int16 with i64 accumulator (102); 2: int16 with i32 accumulator (103).
-function conv(p: usize, mode: i32): void {
+// Computes output rows [r0, r1): a row is one (batch, out_y) pair, rows = batches * outH.
+function convRows(p: usize, mode: i32, r0: i32, r1: i32): void {
   if (ASC_FEATURE_SIMD) {
     if (mode != 1 && w(p, 14) == 1 && w(p, 15) == 1 && w(p, 17) == 1) {
-      if (mode == 0) conv1x1Fast(p);
-      else conv1x1(p, mode);
+      if (mode == 0) conv1x1FastRows(p, r0, r1);
+      else conv1x1Rows(p, mode, r0, r1);
       return;
     }
   }
-  const wts = wp(p, 1), bias = wp(p, 2), output = wp(p, 3), mult = wp(p, 4), shift = wp(p, 5), col = wp(p, 6);
+  const wts = wp(p, 1), bias = wp(p, 2), output = wp(p, 3), mult = wp(p, 4), shift = wp(p, 5), col = threadScratch(wp(p, 6));
   const batches = w(p, 7), outH = w(p, 11), outW = w(p, 12), outC = w(p, 13);
   const fH = w(p, 14), fW = w(p, 15), fic = w(p, 16), groups = w(p, 17);
   const outOff = w(p, 25), lo = w(p, 26), hi = w(p, 27), kpad = w(p, 28), rq = wp(p, 29);
@@ -335,9 +337,10 @@ function conv(p: usize, mode: i32): void {
   const rowStride = <usize>kpad;
   // The padding tail of the row stays zero for the whole call.
   for (let i = k; i < kpad; i++) store<i16>(col + (<usize>i << 1), 0);
-  let dstPix = output;
-  for (let b = 0; b < batches; b++) {
-    for (let oy = 0; oy < outH; oy++) {
+  let dstPix = output + <usize>r0 * <usize>outW * <usize>outC * osz;
+  for (let r = r0; r < r1; r++) {
+    const b = r / outH, oy = r % outH;
+    {
       for (let ox = 0; ox < outW; ox++) {
         for (let g = 0; g < groups; g++) {
           im2col(p, col, b, oy, ox, g, wide);
@@ -517,7 +520,8 @@ function conv(p: usize, mode: i32): void {
   return t < n ? t : n;
 }
 
-function dwconv(p: usize, wide: bool): void {
+// Computes output rows [r0, r1): a row is one (batch, out_y) pair, rows = batches * outH.
+function dwconvRows(p: usize, wide: bool, r0: i32, r1: i32): void {
   const input = wp(p, 0), filter = wp(p, 1), bias = wp(p, 2), output = wp(p, 3), mult = wp(p, 4), shift = wp(p, 5);
   const batches = w(p, 6), inH = w(p, 7), inW = w(p, 8), inC = w(p, 9), outH = w(p, 10), outW = w(p, 11), outC = w(p, 12);
   const fH = w(p, 13), fW = w(p, 14), dm = w(p, 15);
@@ -531,15 +535,16 @@ function dwconv(p: usize, wide: bool): void {
   if (ASC_FEATURE_SIMD) {
     if (!wide && (xm == 0 || xm == 1)) {
       // Full blocks of 8 channels in conv-fast.ts; the rest below.
-      c0 = dwFast(p, xm);
+      c0 = dwFastRows(p, xm, r0, r1);
       if (c0 == outC) return;
       vecOk = false;
     }
   }
-  let dstPix = output;
-  for (let b = 0; b < batches; b++) {
+  let dstPix = output + <usize>r0 * <usize>outW * <usize>outC * osz;
+  for (let r = r0; r < r1; r++) {
+    const b = r / outH, oy = r % outH;
     const pixBase = b * inH;
-    for (let oy = 0; oy < outH; oy++) {
+    {
       const iy0 = oy * sH - padH;
       const fy0 = firstInside(iy0, dH, fH), fy1 = endInside(iy0, dH, fH, inH);
       for (let ox = 0; ox < outW; ox++) {
@@ -579,15 +584,26 @@ function dwconv(p: usize, wide: bool): void {
   }
 }
 
-// Returns false for an id this family does not know.
-export function runConv(id: i32, p: usize): bool {
+// Number of output rows of a record (the unit split across threads): batches * outH.
+export function convRowCount(id: i32, p: usize): i32 {
+  return id < 110 ? w(p, 7) * w(p, 11) : w(p, 6) * w(p, 10);
+}
+
+// Runs output rows [r0, r1) of a record. Returns false for an id this family does not know.
+export function runConvRows(id: i32, p: usize, r0: i32, r1: i32): bool {
   switch (id) {
-    case 101: conv(p, 0); break;
-    case 102: conv(p, 1); break;
-    case 103: conv(p, 2); break;
-    case 111: dwconv(p, false); break;
-    case 112: dwconv(p, true); break;
+    case 101: convRows(p, 0, r0, r1); break;
+    case 102: convRows(p, 1, r0, r1); break;
+    case 103: convRows(p, 2, r0, r1); break;
+    case 111: dwconvRows(p, false, r0, r1); break;
+    case 112: dwconvRows(p, true, r0, r1); break;
     default: return false;
   }
   return true;
+}
+
+// Returns false for an id this family does not know.
+export function runConv(id: i32, p: usize): bool {
+  if (id < 101 || id > 112 || (id > 103 && id < 111)) return false;
+  return runConvRows(id, p, 0, convRowCount(id, p));
 }

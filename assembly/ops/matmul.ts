@@ -136,7 +136,15 @@ function rowSum(x: usize, n: i32, is16: bool): i64 {
 //  zero-point terms folded in), mult i32[units], shift i32[units], batches, units, depth,
 //  inIs16, outIs16, outOffset, actMin, actMax, filterOffset]
 // out[b, o] = clamp(mbqm(Σ_d x[b,d] w[o,d] + filterOffset Σ_d x[b,d] + bias[o]) + outOffset)
-function fullyConnected(p: usize, acc64: bool): void {
+// Rows (the unit split across threads): a row is one batch row and a block of four
+// output units (the last block may be shorter): rows = batches * ceil(units / 4), row r
+// = (batch r / ceil(units / 4), units [4 (r % ceil(units / 4)), + 4)). One row per batch
+// would leave a single-batch layer unsplit.
+export function fcRowCount(p: usize): i32 {
+  return w(p, 6) * ((w(p, 7) + 3) >> 2);
+}
+
+function fullyConnectedRows(p: usize, acc64: bool, r0: i32, r1: i32): void {
   const input = wp(p, 0);
   const output = wp(p, 1);
   const weights = wp(p, 2);
@@ -153,14 +161,17 @@ function fullyConnected(p: usize, acc64: bool): void {
   const actMax = w(p, 13);
   const fo = w(p, 14);
   const inStride: usize = <usize>depth << (in16 ? 1 : 0);
-  for (let b: i32 = 0; b < batches; b++) {
+  const nq = (units + 3) >> 2;
+  if (nq == 0 || batches == 0) return;
+  for (let b: i32 = r0 / nq; b < batches && b * nq < r1; b++) {
     const x = input + <usize>b * inStride;
     const rs: i64 = fo != 0 ? rowSum(x, depth, in16) : 0;
     const outBase = b * units;
-    let o: i32 = 0;
+    let o: i32 = max(r0 - b * nq, 0) << 2;
+    const oEnd = min(min(r1 - b * nq, nq) << 2, units);
     if (ASC_FEATURE_SIMD) {
       if (!acc64 || depth <= 256) {
-        for (; o + 4 <= units; o += 4) {
+        for (; o + 4 <= oEnd; o += 4) {
           const d4 = dot4(x, weights + <usize>o * <usize>depth, depth, <usize>depth, in16);
           for (let k: i32 = 0; k < 4; k++) {
             const ok = o + k;
@@ -175,7 +186,7 @@ function fullyConnected(p: usize, acc64: bool): void {
         }
       }
     }
-    for (; o < units; o++) {
+    for (; o < oEnd; o++) {
       const wt = weights + <usize>o * <usize>depth;
       const m = load<i32>(mult + (<usize>o << 2));
       const sh = load<i32>(shift + (<usize>o << 2));
@@ -315,10 +326,21 @@ function transposeConv(p: usize, is16: bool): void {
 // Returns false for an id this family does not know.
 export function runMatmul(id: i32, p: usize): bool {
   switch (id) {
-    case 201: fullyConnected(p, false); break;
-    case 202: fullyConnected(p, true); break;
+    case 201: fullyConnectedRows(p, false, 0, fcRowCount(p)); break;
+    case 202: fullyConnectedRows(p, true, 0, fcRowCount(p)); break;
     case 203: transposeConv(p, false); break;
     case 204: transposeConv(p, true); break;
+    default: return false;
+  }
+  return true;
+}
+
+// Runs rows [r0, r1) of a FULLY_CONNECTED record (fcRowCount). Returns false for
+// an id that is not split.
+export function runMatmulRows(id: i32, p: usize, r0: i32, r1: i32): bool {
+  switch (id) {
+    case 201: fullyConnectedRows(p, false, r0, r1); break;
+    case 202: fullyConnectedRows(p, true, r0, r1); break;
     default: return false;
   }
   return true;
