@@ -109,7 +109,7 @@ function waitChange(ctrl: usize, addr: usize, sleepers: usize, old: i32, tid: i3
     let ok = true;
     while (atomic.load<i32>(addr) == old) {
       if (atomic.load<i32>(ctrl + EXIT) != 0) { ok = false; break; }
-      const r = memory.atomic.wait32(addr, old, 1000000);
+      const r = memory.atomic.wait32(addr, old, tid == 0 ? 1000000 : -1);
       if (r == TIMED_OUT && tid == 0) {
         if (++slept >= timeoutMs) { ok = false; break; }
       }

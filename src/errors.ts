@@ -21,6 +21,8 @@ export type KestrelErrorCode =
   | 'E_IO'
   | 'E_USAGE'
   | 'E_KERNEL'
+  /** Threads cannot be used here, did not start, or stopped answering. */
+  | 'E_THREADS'
   | 'E_COMPILE'
   | 'E_COMPILER_MISSING'
   | 'E_NOT_COMPILED'
