@@ -79,7 +79,13 @@ export function threads(): i32 {
 
 const GEN: usize = 0, ARRIVED: usize = 4, BSLEEP: usize = 8;
 const SEQ: usize = 64, ISLEEP: usize = 68, EXIT: usize = 72;
-const SPINS = 1 << 15;
+// Atomic loads a waiting thread spins for before it sleeps (setSpin).
+let spins = 1 << 14;
+
+// Sets the spin count of this instance's waits.
+export function setSpin(n: i32): void {
+  spins = n;
+}
 const TIMED_OUT = 2;
 
 // Output rows of a split kernel, 0 for a kernel that is never split.
@@ -101,7 +107,7 @@ function runRows(rec: usize, r0: i32, r1: i32): void {
 // timeoutMs of sleeping (returns false); other threads wait until the exit flag is set.
 function waitChange(ctrl: usize, addr: usize, sleepers: usize, old: i32, tid: i32, timeoutMs: i32): bool {
   if (ASC_FEATURE_THREADS) {
-    for (let i = 0; i < SPINS; i++) {
+    for (let i = 0; i < spins; i++) {
       if (atomic.load<i32>(addr) != old) return true;
     }
     atomic.add<i32>(sleepers, 1);

@@ -29,7 +29,7 @@ export interface ThreadedExports extends KernelExports {
 /** Kernel ids whose output rows can be split (assembly/index.ts splitRows). */
 const SPLIT_KERNELS = new Set([101, 102, 103, 111, 112, 201, 202]);
 /** Ops smaller than this stay on thread 0: a barrier costs about as much as this many MACs. */
-export const MIN_SPLIT_MACS = 64 * 1024;
+export const MIN_SPLIT_MACS = 16 * 1024;
 /** Most threads a model may use. */
 export const MAX_THREADS = 64;
 const CTRL_BYTES = 128;
