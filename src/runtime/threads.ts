@@ -91,34 +91,59 @@ export interface ThreadInit {
 }
 export interface ThreadHandle {
   ready: Promise<void>;
-  terminate(): void;
+  /** Called after the exit flag is set; `force`: the thread stopped answering, end it. */
+  terminate(force?: boolean): void;
 }
 
 // The Node thread: a worker_threads script run with eval (no file to locate, so it works
-// the same from the ESM build, the CommonJS bundle and bundlers).
+// the same from the ESM build, the CommonJS bundle and bundlers). It serves one model at
+// a time: instantiates the module over the model's memory, sits in threadLoop until the
+// model is disposed, then says so and waits for the next model.
 const NODE_THREAD = `
-const { parentPort, workerData: d } = require('node:worker_threads');
-let k;
-try {
-  k = new WebAssembly.Instance(d.module, { env: { memory: d.memory } }).exports;
-  k.setThread(d.tid, d.stride);
-} catch (e) { parentPort.postMessage({ error: String(e && e.message || e) }); throw e; }
-parentPort.postMessage({ ready: true });
-k.threadLoop(...d.args);
+const { parentPort } = require('node:worker_threads');
+parentPort.on('message', (d) => {
+  let k;
+  try {
+    k = new WebAssembly.Instance(d.module, { env: { memory: d.memory } }).exports;
+    k.setThread(d.tid, d.stride);
+  } catch (e) { parentPort.postMessage({ error: String(e && e.message || e) }); return; }
+  parentPort.postMessage({ ready: true });
+  k.threadLoop(...d.args);
+  parentPort.postMessage({ idle: true });
+});
 `;
+
+// Idle Node threads, kept for the next model (a new worker_threads Worker takes tens of
+// milliseconds to start). They are unref'd: they never keep a process alive.
+const idleNodeThreads: any[] = [];
 
 async function nodeSpawner(): Promise<ThreadSpawner> {
   const { Worker } = await import('node:worker_threads');
   return (init) => {
-    const w = new Worker(NODE_THREAD, { eval: true, workerData: init, stdout: false, stderr: false });
+    const w: any = idleNodeThreads.pop() ?? new Worker(NODE_THREAD, { eval: true, stdout: false, stderr: false });
+    w.removeAllListeners('message');
+    w.removeAllListeners('error');
+    w.removeAllListeners('exit');
+    let state: 'starting' | 'running' | 'done' = 'starting';
     const ready = new Promise<void>((resolve, reject) => {
-      w.once('message', (m: any) => (m?.ready ? resolve() : reject(new Error(m?.error ?? 'thread failed to start'))));
-      w.once('error', reject);
-      w.once('exit', (c) => reject(new Error(`thread exited with code ${c}`)));
+      w.on('message', (m: any) => {
+        if (m?.ready) { state = 'running'; resolve(); }
+        else if (m?.idle) { if (state !== 'done') { state = 'done'; idleNodeThreads.push(w); } }
+        else { state = 'done'; reject(new Error(m?.error ?? 'thread failed to start')); void w.terminate(); }
+      });
+      w.once('error', (e: Error) => { state = 'done'; reject(e); });
+      w.once('exit', (c: number) => { state = 'done'; reject(new Error(`thread exited with code ${c}`)); });
     });
     ready.catch(() => {});
+    w.postMessage(init);
+    // After the listeners: adding a 'message' listener refs the worker again.
     w.unref();
-    return { ready, terminate: () => { void w.terminate(); } };
+    return {
+      ready,
+      // After the exit flag a healthy thread leaves threadLoop by itself and goes back to
+      // the idle list; `force` ends one that stopped answering.
+      terminate: (force?: boolean) => { if (force && state !== 'done') { state = 'done'; void w.terminate(); } },
+    };
   };
 }
 
@@ -179,7 +204,7 @@ export class ThreadGroup {
     try {
       await Promise.race([Promise.all(this.handles.map((h) => h.ready)), timeout]);
     } catch (e) {
-      this.dispose();
+      this.dispose(true);
       if (e instanceof KestrelError) throw e;
       throw new KestrelError('E_THREADS', `${this.graph.source}: a thread failed to start: ${(e as Error).message}`);
     } finally {
@@ -193,19 +218,19 @@ export class ThreadGroup {
     const status = this.kernels.invokeThreaded(this.plan.records.offset, this.plan.ops.length, 0, this.count, this.ctrl, this.table, this.timeoutMs);
     if (status === -2) {
       this.broken = `${this.graph.source}: a thread did not reach the end of an op within ${this.timeoutMs} ms; the model's threads are stopped (dispose it and load it again)`;
-      this.dispose();
+      this.dispose(true);
       throw new KestrelError('E_THREADS', this.broken);
     }
     return status;
   }
 
-  /** Tells the threads to leave their loop and ends them. */
-  dispose(): void {
+  /** Tells the threads to leave their loop; `force` also ends them. */
+  dispose(force = false): void {
     const ctl = new Int32Array(this.kernels.memory.buffer, this.ctrl, CTRL_BYTES / 4);
     Atomics.store(ctl, EXIT, 1);
     Atomics.notify(ctl, SEQ);
     Atomics.notify(ctl, GEN);
-    for (const h of this.handles) h.terminate();
+    for (const h of this.handles) h.terminate(force);
     this.handles = [];
   }
 }
