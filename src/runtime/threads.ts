@@ -99,9 +99,10 @@ export interface ThreadHandle {
 // the same from the ESM build, the CommonJS bundle and bundlers). It serves one model at
 // a time: instantiates the module over the model's memory, sits in threadLoop until the
 // model is disposed, then says so and waits for the next model.
+// import() rather than require: the eval code is a module when the process runs with
+// --input-type=module (workers inherit it).
 const NODE_THREAD = `
-const { parentPort } = require('node:worker_threads');
-parentPort.on('message', (d) => {
+import('node:worker_threads').then(({ parentPort }) => parentPort.on('message', (d) => {
   let k;
   try {
     k = new WebAssembly.Instance(d.module, { env: { memory: d.memory } }).exports;
@@ -110,7 +111,7 @@ parentPort.on('message', (d) => {
   parentPort.postMessage({ ready: true });
   k.threadLoop(...d.args);
   parentPort.postMessage({ idle: true });
-});
+}));
 `;
 
 // Idle Node threads, kept for the next model (a new worker_threads Worker takes tens of
