@@ -36,6 +36,7 @@ for (const backend of ['simd', 'scalar']) {
         splitOps += m.plan.threads.split.filter(Boolean).length;
         const got = m.run(inputs);
         got.forEach((o, k) => {
+          if (!(o.buffer instanceof ArrayBuffer)) failures.push(`${c.suite}/${c.name} output ${k} is not in a plain ArrayBuffer`);
           const d = firstDifference(meta.outputs[k].dtype, outputs[k], o);
           if (d) failures.push(`${c.suite}/${c.name} ${threads} threads output ${k}: ${d}`);
           if (!sameBytes(o, first[k])) failures.push(`${c.suite}/${c.name} ${threads} threads output ${k} differs from 1 thread`);

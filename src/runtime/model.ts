@@ -221,7 +221,8 @@ export class Model {
     const buf = k.memory.buffer;
     return this.outputs.map((t, i) => {
       const Ctor = ARRAY_FOR[t.dtype];
-      const copy = buf.slice(this.outputAddr[i]!, this.outputAddr[i]! + t.bytes);
+      // A copy in a plain ArrayBuffer (a threaded model's memory is a SharedArrayBuffer).
+      const copy = new Uint8Array(buf, this.outputAddr[i]!, t.bytes).slice().buffer;
       return Ctor ? new Ctor(copy, 0, numElements(t.shape)) : new Uint8Array(copy);
     });
   }
