@@ -63,22 +63,36 @@ export function threads(): i32 {
 // ---------------------------------------------------------------------------------
 // Multi-threaded runs (threads build only).
 //
-// Every thread runs the same plan with its own instance of this module over one shared
-// memory. For each record a table word (written by src/runtime/threads.ts) says whether
-// the op is split: then its output rows (splitRows) are cut into nthreads contiguous
-// ranges and thread t computes range t, so every output element is computed whole by
-// one thread and the result is bit-exact with one thread. Other ops run on thread 0.
-// A barrier follows every split op and every op that a split op follows; consecutive
-// thread-0 ops run without one.
+// Every thread has its own instance of this module over one shared memory. Thread 0
+// walks the plan (invokeThreaded) and runs every op; for an op that a table word
+// (written by src/runtime/threads.ts) marks as split, it cuts the op's output rows
+// (splitRows) into chunks and publishes them, and every thread, thread 0 included,
+// claims chunks until none is left; thread 0 then waits until all claimed chunks are
+// done. Each chunk is a range of whole output rows computed by one thread, so the
+// result is bit-exact with one thread. The other threads only help (threadLoop): one
+// that is descheduled or slow to wake claims nothing and thread 0 does the work itself,
+// so a busy machine costs at most the chunks already claimed, never a full barrier.
 //
-// Control block (ctrl, 128 bytes, written by the runtime as zeros):
-//   0 barrier generation  4 threads arrived  8 threads asleep in a barrier
-//   64 run sequence number  68 threads asleep waiting for a run  72 exit flag
-// Waits spin on atomic loads first (a sleeping thread takes tens of microseconds to wake,
-// longer than many ops) and then sleep with memory.atomic.wait32.
+// Control block (ctrl, 192 bytes, zeroed by the runtime):
+//   0 work word: op epoch << 12 | chunks not yet claimed   4 helpers asleep on it
+//   8 exit flag
+//   64 chunks done   68 1 while thread 0 sleeps waiting for them
+//   128 record of the current op  132 its rows  136 its chunk count
+// A claim is a compare-and-swap of the work word that takes one chunk; a thread that
+// holds a claim can read the record words, because thread 0 does not move on before
+// the claimed chunk is done. Waits spin on atomic loads first (a sleeping thread takes
+// tens of microseconds to wake, longer than many ops) and then sleep in
+// memory.atomic.wait32.
 
-const GEN: usize = 0, ARRIVED: usize = 4, BSLEEP: usize = 8;
-const SEQ: usize = 64, ISLEEP: usize = 68, EXIT: usize = 72;
+const WORK: usize = 0, WSLEEP: usize = 4, EXIT: usize = 8;
+const DONE: usize = 64, DSLEEP: usize = 68;
+const REC: usize = 128, ROWS: usize = 132, NCHUNK: usize = 136;
+const CHUNK_BITS = 12;
+const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
+// Chunks per thread: more balance the rows better, each costs one claim.
+const CHUNKS_PER_THREAD = 4;
+const TIMED_OUT = 2;
+
 // Atomic loads a waiting thread spins for before it sleeps (setSpin).
 let spins = 1 << 14;
 
@@ -86,7 +100,6 @@ let spins = 1 << 14;
 export function setSpin(n: i32): void {
   spins = n;
 }
-const TIMED_OUT = 2;
 
 // Output rows of a split kernel, 0 for a kernel that is never split.
 export function splitRows(rec: usize): i32 {
@@ -103,90 +116,95 @@ function runRows(rec: usize, r0: i32, r1: i32): void {
   else runMatmulRows(id, rec + 8, r0, r1);
 }
 
-// Waits until the i32 at addr is no longer `old`. Thread 0 gives up after about
-// timeoutMs of sleeping (returns false); other threads wait until the exit flag is set.
-function waitChange(ctrl: usize, addr: usize, sleepers: usize, old: i32, tid: i32, timeoutMs: i32): bool {
+// Claims and runs chunks of the current op until none is left. Returns how many it ran.
+function helpOut(ctrl: usize): void {
   if (ASC_FEATURE_THREADS) {
-    for (let i = 0; i < spins; i++) {
-      if (atomic.load<i32>(addr) != old) return true;
+    while (true) {
+      const w = atomic.load<i32>(ctrl + WORK);
+      const left = w & CHUNK_MASK;
+      if (left == 0) return;
+      if (atomic.cmpxchg<i32>(ctrl + WORK, w, w - 1) != w) continue;
+      const rec = <usize>atomic.load<i32>(ctrl + REC);
+      const rows = atomic.load<i32>(ctrl + ROWS), n = atomic.load<i32>(ctrl + NCHUNK);
+      const c = left - 1;
+      const r0 = <i32>(<i64>rows * c / n), r1 = <i32>(<i64>rows * (c + 1) / n);
+      if (r1 > r0) runRows(rec, r0, r1);
+      if (atomic.add<i32>(ctrl + DONE, 1) == n - 1 && atomic.load<i32>(ctrl + DSLEEP) != 0) atomic.notify(ctrl + DONE, 1);
     }
-    atomic.add<i32>(sleepers, 1);
+  }
+}
+
+// Thread 0: runs a split op with the help of the other threads. False when a claimed
+// chunk was not done within about timeoutMs.
+function runSplit(rec: usize, ctrl: usize, nthreads: i32, timeoutMs: i32): bool {
+  if (ASC_FEATURE_THREADS) {
+    const rows = splitRows(rec);
+    let n = nthreads * CHUNKS_PER_THREAD;
+    if (n > rows) n = rows;
+    if (n <= 1) { runRows(rec, 0, rows); return true; }
+    atomic.store<i32>(ctrl + DONE, 0);
+    atomic.store<i32>(ctrl + REC, <i32>rec);
+    atomic.store<i32>(ctrl + ROWS, rows);
+    atomic.store<i32>(ctrl + NCHUNK, n);
+    const epoch = (atomic.load<i32>(ctrl + WORK) >>> CHUNK_BITS) + 1;
+    atomic.store<i32>(ctrl + WORK, (epoch << CHUNK_BITS) | n);
+    if (atomic.load<i32>(ctrl + WSLEEP) != 0) atomic.notify(ctrl + WORK, -1);
+    helpOut(ctrl);
+    // Wait for chunks other threads claimed.
+    for (let i = 0; i < spins; i++) {
+      if (atomic.load<i32>(ctrl + DONE) == n) return true;
+    }
+    atomic.store<i32>(ctrl + DSLEEP, 1);
     let slept = 0;
     let ok = true;
-    while (atomic.load<i32>(addr) == old) {
-      if (atomic.load<i32>(ctrl + EXIT) != 0) { ok = false; break; }
-      const r = memory.atomic.wait32(addr, old, tid == 0 ? 1000000 : -1);
-      if (r == TIMED_OUT && tid == 0) {
-        if (++slept >= timeoutMs) { ok = false; break; }
-      }
+    while (true) {
+      const d = atomic.load<i32>(ctrl + DONE);
+      if (d == n) break;
+      if (memory.atomic.wait32(ctrl + DONE, d, 1000000) == TIMED_OUT && ++slept >= timeoutMs) { ok = false; break; }
     }
-    atomic.sub<i32>(sleepers, 1);
+    atomic.store<i32>(ctrl + DSLEEP, 0);
     return ok;
   }
   return false;
 }
 
-function wake(addr: usize, sleepers: usize): void {
-  if (ASC_FEATURE_THREADS) {
-    if (atomic.load<i32>(sleepers) != 0) atomic.notify(addr, -1);
-  }
-}
-
-function barrier(ctrl: usize, nthreads: i32, tid: i32, timeoutMs: i32): bool {
-  if (ASC_FEATURE_THREADS) {
-    const g = atomic.load<i32>(ctrl + GEN);
-    if (atomic.add<i32>(ctrl + ARRIVED, 1) == nthreads - 1) {
-      atomic.store<i32>(ctrl + ARRIVED, 0);
-      atomic.add<i32>(ctrl + GEN, 1);
-      wake(ctrl + GEN, ctrl + BSLEEP);
-      return true;
-    }
-    return waitChange(ctrl, ctrl + GEN, ctrl + BSLEEP, g, tid, timeoutMs);
-  }
-  return false;
-}
-
-// One run of the plan by thread `tid` of `nthreads`. Returns -1 on success, the index of
-// a record with an unknown kernel id, or -2 when a barrier wait failed (thread 0: another
-// thread did not arrive within timeoutMs; other threads: the exit flag was set).
+// One run of the plan by thread 0 of `nthreads` (the others are in threadLoop).
+// Returns -1 on success, the index of a record with an unknown kernel id, or -2 when
+// a chunk another thread claimed was not done within timeoutMs.
 export function invokeThreaded(plan: usize, count: i32, tid: i32, nthreads: i32, ctrl: usize, table: usize, timeoutMs: i32): i32 {
-  if (!ASC_FEATURE_THREADS) return -2;
-  if (tid == 0) {
-    atomic.add<i32>(ctrl + SEQ, 1);
-    wake(ctrl + SEQ, ctrl + ISLEEP);
-  }
+  if (!ASC_FEATURE_THREADS || tid != 0) return -2;
   let failed = -1;
   let rec = plan;
-  let split = count > 0 && load<i32>(table) != 0;
   for (let i = 0; i < count; i++) {
-    const next = rec + 8 + (<usize>load<i32>(rec, 4) << 2);
-    const nextSplit = i + 1 < count && load<i32>(table + (<usize>(i + 1) << 2)) != 0;
-    if (split) {
-      const rows = splitRows(rec);
-      const r0 = <i32>(<i64>rows * tid / nthreads), r1 = <i32>(<i64>rows * (tid + 1) / nthreads);
-      if (r1 > r0) runRows(rec, r0, r1);
-    } else if (tid == 0) {
-      if (!runRecord(rec) && failed < 0) failed = i;
+    if (load<i32>(table + (<usize>i << 2)) != 0) {
+      if (!runSplit(rec, ctrl, nthreads, timeoutMs)) return -2;
+    } else if (!runRecord(rec) && failed < 0) {
+      failed = i;
     }
-    if (split || nextSplit) {
-      if (!barrier(ctrl, nthreads, tid, timeoutMs)) return -2;
-    }
-    split = nextSplit;
-    rec = next;
+    rec += 8 + (<usize>load<i32>(rec, 4) << 2);
   }
   return failed;
 }
 
-// The loop of threads 1..nthreads-1: waits for thread 0 to start a run (invokeThreaded
-// bumps the sequence number), takes its part, and returns when the exit flag is set.
+// The loop of threads 1..nthreads-1: waits for published chunks, claims and runs them,
+// and returns when the exit flag is set.
 export function threadLoop(plan: usize, count: i32, tid: i32, nthreads: i32, ctrl: usize, table: usize): i32 {
   if (!ASC_FEATURE_THREADS) return -2;
-  let seen = 0;
-  while (true) {
-    if (!waitChange(ctrl, ctrl + SEQ, ctrl + ISLEEP, seen, tid, 0)) return 0;
-    if (atomic.load<i32>(ctrl + EXIT) != 0) return 0;
-    seen = atomic.load<i32>(ctrl + SEQ);
-    if (invokeThreaded(plan, count, tid, nthreads, ctrl, table, 0) == -2) return 0;
+  while (atomic.load<i32>(ctrl + EXIT) == 0) {
+    helpOut(ctrl);
+    // Nothing left to claim: wait for the next op's chunks.
+    const w = atomic.load<i32>(ctrl + WORK);
+    if ((w & CHUNK_MASK) != 0) continue;
+    let changed = false;
+    for (let i = 0; i < spins; i++) {
+      if (atomic.load<i32>(ctrl + WORK) != w) { changed = true; break; }
+    }
+    if (changed) continue;
+    atomic.add<i32>(ctrl + WSLEEP, 1);
+    while (atomic.load<i32>(ctrl + WORK) == w && atomic.load<i32>(ctrl + EXIT) == 0) {
+      memory.atomic.wait32(ctrl + WORK, w, -1);
+    }
+    atomic.sub<i32>(ctrl + WSLEEP, 1);
   }
   return 0;
 }

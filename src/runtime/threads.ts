@@ -32,8 +32,8 @@ const SPLIT_KERNELS = new Set([101, 102, 103, 111, 112, 201, 202]);
 export const MIN_SPLIT_MACS = 16 * 1024;
 /** Most threads a model may use. */
 export const MAX_THREADS = 64;
-const CTRL_BYTES = 128;
-const SEQ = 64 / 4, EXIT = 72 / 4, GEN = 0;
+const CTRL_BYTES = 192;
+const WORK = 0, EXIT = 8 / 4;
 
 const isNode = typeof process !== 'undefined' && !!(process as any).versions?.node;
 
@@ -218,7 +218,7 @@ export class ThreadGroup {
     if (this.broken) throw new KestrelError('E_THREADS', this.broken);
     const status = this.kernels.invokeThreaded(this.plan.records.offset, this.plan.ops.length, 0, this.count, this.ctrl, this.table, this.timeoutMs);
     if (status === -2) {
-      this.broken = `${this.graph.source}: a thread did not reach the end of an op within ${this.timeoutMs} ms; the model's threads are stopped (dispose it and load it again)`;
+      this.broken = `${this.graph.source}: a thread did not finish its part of an op within ${this.timeoutMs} ms; the model's threads are stopped (dispose it and load it again)`;
       this.dispose(true);
       throw new KestrelError('E_THREADS', this.broken);
     }
@@ -229,8 +229,7 @@ export class ThreadGroup {
   dispose(force = false): void {
     const ctl = new Int32Array(this.kernels.memory.buffer, this.ctrl, CTRL_BYTES / 4);
     Atomics.store(ctl, EXIT, 1);
-    Atomics.notify(ctl, SEQ);
-    Atomics.notify(ctl, GEN);
+    Atomics.notify(ctl, WORK);
     for (const h of this.handles) h.terminate(force);
     this.handles = [];
   }
