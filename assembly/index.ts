@@ -3,14 +3,17 @@
 // A plan is a sequence of records [kernelId: i32, wordCount: i32, words...]. Kernel
 // ids are family * 100 + n (src/runtime/kernels.ts); each family file decodes its
 // own records. The whole graph runs in one call to invoke(); nothing is allocated.
-import { runConv, runConvRows, convRowCount } from './ops/conv';
-import { runMatmul, runMatmulRows, fcRowCount } from './ops/matmul';
+// One run function per import line: kestrel compile (src/compile/codegen.ts) reads them.
+import { runConv } from './ops/conv';
+import { runMatmul } from './ops/matmul';
 import { runElementwise } from './ops/elementwise';
 import { runActivation } from './ops/activation';
 import { runShape } from './ops/shape';
 import { runLstm } from './ops/lstm';
 import { runSvdf } from './ops/svdf';
 import { setThread } from './thread';
+import { runConvRows, convRowCount } from './ops/conv';
+import { runMatmulRows, fcRowCount } from './ops/matmul';
 export { setThread };
 
 // Runs one record; returns false for an unknown kernel id.

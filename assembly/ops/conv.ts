@@ -602,8 +602,15 @@ export function runConvRows(id: i32, p: usize, r0: i32, r1: i32): bool {
   return true;
 }
 
-// Returns false for an id this family does not know.
+// Returns false for an id this family does not know. (kestrel compile reads this switch.)
 export function runConv(id: i32, p: usize): bool {
-  if (id < 101 || id > 112 || (id > 103 && id < 111)) return false;
-  return runConvRows(id, p, 0, convRowCount(id, p));
+  switch (id) {
+    case 101: convRows(p, 0, 0, convRowCount(id, p)); break;
+    case 102: convRows(p, 1, 0, convRowCount(id, p)); break;
+    case 103: convRows(p, 2, 0, convRowCount(id, p)); break;
+    case 111: dwconvRows(p, false, 0, convRowCount(id, p)); break;
+    case 112: dwconvRows(p, true, 0, convRowCount(id, p)); break;
+    default: return false;
+  }
+  return true;
 }
