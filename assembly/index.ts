@@ -14,6 +14,7 @@ import { runSvdf } from './ops/svdf';
 import { setThread } from './thread';
 import { runConvRows, convRowCount } from './ops/conv';
 import { runMatmulRows, fcRowCount } from './ops/matmul';
+import { runElementwiseRows, elementwiseRowCount } from './ops/elementwise';
 export { setThread };
 
 // Runs one record; returns false for an unknown kernel id.
@@ -79,22 +80,25 @@ export function threads(): i32 {
 // Control block (ctrl, 192 bytes, zeroed by the runtime):
 //   0 work word: op epoch << 12 | chunks not yet claimed   4 helpers asleep on it
 //   8 exit flag
-//   64 chunks done   68 1 while thread 0 sleeps waiting for them
+//   64 chunks done
 //   128 record of the current op  132 its rows  136 its chunk count
 // A claim is a compare-and-swap of the work word that takes one chunk; a thread that
 // holds a claim can read the record words, because thread 0 does not move on before
-// the claimed chunk is done. Waits spin on atomic loads first (a sleeping thread takes
-// tens of microseconds to wake, longer than many ops) and then sleep in
-// memory.atomic.wait32.
+// the claimed chunk is done. Helpers waiting for work spin on atomic loads first (a
+// sleeping thread takes tens of microseconds to wake, longer than many ops) and then
+// sleep in memory.atomic.wait32; thread 0 waiting for claimed chunks only spins (see
+// runSplit), with a deadline from the host's clock (env.nowMs).
 
 const WORK: usize = 0, WSLEEP: usize = 4, EXIT: usize = 8;
-const DONE: usize = 64, DSLEEP: usize = 68;
+const DONE: usize = 64;
 const REC: usize = 128, ROWS: usize = 132, NCHUNK: usize = 136;
 const CHUNK_BITS = 12;
 const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 // Chunks per thread: more balance the rows better, each costs one claim.
 const CHUNKS_PER_THREAD = 4;
-const TIMED_OUT = 2;
+
+// Milliseconds from the host (performance.now or Date.now), for thread 0's timeout.
+@external("env", "nowMs") declare function nowMs(): f64;
 
 // Atomic loads a waiting thread spins for before it sleeps (setSpin).
 let spins = 1 << 14;
@@ -110,13 +114,16 @@ export function splitRows(rec: usize): i32 {
   const p = rec + 8;
   if ((id >= 101 && id <= 103) || id == 111 || id == 112) return convRowCount(id, p);
   if (id == 201 || id == 202) return fcRowCount(p);
+  if (id >= 301 && id <= 308) return elementwiseRowCount(id, p);
   return 0;
 }
 
 function runRows(rec: usize, r0: i32, r1: i32): void {
   const id = load<i32>(rec);
-  if (id / 100 == 1) runConvRows(id, rec + 8, r0, r1);
-  else runMatmulRows(id, rec + 8, r0, r1);
+  const fam = id / 100;
+  if (fam == 1) runConvRows(id, rec + 8, r0, r1);
+  else if (fam == 2) runMatmulRows(id, rec + 8, r0, r1);
+  else runElementwiseRows(id, rec + 8, r0, r1);
 }
 
 // Claims and runs chunks of the current op until none is left. Returns how many it ran.
@@ -132,7 +139,7 @@ function helpOut(ctrl: usize): void {
       const c = left - 1;
       const r0 = <i32>(<i64>rows * c / n), r1 = <i32>(<i64>rows * (c + 1) / n);
       if (r1 > r0) runRows(rec, r0, r1);
-      if (atomic.add<i32>(ctrl + DONE, 1) == n - 1 && atomic.load<i32>(ctrl + DSLEEP) != 0) atomic.notify(ctrl + DONE, 1);
+      atomic.add<i32>(ctrl + DONE, 1);
     }
   }
 }
@@ -144,7 +151,7 @@ function runSplit(rec: usize, ctrl: usize, nthreads: i32, timeoutMs: i32): bool 
     const rows = splitRows(rec);
     let n = nthreads * CHUNKS_PER_THREAD;
     if (n > rows) n = rows;
-    if (n <= 1) { runRows(rec, 0, rows); return true; }
+    if (n <= 1) { runRecord(rec); return true; }
     atomic.store<i32>(ctrl + DONE, 0);
     atomic.store<i32>(ctrl + REC, <i32>rec);
     atomic.store<i32>(ctrl + ROWS, rows);
@@ -153,20 +160,20 @@ function runSplit(rec: usize, ctrl: usize, nthreads: i32, timeoutMs: i32): bool 
     atomic.store<i32>(ctrl + WORK, (epoch << CHUNK_BITS) | n);
     if (atomic.load<i32>(ctrl + WSLEEP) != 0) atomic.notify(ctrl + WORK, -1);
     helpOut(ctrl);
-    // Wait for chunks other threads claimed.
-    for (let i = 0; i < spins; i++) {
-      if (atomic.load<i32>(ctrl + DONE) == n) return true;
+    // Wait for the chunks other threads claimed (they are running). Thread 0 spins and
+    // does not sleep here: V8 (Node 20) lets a helper that is compiling or tiering up its
+    // code stall while the isolate that compiled the module sleeps in atomic.wait, which
+    // would turn every such wait into a timeout.
+    let i = 0;
+    let deadline: f64 = 0;
+    while (atomic.load<i32>(ctrl + DONE) != n) {
+      if ((++i & 0xffff) == 0) {
+        const t = nowMs();
+        if (deadline == 0) deadline = t + <f64>timeoutMs;
+        else if (t > deadline) return false;
+      }
     }
-    atomic.store<i32>(ctrl + DSLEEP, 1);
-    let slept = 0;
-    let ok = true;
-    while (true) {
-      const d = atomic.load<i32>(ctrl + DONE);
-      if (d == n) break;
-      if (memory.atomic.wait32(ctrl + DONE, d, 1000000) == TIMED_OUT && ++slept >= timeoutMs) { ok = false; break; }
-    }
-    atomic.store<i32>(ctrl + DSLEEP, 0);
-    return ok;
+    return true;
   }
   return false;
 }

@@ -14,7 +14,7 @@
  */
 import { isKestrelError } from '../errors.js';
 import { loadModel, type LoadOptions, type Model, type TypedArray } from './model.js';
-import type { ThreadHandle, ThreadInit, ThreadSpawner } from './threads.js';
+import { threadImports, type ThreadHandle, type ThreadInit, type ThreadSpawner } from './threads.js';
 
 declare const self: any;
 
@@ -51,7 +51,7 @@ self.onmessage = async (ev: MessageEvent) => {
     const d = msg.init as ThreadInit;
     let k: any;
     try {
-      k = new WebAssembly.Instance(d.module, { env: { memory: d.memory } }).exports;
+      k = new WebAssembly.Instance(d.module, { env: { memory: d.memory, ...threadImports } }).exports;
       k.setThread(d.tid, d.stride);
     } catch (e) {
       reply({ type: 'error', id: -1, message: String((e as Error)?.message ?? e) });

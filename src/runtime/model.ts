@@ -38,7 +38,7 @@ export interface LoadOptions extends WasmOptions {
    * run() stays synchronous: the calling thread is thread 0.
    */
   threads?: ThreadsOption;
-  /** How long thread 0 waits for another thread (start or op) before E_THREADS. Default 30000 ms. */
+  /** How long thread 0 waits for another thread's part of an op (and, at least 10 s, for threads to start) before E_THREADS. Default 30000 ms. */
   threadTimeoutMs?: number;
   /** Starts threads 1..N-1 (used by the Web Worker mode); Node uses worker_threads. */
   threadSpawner?: ThreadSpawner;

@@ -28,8 +28,21 @@ export interface ThreadedExports extends KernelExports {
 
 /** Kernel ids whose output rows can be split (assembly/index.ts splitRows). */
 const SPLIT_KERNELS = new Set([101, 102, 103, 111, 112, 201, 202]);
-/** Ops smaller than this stay on thread 0: a barrier costs about as much as this many MACs. */
+/** Elementwise kernels (ADD SUB MUL MAXIMUM MINIMUM): split in blocks of output elements when not broadcasting. */
+const SPLIT_ELEMENTWISE = new Set([301, 302, 303, 304, 305, 306, 307, 308]);
+/** Ops smaller than this stay on thread 0: handing out work costs about as much as this many MACs. */
 export const MIN_SPLIT_MACS = 16 * 1024;
+/** Elementwise ops with fewer output elements stay on thread 0. */
+export const MIN_SPLIT_ELEMENTS = 32 * 1024;
+
+function splitOp(graph: Graph, p: PlannedOp): boolean {
+  if (SPLIT_KERNELS.has(p.kernel)) return p.macs >= MIN_SPLIT_MACS;
+  if (SPLIT_ELEMENTWISE.has(p.kernel)) {
+    const out = graph.tensors[p.op.outputs[0]!];
+    return !!out && out.shape.reduce((a, b) => a * b, 1) >= MIN_SPLIT_ELEMENTS;
+  }
+  return false;
+}
 /** Most threads a model may use. */
 export const MAX_THREADS = 64;
 const CTRL_BYTES = 192;
@@ -105,7 +118,7 @@ const NODE_THREAD = `
 import('node:worker_threads').then(({ parentPort }) => parentPort.on('message', (d) => {
   let k;
   try {
-    k = new WebAssembly.Instance(d.module, { env: { memory: d.memory } }).exports;
+    k = new WebAssembly.Instance(d.module, { env: { memory: d.memory, nowMs: Date.now } }).exports;
     k.setThread(d.tid, d.stride);
   } catch (e) { parentPort.postMessage({ error: String(e && e.message || e) }); return; }
   parentPort.postMessage({ ready: true });
@@ -165,7 +178,7 @@ export class ThreadGroup {
     const probe = instantiateShared(module, new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true } as WebAssembly.MemoryDescriptor), graph.source);
     const plan = buildPlan(graph, probe.heapBase(), backend === 'simd', {
       count,
-      split: (p: PlannedOp) => SPLIT_KERNELS.has(p.kernel) && p.macs >= MIN_SPLIT_MACS,
+      split: (p: PlannedOp) => splitOp(graph, p),
     });
     this.plan = plan;
     this.ctrl = align(plan.memoryBytes, 64);
@@ -198,9 +211,11 @@ export class ThreadGroup {
     for (let tid = 1; tid < this.count; tid++) {
       this.handles.push(spawn({ module: this.module, memory: this.kernels.memory, tid, stride: this.plan.threads!.stride, args: args(tid) }));
     }
+    // Starting a worker can take seconds on a busy machine: at least 10 s for that.
+    const startMs = Math.max(this.timeoutMs, 10000);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new KestrelError('E_THREADS', `${this.graph.source}: threads did not start within ${this.timeoutMs} ms`)), this.timeoutMs);
+      timer = setTimeout(() => reject(new KestrelError('E_THREADS', `${this.graph.source}: threads did not start within ${startMs} ms`)), startMs);
     });
     try {
       await Promise.race([Promise.all(this.handles.map((h) => h.ready)), timeout]);
@@ -235,6 +250,9 @@ export class ThreadGroup {
   }
 }
 
+/** What the threads build imports besides its memory. */
+export const threadImports = { nowMs: (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now()) };
+
 function align(n: number, a: number): number {
   return Math.ceil(n / a) * a;
 }
@@ -242,7 +260,7 @@ function align(n: number, a: number): number {
 function instantiateShared(module: WebAssembly.Module, memory: WebAssembly.Memory, source: string): ThreadedExports {
   let k: ThreadedExports;
   try {
-    k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as ThreadedExports;
+    k = new WebAssembly.Instance(module, { env: { memory, nowMs: threadImports.nowMs } }).exports as unknown as ThreadedExports;
   } catch (e) {
     throw new KestrelError('E_BACKEND', `${source}: the kernel module is not a threads build (kestrel-simd-mt.wasm / kestrel-scalar-mt.wasm): ${(e as Error).message}`);
   }
