@@ -97,6 +97,12 @@ const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 // Chunks per thread: more balance the rows better, each costs one claim.
 const CHUNKS_PER_THREAD = 4;
 
+// Thread 0 runs the next `solo` split ops without help after a helper kept it waiting
+// STALL_MS for a claimed chunk (its core is busy with other work).
+const STALL_MS: f64 = 1;
+const SOLO_OPS = 32;
+let solo = 0;
+
 // Milliseconds from the host (performance.now or Date.now), for thread 0's timeout.
 @external("env", "nowMs") declare function nowMs(): f64;
 
@@ -165,12 +171,15 @@ function runSplit(rec: usize, ctrl: usize, nthreads: i32, timeoutMs: i32): bool 
     // code stall while the isolate that compiled the module sleeps in atomic.wait, which
     // would turn every such wait into a timeout.
     let i = 0;
-    let deadline: f64 = 0;
+    let start: f64 = 0;
     while (atomic.load<i32>(ctrl + DONE) != n) {
-      if ((++i & 0xffff) == 0) {
+      if ((++i & 0xfff) == 0) {
         const t = nowMs();
-        if (deadline == 0) deadline = t + <f64>timeoutMs;
-        else if (t > deadline) return false;
+        if (start == 0) start = t;
+        else if (t - start > <f64>timeoutMs) return false;
+        // A helper holding a chunk this long has lost its core (a busy machine): run
+        // the next ops alone rather than wait for it again and again.
+        if (t - start > STALL_MS) solo = SOLO_OPS;
       }
     }
     return true;
@@ -186,7 +195,10 @@ export function invokeThreaded(plan: usize, count: i32, tid: i32, nthreads: i32,
   let failed = -1;
   let rec = plan;
   for (let i = 0; i < count; i++) {
-    if (load<i32>(table + (<usize>i << 2)) != 0) {
+    if (load<i32>(table + (<usize>i << 2)) != 0 && solo > 0) {
+      solo--;
+      if (!runRecord(rec) && failed < 0) failed = i;
+    } else if (load<i32>(table + (<usize>i << 2)) != 0) {
       if (!runSplit(rec, ctrl, nthreads, timeoutMs)) return -2;
     } else if (!runRecord(rec) && failed < 0) {
       failed = i;
