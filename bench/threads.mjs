@@ -8,10 +8,11 @@
 // v2 224 int8 (the largest reference model). For each repeat it times a block of runs on
 // 1 thread and a block on N threads (about --secs each) and takes each block's p50; the
 // speed-up of a repeat is its 1-thread p50 / N-thread p50. Reports the range and median
-// over repeats, and the load average before and after (on a machine shared with other
-// work, a busy core makes the N-thread blocks wait for each other; the best repeats
-// are the closest to an idle machine).
+// over repeats, the load average before and after, and the parallel CPU the machine gave
+// a plain loop on N workers (on a machine shared with other work the helpers get less
+// than a core each, and the speed-up is bounded by that figure).
 import { availableParallelism, loadavg } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { basename, join } from 'node:path';
 import { loadModel } from '../dist/runtime/index.js';
 import { CONFORMANCE, REFERENCE_EXTRA, firstDifference, readCase } from '../tests/helpers.mjs';
@@ -45,8 +46,25 @@ function block(model, inputs) {
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.ceil(s.length / 2) - 1]; };
 const f = (x, d = 3) => x.toFixed(d);
 
+// How much parallel CPU the machine gives right now: the same fixed loop on 1 worker,
+// then on N workers at once; N × t1 / tN is about N on idle cores and about 1 when
+// other work takes the rest. The speed-up cannot exceed it.
+async function parallelCapacity(n) {
+  const code = `const t0 = performance.now(); let s = 0; for (let i = 0; i < 2e8; i++) s = (s + i) | 0; require('node:worker_threads').parentPort.postMessage([performance.now() - t0, s]);`;
+  const run = (k) => Promise.all(Array.from({ length: k }, () => new Promise((resolve, reject) => { const w = new Worker(code, { eval: true }); w.once('message', (m) => { resolve(m[0]); void w.terminate(); }); w.once('error', reject); })));
+  await run(1);
+  const ratios = [];
+  for (let i = 0; i < 3; i++) {
+    const [t1] = await run(1);
+    const tn = Math.max(...(await run(n)));
+    ratios.push((n * t1) / tn);
+  }
+  return median(ratios);
+}
+
 const rows = [];
 const load0 = loadavg()[0];
+const cap0 = await parallelCapacity(THREADS);
 for (const dir of dirs.length ? dirs : defaults) {
   const { meta, model: bytes, inputs, outputs } = readCase(dir);
   const one = await loadModel(bytes, { backend: BACKEND, name: basename(dir) });
@@ -77,12 +95,14 @@ for (const dir of dirs.length ? dirs : defaults) {
   });
 }
 const load1 = loadavg()[0];
-const env = { node: process.version, cores: availableParallelism(), loadavg_1min_before: load0, loadavg_1min_after: load1, repeats: REPEATS, secs_per_block: SECS };
+const cap1 = await parallelCapacity(THREADS);
+const env = { node: process.version, cores: availableParallelism(), loadavg_1min_before: load0, loadavg_1min_after: load1, parallel_capacity_before: cap0, parallel_capacity_after: cap1, repeats: REPEATS, secs_per_block: SECS };
 
 if (json) {
   console.log(JSON.stringify({ environment: env, results: rows }, null, 2));
 } else {
   console.log(`threads bench: ${THREADS} threads vs 1, ${BACKEND} build; node ${env.node}, ${env.cores} cores; load average (1 min) ${f(load0, 2)} before, ${f(load1, 2)} after`);
+  console.log(`parallel CPU available to ${THREADS} threads (${THREADS}.00 = idle cores): ${f(cap0, 2)} before, ${f(cap1, 2)} after`);
   console.log(`${REPEATS} repeats of ~${SECS} s blocks per side; p50 per block\n`);
   for (const r of rows) {
     console.log(`${r.model}: ${(r.macs / 1e6).toFixed(1)} M MACs, ${r.split_ops}/${r.ops} ops split (${f(100 * r.split_macs_fraction, 1)} % of MACs)`);
