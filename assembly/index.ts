@@ -98,7 +98,8 @@ const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 const CHUNKS_PER_THREAD = 4;
 
 // Thread 0 runs the next `solo` split ops without help after a helper kept it waiting
-// STALL_MS for a claimed chunk (its core is busy with other work).
+// for a claimed chunk more than STALL_MS and 4 times thread 0's own time per chunk of
+// that op (the helper's core is busy with other work).
 const STALL_MS: f64 = 1;
 const SOLO_OPS = 32;
 let solo = 0;
@@ -133,12 +134,13 @@ function runRows(rec: usize, r0: i32, r1: i32): void {
 }
 
 // Claims and runs chunks of the current op until none is left. Returns how many it ran.
-function helpOut(ctrl: usize): void {
+function helpOut(ctrl: usize): i32 {
+  let ran = 0;
   if (ASC_FEATURE_THREADS) {
     while (true) {
       const w = atomic.load<i32>(ctrl + WORK);
       const left = w & CHUNK_MASK;
-      if (left == 0) return;
+      if (left == 0) return ran;
       if (atomic.cmpxchg<i32>(ctrl + WORK, w, w - 1) != w) continue;
       const rec = <usize>atomic.load<i32>(ctrl + REC);
       const rows = atomic.load<i32>(ctrl + ROWS), n = atomic.load<i32>(ctrl + NCHUNK);
@@ -146,8 +148,10 @@ function helpOut(ctrl: usize): void {
       const r0 = <i32>(<i64>rows * c / n), r1 = <i32>(<i64>rows * (c + 1) / n);
       if (r1 > r0) runRows(rec, r0, r1);
       atomic.add<i32>(ctrl + DONE, 1);
+      ran++;
     }
   }
+  return 0;
 }
 
 // Thread 0: runs a split op with the help of the other threads. False when a claimed
@@ -165,7 +169,10 @@ function runSplit(rec: usize, ctrl: usize, nthreads: i32, timeoutMs: i32): bool 
     const epoch = (atomic.load<i32>(ctrl + WORK) >>> CHUNK_BITS) + 1;
     atomic.store<i32>(ctrl + WORK, (epoch << CHUNK_BITS) | n);
     if (atomic.load<i32>(ctrl + WSLEEP) != 0) atomic.notify(ctrl + WORK, -1);
-    helpOut(ctrl);
+    const t0 = nowMs();
+    const mine = helpOut(ctrl);
+    // A helper is late when it takes several times as long as thread 0 took per chunk.
+    const stallMs = max(STALL_MS, 4 * (nowMs() - t0) / <f64>max(mine, 1));
     // Wait for the chunks other threads claimed (they are running). Thread 0 spins and
     // does not sleep here: V8 (Node 20) lets a helper that is compiling or tiering up its
     // code stall while the isolate that compiled the module sleeps in atomic.wait, which
@@ -179,7 +186,7 @@ function runSplit(rec: usize, ctrl: usize, nthreads: i32, timeoutMs: i32): bool 
         else if (t - start > <f64>timeoutMs) return false;
         // A helper holding a chunk this long has lost its core (a busy machine): run
         // the next ops alone rather than wait for it again and again.
-        if (t - start > STALL_MS) solo = SOLO_OPS;
+        if (t - start > stallMs) solo = SOLO_OPS;
       }
     }
     return true;
