@@ -68,9 +68,9 @@ export function threads(): i32 {
 // Multi-threaded runs (threads build only).
 //
 // Every thread has its own instance of this module over one shared memory. Thread 0
-// walks the plan (invokeThreaded) and runs every op; for an op that a table word
-// (written by src/runtime/threads.ts) marks as split, it cuts the op's output rows
-// (splitRows) into chunks and publishes them, and every thread, thread 0 included,
+// walks the plan (invokeThreaded) and runs every op; for an op whose table word
+// (written by src/runtime/threads.ts) is a chunk count rather than 0, it cuts the op's
+// output rows (splitRows) into that many chunks (at most one per row) and publishes them, and every thread, thread 0 included,
 // claims chunks until none is left; thread 0 then waits until all claimed chunks are
 // done. Each chunk is a range of whole output rows computed by one thread, so the
 // result is bit-exact with one thread. The other threads only help (threadLoop): one
@@ -94,8 +94,10 @@ const DONE: usize = 64;
 const REC: usize = 128, ROWS: usize = 132, NCHUNK: usize = 136;
 const CHUNK_BITS = 12;
 const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
-// Chunks per thread: more balance the rows better, each costs one claim.
-const CHUNKS_PER_THREAD = 4;
+// Most chunks one op is cut into (the table word asks for a number: src/runtime/threads.ts
+// chunksFor, between nthreads and 4 × nthreads by the op's work; more balance the rows
+// better, each costs one claim).
+const MAX_CHUNKS = CHUNK_MASK;
 
 // Thread 0 runs the next `solo` split ops without help after a helper kept it waiting
 // for a claimed chunk more than STALL_MS and 4 times thread 0's own time per chunk of
@@ -156,10 +158,10 @@ function helpOut(ctrl: usize): i32 {
 
 // Thread 0: runs a split op with the help of the other threads. False when a claimed
 // chunk was not done within about timeoutMs.
-function runSplit(rec: usize, ctrl: usize, nthreads: i32, timeoutMs: i32): bool {
+function runSplit(rec: usize, ctrl: usize, chunks: i32, timeoutMs: i32): bool {
   if (ASC_FEATURE_THREADS) {
     const rows = splitRows(rec);
-    let n = nthreads * CHUNKS_PER_THREAD;
+    let n = min(chunks, MAX_CHUNKS);
     if (n > rows) n = rows;
     if (n <= 1) { runRecord(rec); return true; }
     atomic.store<i32>(ctrl + DONE, 0);
@@ -202,11 +204,12 @@ export function invokeThreaded(plan: usize, count: i32, tid: i32, nthreads: i32,
   let failed = -1;
   let rec = plan;
   for (let i = 0; i < count; i++) {
-    if (load<i32>(table + (<usize>i << 2)) != 0 && solo > 0) {
+    const chunks = load<i32>(table + (<usize>i << 2));
+    if (chunks != 0 && solo > 0) {
       solo--;
       if (!runRecord(rec) && failed < 0) failed = i;
-    } else if (load<i32>(table + (<usize>i << 2)) != 0) {
-      if (!runSplit(rec, ctrl, nthreads, timeoutMs)) return -2;
+    } else if (chunks != 0) {
+      if (!runSplit(rec, ctrl, chunks, timeoutMs)) return -2;
     } else if (!runRecord(rec) && failed < 0) {
       failed = i;
     }

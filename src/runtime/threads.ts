@@ -35,13 +35,28 @@ export const MIN_SPLIT_MACS = 16 * 1024;
 /** Elementwise ops with fewer output elements stay on thread 0. */
 export const MIN_SPLIT_ELEMENTS = 32 * 1024;
 
-function splitOp(graph: Graph, p: PlannedOp): boolean {
-  if (SPLIT_KERNELS.has(p.kernel)) return p.macs >= MIN_SPLIT_MACS;
-  if (SPLIT_ELEMENTWISE.has(p.kernel)) {
+/** Work per chunk worth a hand-off between threads (a claim costs about a microsecond). */
+const CHUNK_MACS = 256 * 1024;
+const CHUNK_ELEMENTS = 16 * 1024;
+
+/**
+ * How many chunks op `p` is cut into for `threads` threads: 0 (not split: runs on thread
+ * 0) or between `threads` and 4 × `threads`, about one per CHUNK_MACS of work.
+ */
+export function chunksFor(graph: Graph, p: PlannedOp, threads: number): number {
+  let work: number, per: number;
+  if (SPLIT_KERNELS.has(p.kernel)) {
+    if (p.macs < MIN_SPLIT_MACS) return 0;
+    work = p.macs; per = CHUNK_MACS;
+  } else if (SPLIT_ELEMENTWISE.has(p.kernel)) {
     const out = graph.tensors[p.op.outputs[0]!];
-    return !!out && out.shape.reduce((a, b) => a * b, 1) >= MIN_SPLIT_ELEMENTS;
+    work = out ? out.shape.reduce((a, b) => a * b, 1) : 0;
+    if (work < MIN_SPLIT_ELEMENTS) return 0;
+    per = CHUNK_ELEMENTS;
+  } else {
+    return 0;
   }
-  return false;
+  return Math.min(4 * threads, Math.max(threads, Math.round(work / per)));
 }
 /** Most threads a model may use. */
 export const MAX_THREADS = 64;
@@ -178,7 +193,7 @@ export class ThreadGroup {
     const probe = instantiateShared(module, new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true } as WebAssembly.MemoryDescriptor), graph.source);
     const plan = buildPlan(graph, probe.heapBase(), backend === 'simd', {
       count,
-      split: (p: PlannedOp) => splitOp(graph, p),
+      split: (p: PlannedOp) => chunksFor(graph, p, count) > 0,
     });
     this.plan = plan;
     this.ctrl = align(plan.memoryBytes, 64);
@@ -199,7 +214,7 @@ export class ThreadGroup {
     const mem = new Uint8Array(memory.buffer);
     for (const { offset, bytes } of plan.image) mem.set(bytes, offset);
     const tab = new Int32Array(memory.buffer, this.table, plan.ops.length);
-    plan.threads!.split.forEach((s, i) => { tab[i] = s ? 1 : 0; });
+    plan.threads!.split.forEach((s, i) => { tab[i] = s ? chunksFor(graph, plan.ops[i]!, count) : 0; });
     this.kernels = k;
   }
 
