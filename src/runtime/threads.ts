@@ -4,11 +4,12 @@
  * it. The calling thread is thread 0 and keeps `run()` synchronous; threads 1..N-1 are
  * Node worker_threads or Web Workers that sit in the module's threadLoop.
  *
- * Conv, depthwise and fully-connected ops big enough to pay for a barrier have their
- * output rows shared out (assembly/index.ts, invokeThreaded); every output element is
- * computed whole by one thread, so results are bit-exact with one thread.
+ * Conv, depthwise, fully-connected and (unbroadcast) elementwise ops big enough to pay
+ * for the hand-off have their output rows cut into chunks that the threads claim
+ * (assembly/index.ts, invokeThreaded); every output element is computed whole by one
+ * thread, so results are bit-exact with one thread.
  *
- * Thread 0 has to block while it waits for the others (memory.atomic.wait32), which
+ * Thread 0 has to block while the others finish (synchronous run(), atomics), which
  * Node's main thread and workers may do and a browser page's main thread may not:
  * in browsers threads are used inside the Worker mode (./worker-client.ts).
  */
