@@ -1,7 +1,9 @@
 // Bundles built from tsc's ESM output in dist/:
 //   dist/cjs/index.cjs, dist/cjs/runtime.cjs — CommonJS for require() users in Node;
 //   dist/browser/kestrel.mjs                  — one ES module for browsers (runtime only);
-//   dist/browser/bench.mjs                    — runtime + benchmark engine (targets/browser/bench.html).
+//   dist/browser/bench.mjs                    — runtime + benchmark engine (targets/browser/bench.html);
+//   dist/browser/kestrel-worker.js            — the Worker mode's worker script (loaded by URL from
+//                                               kestrel.mjs: new URL('./kestrel-worker.js', import.meta.url)).
 // All of them load the kernel modules from dist/wasm/ (../wasm relative to the bundle).
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 
@@ -18,6 +20,12 @@ export default [
     external,
     plugins: [nodeResolve({ browser: true })],
     output: { file: 'dist/browser/kestrel.mjs', format: 'es', sourcemap: true },
+  },
+  {
+    input: 'dist/runtime/kestrel-worker.js',
+    external,
+    plugins: [nodeResolve({ browser: true })],
+    output: { file: 'dist/browser/kestrel-worker.js', format: 'es', sourcemap: true },
   },
   {
     input: 'dist/bench/browser.js',

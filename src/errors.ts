@@ -21,6 +21,10 @@ export type KestrelErrorCode =
   | 'E_IO'
   | 'E_USAGE'
   | 'E_KERNEL'
+  /** Threads cannot be used here, did not start, or stopped answering. */
+  | 'E_THREADS'
+  /** The Worker mode's worker could not start, failed or did not answer in time. */
+  | 'E_WORKER'
   | 'E_COMPILE'
   | 'E_COMPILER_MISSING'
   | 'E_NOT_COMPILED'

@@ -181,7 +181,7 @@ test('bad input gives one clear line and a non-zero exit', async (t) => {
   oneLineError(t, await kestrel('bench', join(micro, 'nope.tflite')), /nope\.tflite: no such file/);
   oneLineError(t, await kestrel('bench', model, '--input', person), /1960 bytes, but the file has \d+ bytes/);
   oneLineError(t, await kestrel('bench', model, '--input', join(micro, 'input_0.bin'), '--input', join(micro, 'input_0.bin')), /1 input\(s\).*got 2 --input/);
-  oneLineError(t, await kestrel('bench', model, '--threads', '2'), /multi-threaded inference is not available yet/);
+  oneLineError(t, await kestrel('bench', model, '--threads', '2', '--backend', 'compiled'), /compiled module runs on one thread/);
   oneLineError(t, await kestrel('bench', model, '--threads', '0'), /--threads needs a whole number/);
   oneLineError(t, await kestrel('bench', model, '--runs', 'many'), /--runs needs a whole number/);
   const kept = join(mkdtempSync(join(tmpdir(), 'kestrel-bench-')), 'report.html');

@@ -8,6 +8,7 @@
 // int8 input is used as it is; i32 sums wrap as the reference's accumulator does.
 import { w, wp } from '../fixedpoint';
 import { anyLeft, finish8, requantQ, rqFast, storeH8 } from './conv-requant';
+import { threadScratch } from '../thread';
 
 // ---------------------------------------------------------------------------------
 // DEPTHWISE_CONV_2D, int8 (kernel 111), xm 0 (depth multiplier 1: eight channels are
@@ -206,7 +207,7 @@ export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
   const inH = w(p, 7), inW = w(p, 8), inC = w(p, 9), outH = w(p, 10), outW = w(p, 11), outC = w(p, 12);
   const fH = w(p, 13), fW = w(p, 14), dm = w(p, 15);
   const sH = w(p, 16), sW = w(p, 17), dH = w(p, 18), dW = w(p, 19), padH = w(p, 20), padW = w(p, 21);
-  const rq = wp(p, 26), wq = wp(p, 27), bias = wp(p, 28), zpPix = wp(p, 29), scratch = wp(p, 30);
+  const rq = wp(p, 26), wq = wp(p, 27), bias = wp(p, 28), zpPix = wp(p, 29), scratch = threadScratch(wp(p, 30));
   // Zero point and clamp as int16 lanes (finish8).
   const outOff = i16x8.splat(<i16>w(p, 23)), lo = i16x8.splat(<i16>w(p, 24)), hi = i16x8.splat(<i16>w(p, 25));
   const stride = <usize>((outC + 7) & ~7) << 2;

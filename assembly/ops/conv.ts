@@ -8,6 +8,7 @@ import { w, wp, mbqm64 } from '../fixedpoint';
 import { requantV, rqFast } from './conv-requant';
 import { dwFast } from './conv-fast';
 import { convGemmRows } from './conv-gemm';
+import { threadScratch } from '../thread';
 
 // MultiplyByQuantizedMultiplier (32-bit, double rounding), the same integers as
 // fixedpoint.ts mbqm, written with shifts only: the truncating i64 division by 2^31 is
@@ -336,7 +337,7 @@ function convRows(p: usize, mode: i32, r0: i32, r1: i32): void {
       return;
     }
   }
-  const wts = wp(p, 1), bias = wp(p, 2), output = wp(p, 3), mult = wp(p, 4), shift = wp(p, 5), col = wp(p, 6);
+  const wts = wp(p, 1), bias = wp(p, 2), output = wp(p, 3), mult = wp(p, 4), shift = wp(p, 5), col = threadScratch(wp(p, 6));
   const outH = w(p, 11), outW = w(p, 12), outC = w(p, 13);
   const fH = w(p, 14), fW = w(p, 15), fic = w(p, 16), groups = w(p, 17);
   const outOff = w(p, 25), lo = w(p, 26), hi = w(p, 27), kpad = w(p, 28), rq = wp(p, 29);

@@ -247,3 +247,34 @@ export function runElementwise(id: i32, p: usize): bool {
   }
   return true;
 }
+
+// ---------------------------------------------------------------------------------
+// Rows for multi-threaded runs (assembly/index.ts splitRows): an op whose walk is a
+// single row (same shapes, or one input a scalar) is cut into blocks of EW_BLOCK output
+// elements, one block per row; every element is computed on its own, so any cut gives
+// the same bits. Broadcasting walks are not split (0 rows).
+const EW_BLOCK = 2048;
+
+@inline function walkWordOf(id: i32): i32 {
+  return id <= 302 ? ADDSUB_WALK : id <= 304 ? MUL_WALK : MAXMIN_WALK;
+}
+
+export function elementwiseRowCount(id: i32, p: usize): i32 {
+  if (w(p, 3) != 1) return 0;
+  const n = load<i32>(p + (<usize>walkWordOf(id) << 2));
+  return (n + EW_BLOCK - 1) / EW_BLOCK;
+}
+
+// Runs rows [r0, r1) of a single-row walk. Returns false for an id this family does not know.
+export function runElementwiseRows(id: i32, p: usize, r0: i32, r1: i32): bool {
+  if (id < 301 || id > 308) return false;
+  const e = p + (<usize>walkWordOf(id) << 2);
+  const n = load<i32>(e), sa = load<i32>(e, 4), sb = load<i32>(e, 8);
+  const s = r0 * EW_BLOCK;
+  const end = min(r1 * EW_BLOCK, n);
+  if (end <= s) return true;
+  const esz: usize = id == 301 || id == 303 || id == 305 || id == 306 ? 1 : 2;
+  const off = <usize>s * esz;
+  row(id, p, wp(p, 0) + off * <usize>sa, sa, wp(p, 1) + off * <usize>sb, sb, wp(p, 2) + off, end - s);
+  return true;
+}

@@ -328,6 +328,29 @@ export function runFcRange(id: i32, p: usize, b0: i32, b1: i32, o0: i32, o1: i32
   return true;
 }
 
+// Rows for a threaded split: a row is one batch row and a block of four output units
+// (the last block may be shorter): rows = batches * ceil(units / 4); row r covers batch
+// r / ceil(units / 4), units [4 (r % ceil(units / 4)), + 4). One row per batch would
+// leave a single-batch layer unsplit.
+export function fcRowCount(p: usize): i32 {
+  return w(p, 6) * ((w(p, 7) + 3) >> 2);
+}
+
+// Runs rows [r0, r1) (fcRowCount) of a FULLY_CONNECTED record; false for another id.
+export function runMatmulRows(id: i32, p: usize, r0: i32, r1: i32): bool {
+  if (id != 201 && id != 202) return false;
+  const units = w(p, 7), blocks = (units + 3) >> 2;
+  let r = r0;
+  while (r < r1) {
+    const b = r / blocks, k0 = r % blocks;
+    // Contiguous blocks of one batch row run as one range.
+    const k1 = min(blocks, k0 + (r1 - r));
+    runFcRange(id, p, b, b + 1, k0 << 2, min(units, k1 << 2));
+    r += k1 - k0;
+  }
+  return true;
+}
+
 export function runMatmul(id: i32, p: usize): bool {
   switch (id) {
     case 201: fullyConnected(p, false); break;

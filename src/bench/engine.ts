@@ -199,7 +199,7 @@ export function compiledNotAvailable(what: string): KestrelError {
 }
 
 export function threadsNotSupported(n: number): KestrelError {
-  return new KestrelError('E_USAGE', `--threads ${n}: multi-threaded inference is not available yet; use --threads 1`);
+  return new KestrelError('E_USAGE', `--threads ${n}: a compiled module runs on one thread; use --threads 1 or --backend simd|scalar`);
 }
 
 /** Checks a request before anything is loaded; throws one clear KestrelError. */
@@ -210,7 +210,7 @@ export function validateRequest(req: Pick<BenchRequest, 'bytes' | 'model' | 'bac
   if (!isWasmModule(req.bytes) && req.backends.includes('compiled') && !req.compile) throw compiledNotAvailable('--backend compiled');
   const threads = req.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1) throw new KestrelError('E_USAGE', `--threads must be a whole number ≥ 1 (got ${threads})`);
-  if (threads > 1) throw threadsNotSupported(threads);
+  if (threads > 1 && (req.backends.includes('compiled') || isWasmModule(req.bytes))) throw threadsNotSupported(threads);
 }
 
 const nowDefault = () => performance.now();
@@ -370,7 +370,7 @@ async function kestrelTarget(req: BenchRequest, backend: BenchBackend, now: () =
       inputs: m.inputs, outputs: m.outputs, ops: m.opCount, arenaBytes: m.arenaBytes, wasmMemoryBytes: m.wasmMemoryBytes, macs: m.macs, model: null,
     };
   }
-  const model = await loadModel(bytes, { ...loadOptions, backend, name });
+  const model = await loadModel(bytes, { ...loadOptions, backend, name, ...(req.threads && req.threads > 1 ? { threads: req.threads } : {}) });
   const initMs = now() - t0;
   return {
     target: { label: `kestrel/${backend}`, initMs, run: (x) => model.run(x), dispose: () => model.dispose() },

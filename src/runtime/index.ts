@@ -7,6 +7,10 @@ export type { LoadOptions, ModelSource, TensorInfo, TypedArray } from './model.j
 export { loadCompiled, loadAnyModel, CompiledModel, isWasm, COMPILED_ABI_VERSION } from './compiled.js';
 export type { CompiledSource, CompiledLoadOptions, CompiledExports, RunnableModel } from './compiled.js';
 export { hasSimd } from './wasm.js';
+export { loadModelInWorker, WorkerModel } from './worker-client.js';
+export type { WorkerLoadOptions } from './worker-client.js';
+export { threadSupport } from './threads.js';
+export type { ThreadsOption } from './threads.js';
 export type { Backend, WasmOptions } from './wasm.js';
 export { KestrelError, isKestrelError } from '../errors.js';
 export type { KestrelErrorCode } from '../errors.js';

@@ -8,6 +8,7 @@ import { byteLength, numElements } from '../graph/types.js';
 import { readTflite } from '../tflite/reader.js';
 import { buildPlan, type Plan } from './plan.js';
 import { compileKernels, hasSimd, instantiateKernels, type Backend, type KernelExports, type WasmOptions } from './wasm.js';
+import { resolveThreads, ThreadGroup, type ThreadSpawner, type ThreadsOption } from './threads.js';
 
 export type TypedArray = Int8Array | Uint8Array | Int16Array | Int32Array | Float32Array;
 
@@ -31,6 +32,16 @@ export interface LoadOptions extends WasmOptions {
   name?: string;
   /** Refuse models whose wasm memory would exceed this many bytes. Default 1 GiB. */
   maxMemoryBytes?: number;
+  /**
+   * Threads that run each inference together (docs/threads.md): a whole number, or
+   * 'auto' for the number of cores (up to 8; 1 where threads are not possible). Default 1.
+   * run() stays synchronous: the calling thread is thread 0.
+   */
+  threads?: ThreadsOption;
+  /** How long thread 0 waits for another thread's part of an op (and, at least 10 s, for threads to start) before E_THREADS. Default 30000 ms. */
+  threadTimeoutMs?: number;
+  /** Starts threads 1..N-1 (used by the Web Worker mode); Node uses worker_threads. */
+  threadSpawner?: ThreadSpawner;
 }
 
 export type ModelSource = Uint8Array | ArrayBuffer | string | URL;
@@ -44,8 +55,11 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
 /** Creates a runnable model from a graph (from the reader or built in memory). */
 export async function createModel(graph: Graph, options: LoadOptions = {}): Promise<Model> {
   const backend = resolveBackend(options.backend ?? 'auto');
-  const module = await compileKernels(backend, options);
-  return new Model(graph, backend, module, options);
+  const threads = await resolveThreads(options.threads, graph.source);
+  const module = await compileKernels(backend, options, threads > 1);
+  const model = new Model(graph, backend, module, { ...options, threads });
+  if (model.threadGroup) await model.threadGroup.start(options.threadSpawner);
+  return model;
 }
 
 export function resolveBackend(b: 'auto' | Backend): Backend {
@@ -94,6 +108,10 @@ export class Model {
   readonly outputs: TensorInfo[];
   readonly backend: Backend;
   readonly plan: Plan;
+  /** Threads that run each inference (1: single-threaded). */
+  readonly threads: number;
+  /** @internal The other threads and the shared memory, when threads > 1. */
+  readonly threadGroup: ThreadGroup | null = null;
   private kernels: KernelExports | null;
   private readonly inputAddr: number[];
   private readonly outputAddr: number[];
@@ -102,9 +120,22 @@ export class Model {
     this.backend = backend;
     this.inputs = graph.inputs.map((i) => info(graph.tensors[i]!));
     this.outputs = graph.outputs.map((i) => info(graph.tensors[i]!));
+    const limit = options.maxMemoryBytes ?? 1 << 30;
+    const threads = typeof options.threads === 'number' ? options.threads : 1;
+    this.threads = threads;
+    if (threads > 1) {
+      // Plan, memory and thread 0's instance live in the ThreadGroup (src/runtime/threads.ts).
+      const group = new ThreadGroup(graph, threads, module, backend, options.threadTimeoutMs ?? 30000, limit);
+      this.threadGroup = group;
+      this.plan = group.plan;
+      this.kernels = group.kernels;
+      this.resetState();
+      this.inputAddr = graph.inputs.map((i) => this.plan.tensorAddress.get(i)!);
+      this.outputAddr = graph.outputs.map((i) => this.plan.tensorAddress.get(i)!);
+      return;
+    }
     const k = instantiateKernels(module);
     this.plan = buildPlan(graph, k.heapBase(), backend === 'simd');
-    const limit = options.maxMemoryBytes ?? 1 << 30;
     if (this.plan.memoryBytes > limit) {
       throw new KestrelError('E_MEMORY_LIMIT', `${graph.source}: model needs ${this.plan.memoryBytes} bytes of wasm memory, over the limit of ${limit}`);
     }
@@ -146,7 +177,7 @@ export class Model {
    */
   run(inputs: TypedArray[] | Record<string, TypedArray>): TypedArray[] {
     const k = this.writeInputs(inputs);
-    const status = k.invoke(this.plan.records.offset, this.plan.ops.length);
+    const status = this.threadGroup ? this.threadGroup.invoke() : k.invoke(this.plan.records.offset, this.plan.ops.length);
     if (status !== -1) this.missingKernel(status);
     return this.readOutputs(k);
   }
@@ -156,6 +187,7 @@ export class Model {
    * took (in plan order, `timer` defaults to performance.now) with the outputs. The
    * outputs are the same as `run`'s; only the timing around each op is added.
    */
+  // With threads, each op runs on thread 0 alone here (the times are single-threaded).
   profile(inputs: TypedArray[] | Record<string, TypedArray>, timer: () => number = () => performance.now()): { opMs: Float64Array; outputs: TypedArray[] } {
     const k = this.writeInputs(inputs);
     const ops = this.plan.ops;
@@ -189,7 +221,8 @@ export class Model {
     const buf = k.memory.buffer;
     return this.outputs.map((t, i) => {
       const Ctor = ARRAY_FOR[t.dtype];
-      const copy = buf.slice(this.outputAddr[i]!, this.outputAddr[i]! + t.bytes);
+      // A copy in a plain ArrayBuffer (a threaded model's memory is a SharedArrayBuffer).
+      const copy = new Uint8Array(buf, this.outputAddr[i]!, t.bytes).slice().buffer;
       return Ctor ? new Ctor(copy, 0, numElements(t.shape)) : new Uint8Array(copy);
     });
   }
@@ -213,6 +246,7 @@ export class Model {
   }
 
   dispose(): void {
+    this.threadGroup?.dispose();
     this.kernels = null;
   }
 }

@@ -42,6 +42,22 @@ export interface Plan {
   image: { offset: number; bytes: Uint8Array }[];
   variableInit: { address: number; bytes: Uint8Array }[];
   macs: number;
+  /**
+   * Multi-threaded plans only (see ThreadLayout): which ops are split, and the region
+   * holding their scratch, one copy per thread `stride` bytes apart (thread 0 first).
+   */
+  threads?: { count: number; split: boolean[]; scratch: Region; stride: number };
+}
+
+/**
+ * Asks buildPlan for a plan that `count` threads run together (src/runtime/threads.ts):
+ * `split(op)` says which ops have their output rows shared out; their scratch buffers
+ * leave the arena for a region with one copy per thread (the kernels offset scratch
+ * addresses by thread index × stride, assembly/thread.ts).
+ */
+export interface ThreadLayout {
+  count: number;
+  split(op: PlannedOp): boolean;
 }
 
 const ALIGN = 16;
@@ -132,7 +148,7 @@ function makeContext(graph: Graph, op: Op, b: RecordBuilder, simd: boolean): OpC
  * Builds the plan. `base` is the first free address of the kernel module (heapBase);
  * `simd` says which build will run it.
  */
-export function buildPlan(graph: Graph, base: number, simd = true): Plan {
+export function buildPlan(graph: Graph, base: number, simd = true, threadLayout?: ThreadLayout): Plan {
   checkSupported(graph);
   checkTopology(graph);
   const nOps = graph.ops.length;
@@ -224,10 +240,28 @@ export function buildPlan(graph: Graph, base: number, simd = true): Plan {
     const l = last.get(t) ?? f;
     tensorBuf.set(t, planner.addBuffer(byteLength(tensor), f, l));
   }
-  const scratchBuf: number[][] = ops.map((p, i) => p.builder.scratch.map((s) => planner.addBuffer(s, i, i)));
+  const split = ops.map((p) => !!threadLayout && threadLayout.count > 1 && threadLayout.split(p));
+  const scratchBuf: number[][] = ops.map((p, i) => split[i] ? [] : p.builder.scratch.map((s) => planner.addBuffer(s, i, i)));
   const arena: Region = { offset: cursor, bytes: planner.totalBytes() };
   for (const [t, id] of tensorBuf) tensorAddress.set(t, arena.offset + planner.offsetOf(id));
   cursor += arena.bytes;
+
+  // Per-thread scratch of split ops: each op's buffers from offset 0 of every thread's copy.
+  let threads: Plan['threads'];
+  const splitScratch: number[][] = ops.map(() => []);
+  if (threadLayout && threadLayout.count > 1) {
+    let stride = 0;
+    ops.forEach((p, i) => {
+      if (!split[i]) return;
+      let at = 0;
+      splitScratch[i] = p.builder.scratch.map((s) => { const o = at; at = align(at + s, ALIGN); return o; });
+      stride = Math.max(stride, at);
+    });
+    cursor = align(cursor, 64);
+    const scratch: Region = { offset: cursor, bytes: stride * threadLayout.count };
+    cursor += scratch.bytes;
+    threads = { count: threadLayout.count, split, scratch, stride };
+  }
 
   // Encode records.
   const rec = new Int32Array(records.bytes / 4);
@@ -240,7 +274,7 @@ export function buildPlan(graph: Graph, base: number, simd = true): Plan {
         case 'i32': rec[k++] = wd.v; break;
         case 'tensor': rec[k++] = tensorAddress.get(wd.t)!; break;
         case 'const': rec[k++] = constAddress[i]![wd.c]!; break;
-        case 'scratch': rec[k++] = arena.offset + planner.offsetOf(scratchBuf[i]![wd.s]!); break;
+        case 'scratch': rec[k++] = split[i] ? threads!.scratch.offset + splitScratch[i]![wd.s]! : arena.offset + planner.offsetOf(scratchBuf[i]![wd.s]!); break;
       }
     }
   });
@@ -250,5 +284,6 @@ export function buildPlan(graph: Graph, base: number, simd = true): Plan {
     graph, ops, tensorAddress, records, constants, variables, arena,
     memoryBytes: cursor, image, variableInit,
     macs: ops.reduce((s, p) => s + p.macs, 0),
+    ...(threads ? { threads } : {}),
   };
 }

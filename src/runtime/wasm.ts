@@ -10,9 +10,9 @@ import { KestrelError } from '../errors.js';
 export type Backend = 'simd' | 'scalar';
 
 export interface WasmOptions {
-  /** Folder (URL or path) holding kestrel-simd.wasm and kestrel-scalar.wasm. */
+  /** Folder (URL or path) holding kestrel-simd.wasm and kestrel-scalar.wasm (and their -mt threads builds). */
   wasmPaths?: string;
-  /** The kernel module's bytes (or a compiled module) for the chosen backend. */
+  /** The kernel module's bytes (or a compiled module) for the chosen backend (its -mt build when threads > 1). */
   wasmBinary?: Uint8Array | ArrayBuffer | WebAssembly.Module;
 }
 
@@ -43,8 +43,8 @@ export function hasSimd(): boolean {
 
 const isNode = typeof process !== 'undefined' && !!(process as any).versions?.node;
 
-async function readWasm(backend: Backend, opts: WasmOptions): Promise<Uint8Array | ArrayBuffer> {
-  const file = `kestrel-${backend}.wasm`;
+async function readWasm(backend: Backend, opts: WasmOptions, threaded: boolean): Promise<Uint8Array | ArrayBuffer> {
+  const file = `kestrel-${backend}${threaded ? '-mt' : ''}.wasm`;
   const base = opts.wasmPaths;
   if (isNode && (!base || !/^[a-z]+:\/\//i.test(base) || base.startsWith('file:'))) {
     const fs = await import('node:fs/promises');
@@ -66,13 +66,14 @@ async function readWasm(backend: Backend, opts: WasmOptions): Promise<Uint8Array
   return res.arrayBuffer();
 }
 
-export function compileKernels(backend: Backend, opts: WasmOptions = {}): Promise<WebAssembly.Module> {
+/** `threaded` selects the threads build (kestrel-<backend>-mt.wasm, src/runtime/threads.ts). */
+export function compileKernels(backend: Backend, opts: WasmOptions = {}, threaded = false): Promise<WebAssembly.Module> {
   if (opts.wasmBinary instanceof WebAssembly.Module) return Promise.resolve(opts.wasmBinary);
   if (opts.wasmBinary) return WebAssembly.compile(opts.wasmBinary as BufferSource);
-  const key = `${backend}|${opts.wasmPaths ?? ''}`;
+  const key = `${backend}${threaded ? '-mt' : ''}|${opts.wasmPaths ?? ''}`;
   let p = cache.get(key);
   if (!p) {
-    p = readWasm(backend, opts).then((bytes) => WebAssembly.compile(bytes as BufferSource));
+    p = readWasm(backend, opts, threaded).then((bytes) => WebAssembly.compile(bytes as BufferSource));
     p.catch(() => cache.delete(key));
     cache.set(key, p);
   }
