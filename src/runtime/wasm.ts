@@ -46,7 +46,7 @@ const isNode = typeof process !== 'undefined' && !!(process as any).versions?.no
 async function readWasm(backend: Backend, opts: WasmOptions): Promise<Uint8Array | ArrayBuffer> {
   const file = `kestrel-${backend}.wasm`;
   const base = opts.wasmPaths;
-  if (isNode && (!base || !/^[a-z]+:\/\//i.test(base) || base.startsWith('file:'))) {
+  if (isNode && isLocalPath(base)) {
     const fs = await import('node:fs/promises');
     const { fileURLToPath } = await import('node:url');
     const path = await import('node:path');
@@ -60,10 +60,43 @@ async function readWasm(backend: Backend, opts: WasmOptions): Promise<Uint8Array
       throw new KestrelError('E_BACKEND', `cannot read kernel module ${full}: ${(e as Error).message}`);
     }
   }
-  const url = base ? new URL(file, base.endsWith('/') ? base : base + '/') : new URL(`../wasm/${file}`, import.meta.url);
+  const res = await fetchWasm(backend, opts);
+  return res.arrayBuffer();
+}
+
+function wasmUrl(backend: Backend, opts: WasmOptions): URL {
+  const file = `kestrel-${backend}.wasm`;
+  const base = opts.wasmPaths;
+  return base ? new URL(file, base.endsWith('/') ? base : base + '/') : new URL(`../wasm/${file}`, import.meta.url);
+}
+
+async function fetchWasm(backend: Backend, opts: WasmOptions): Promise<Response> {
+  const url = wasmUrl(backend, opts);
   const res = await fetch(url);
   if (!res.ok) throw new KestrelError('E_BACKEND', `cannot fetch kernel module ${url}: HTTP ${res.status}`);
-  return res.arrayBuffer();
+  return res;
+}
+
+const isLocalPath = (base: string | undefined): boolean => !base || !/^[a-z]+:\/\//i.test(base) || base.startsWith('file:');
+
+/**
+ * Browsers: compile while the module downloads (WebAssembly.compileStreaming) when the
+ * server sends application/wasm; otherwise (or where streaming is missing) compile the
+ * downloaded bytes.
+ */
+async function compileFetched(backend: Backend, opts: WasmOptions): Promise<WebAssembly.Module> {
+  const res = await fetchWasm(backend, opts);
+  const type = res.headers.get('content-type') ?? '';
+  if (typeof WebAssembly.compileStreaming === 'function' && /^application\/wasm\b/i.test(type)) {
+    // Keep a copy of the body for the fallback in case streaming compilation rejects the response.
+    const copy = res.clone();
+    try {
+      return await WebAssembly.compileStreaming(res);
+    } catch {
+      return WebAssembly.compile(await copy.arrayBuffer());
+    }
+  }
+  return WebAssembly.compile(await res.arrayBuffer());
 }
 
 export function compileKernels(backend: Backend, opts: WasmOptions = {}): Promise<WebAssembly.Module> {
@@ -72,7 +105,9 @@ export function compileKernels(backend: Backend, opts: WasmOptions = {}): Promis
   const key = `${backend}|${opts.wasmPaths ?? ''}`;
   let p = cache.get(key);
   if (!p) {
-    p = readWasm(backend, opts).then((bytes) => WebAssembly.compile(bytes as BufferSource));
+    p = isNode && isLocalPath(opts.wasmPaths)
+      ? readWasm(backend, opts).then((bytes) => WebAssembly.compile(bytes as BufferSource))
+      : compileFetched(backend, opts);
     p.catch(() => cache.delete(key));
     cache.set(key, p);
   }
