@@ -221,11 +221,13 @@ export function printTable({ env, roof, rows }, settings) {
   const p = (s = '') => out.push(s);
   const L = env.litert;
   p(`Kestrel vs LiteRT.js — ${env.runtime === 'node' ? `Node ${env.node} (V8 ${env.v8})` : env.browser}, one thread each, ${env.platform}`);
+  if (env.runtime === 'browser') p(`page cross-origin isolated: ${env.crossOriginIsolated ? 'yes (5 µs timer)' : 'no (100 µs timer)'}`);
   if (env.cpu) p(`CPU: ${env.cpu} × ${env.cpuCount}${env.loadAvg ? `, load average ${env.loadAvg.join(' ')}` : ''}`);
   p(`Kestrel: simd build; runtime load ${fmtMs(env.kestrel.runtimeLoadMs)} ms (kernel module compile ${fmtMs(env.kestrel.kernelCompileMs)} ms, once per process)`);
   p(L.error ? `LiteRT.js: failed to load: ${L.error}` : `LiteRT.js ${L.version}: wasm (XNNPACK), 1 thread, ${L.glue} (relaxed SIMD ${L.relaxedSimd ? 'on' : 'off'}); runtime load ${fmtMs(L.runtimeLoadMs)} ms`);
   if (roof) p(`roof: ${roof.roofGmacs.toFixed(1)} GMAC/s int8 wasm SIMD, operands in registers (${roof.roofVariant}); ${roof.l1RoofGmacs.toFixed(1)} GMAC/s with loads from L1 (${roof.l1RoofVariant})`);
-  p(`timing: ${settings.rounds} interleaved rounds, ${settings.minSecs} s per engine and model; run = JS typed arrays in to fresh typed arrays out; same seeded inputs for both`);
+  p(`timing: ${settings.rounds} interleaved rounds, ${settings.minSecs} s per engine and model; run = JS typed arrays in to fresh typed arrays out; same seeded inputs for both;`);
+  p('        a sample = mean of a batch of runs lasting ≥ 0.5 ms (one run for all but tiny models)');
   p();
   for (const l of tableLines(rows, { roofGmacs: roof?.roofGmacs, litertRuntimeLoadMs: L.runtimeLoadMs })) p(l);
   p();

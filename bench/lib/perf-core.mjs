@@ -8,6 +8,8 @@
 //   2. warm-up runs, then `rounds` rounds; in each round every engine runs for
 //      minSecs/rounds seconds (and at least minRunsPerRound runs), the engine order
 //      alternating from round to round, so that load on the machine hits both engines alike;
+//      A sample is the mean time of a batch of runs, the batch sized from the warm-up so that
+//      a sample lasts about minSampleMs (0.5 ms): one run per sample for all but tiny models;
 //   3. p50 over all samples of an engine, and the range (lowest..highest) of its per-round
 //      p50s, which shows how steady the machine was;
 //   4. outputs of the first run of each engine, compared element-wise (max |a - b|).
@@ -72,7 +74,7 @@ const errMsg = (e) => String(e?.message ?? e).split('\n').map((l) => l.trim()).f
  * engine, or to null when the engine is absent. Returns { [key]: result }.
  */
 export async function measureModel(engines, bytes, inputs, opts, log = () => {}) {
-  const { rounds = 5, minSecs = 2, warmup = 10, initReps = 3, minRunsPerRound = 5 } = opts;
+  const { rounds = 5, minSecs = 2, warmup = 10, initReps = 3, minRunsPerRound = 5, minSampleMs = 0.5 } = opts;
   const keys = Object.keys(engines).filter((k) => engines[k]);
   const res = {};
   for (const k of Object.keys(engines)) res[k] = engines[k] ? { status: 'ok', initMs: [] } : { status: 'absent' };
@@ -99,7 +101,12 @@ export async function measureModel(engines, bytes, inputs, opts, log = () => {})
     const e = engines[k];
     try {
       res[k].outputs = await e.run(models[k], inputs);
+      const t0 = performance.now();
       for (let i = 1; i < warmup; i++) await e.run(models[k], inputs);
+      // Runs per sample: enough for one sample to last about minSampleMs, so that the
+      // timer's resolution (5-100 µs in browsers) and cost do not swamp fast models.
+      const perRun = (performance.now() - t0) / Math.max(1, warmup - 1);
+      res[k].batch = Math.max(1, Math.min(10000, Math.ceil(minSampleMs / Math.max(perRun, 1e-4))));
     } catch (err) {
       res[k] = { status: 'error', error: errMsg(err), initMs: res[k].initMs };
       e.dispose(models[k]);
@@ -115,12 +122,15 @@ export async function measureModel(engines, bytes, inputs, opts, log = () => {})
       const mine = [];
       const start = performance.now();
       let now = start;
+      const batch = res[k].batch;
       while (mine.length < minRunsPerRound || now - start < perRoundMs) {
         const t0 = performance.now();
-        const out = e.run(m, inputs);
-        if (out && typeof out.then === 'function') await out;
+        for (let b = 0; b < batch; b++) {
+          const out = e.run(m, inputs);
+          if (out && typeof out.then === 'function') await out;
+        }
         now = performance.now();
-        mine.push(now - t0);
+        mine.push((now - t0) / batch);
       }
       for (const x of mine) samples[k].push(x);
       roundP50[k].push(median(mine));
@@ -130,7 +140,7 @@ export async function measureModel(engines, bytes, inputs, opts, log = () => {})
   for (const k of timed) {
     const s = samples[k].sort((a, b) => a - b);
     Object.assign(res[k], {
-      p50Ms: percentile(s, 50), p90Ms: percentile(s, 90), minMs: s[0], runs: s.length,
+      p50Ms: percentile(s, 50), p90Ms: percentile(s, 90), minMs: s[0], samples: s.length, runs: s.length * res[k].batch,
       roundP50Ms: roundP50[k], rangeMs: [Math.min(...roundP50[k]), Math.max(...roundP50[k])],
     });
     engines[k].dispose(models[k]);

@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { timeRoof } from './core.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
@@ -17,15 +18,7 @@ const SRC = join(HERE, 'roof.ts');
 const OUT_DIR = join(ROOT, 'bench', '.roof');
 const WASM = join(OUT_DIR, 'roof.wasm');
 
-// name -> MACs per unit of the function's count argument.
-export const VARIANTS = [
-  { name: 'regs2', family: 'registers', accumulators: 2, macsPerUnit: 2 * 2 * 16 },
-  { name: 'regs4', family: 'registers', accumulators: 4, macsPerUnit: 2 * 4 * 16 },
-  { name: 'regs6', family: 'registers', accumulators: 6, macsPerUnit: 2 * 6 * 16 },
-  { name: 'l1_2', family: 'L1 loads', accumulators: 2, macsPerUnit: 256 * 2 },
-  { name: 'l1_4', family: 'L1 loads', accumulators: 4, macsPerUnit: 256 * 4 },
-  { name: 'l1_8', family: 'L1 loads', accumulators: 8, macsPerUnit: 256 * 8 },
-];
+export { VARIANTS } from './core.mjs';
 
 /** Compiles roof.ts when needed; returns the wasm path. */
 export function buildRoof() {
@@ -39,34 +32,7 @@ export function buildRoof() {
 
 export async function measureRoof({ secs = 1.5, rounds = 5, log = () => {} } = {}) {
   const { instance } = await WebAssembly.instantiate(readFileSync(buildRoof()), {});
-  const x = instance.exports;
-  x.fill(12345);
-  const perVariant = (secs * 1000) / VARIANTS.length / rounds;
-  const variants = [];
-  for (const v of VARIANTS) {
-    const fn = x[v.name];
-    // Find a count that takes about perVariant ms.
-    let n = 1000;
-    for (;;) {
-      const t0 = performance.now();
-      fn(n, 3);
-      const ms = performance.now() - t0;
-      if (ms > perVariant / 4 || n > 1e9) { n = Math.max(1, Math.round(n * perVariant / Math.max(ms, 1e-3))); break; }
-      n *= 4;
-    }
-    let best = Infinity, sink = 0;
-    for (let r = 0; r < rounds; r++) {
-      const t0 = performance.now();
-      sink ^= fn(n, r + 3);
-      best = Math.min(best, performance.now() - t0);
-    }
-    const gmacs = (n * v.macsPerUnit) / (best / 1000) / 1e9;
-    variants.push({ ...v, count: n, bestMs: +best.toFixed(3), gmacs: +gmacs.toFixed(2), sink });
-    log(`  roof ${v.name}: ${gmacs.toFixed(1)} GMAC/s`);
-  }
-  const best = (fam) => variants.filter((v) => v.family === fam).reduce((a, b) => (b.gmacs > a.gmacs ? b : a));
-  const r = best('registers'), l = best('L1 loads');
-  return { roofGmacs: r.gmacs, roofVariant: r.name, l1RoofGmacs: l.gmacs, l1RoofVariant: l.name, variants };
+  return timeRoof(instance.exports, { secs, rounds, log });
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
