@@ -8,8 +8,9 @@
 //   2. warm-up runs, then `rounds` rounds; in each round every engine runs for
 //      minSecs/rounds seconds (and at least minRunsPerRound runs), the engine order
 //      alternating from round to round, so that load on the machine hits both engines alike;
-//      A sample is the mean time of a batch of runs, the batch sized from the warm-up so that
-//      a sample lasts about minSampleMs (0.5 ms): one run per sample for all but tiny models;
+//      A sample is the mean time of a batch of runs, the batch sized from the second half of
+//      the warm-up so that a sample lasts about minSampleMs (0.5 ms in Node, 2 ms in the
+//      browser, whose timer is coarser): one run per sample for all but small models;
 //   3. p50 over all samples of an engine, and the range (lowest..highest) of its per-round
 //      p50s, which shows how steady the machine was;
 //   4. outputs of the first run of each engine, compared element-wise (max |a - b|).
@@ -101,11 +102,13 @@ export async function measureModel(engines, bytes, inputs, opts, log = () => {})
     const e = engines[k];
     try {
       res[k].outputs = await e.run(models[k], inputs);
+      const half = Math.ceil(warmup / 2);
+      for (let i = 1; i < half; i++) await e.run(models[k], inputs);
       const t0 = performance.now();
-      for (let i = 1; i < warmup; i++) await e.run(models[k], inputs);
+      for (let i = half; i < warmup; i++) await e.run(models[k], inputs);
       // Runs per sample: enough for one sample to last about minSampleMs, so that the
       // timer's resolution (5-100 µs in browsers) and cost do not swamp fast models.
-      const perRun = (performance.now() - t0) / Math.max(1, warmup - 1);
+      const perRun = (performance.now() - t0) / Math.max(1, warmup - half);
       res[k].batch = Math.max(1, Math.min(10000, Math.ceil(minSampleMs / Math.max(perRun, 1e-4))));
     } catch (err) {
       res[k] = { status: 'error', error: errMsg(err), initMs: res[k].initMs };
