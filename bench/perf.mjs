@@ -46,7 +46,9 @@ Options:
   --warmup N       untimed runs per engine first (default 10)
   --init-reps N    loads per engine and model for the init figures (default 3)
   --roof-secs S    seconds for the roof microbenchmark (default 2; 0 skips it)
-  --seed N         input seed (default 1; model i gets seed + 7919 i)
+  --seed N         input seed (default 1; the i-th model of the set gets seed + 7919 i)
+  --cold-reps N    fresh Node processes per engine and model for the cold init columns
+                   (default 1; 0 skips them; Node only)
   --rebuild        rebuild the generated models instead of using bench/.models/
   --browser        run in headless Chromium (/usr/bin/chromium or $KESTREL_CHROMIUM)
   --json           one JSON document on stdout instead of the table
@@ -54,7 +56,7 @@ Options:
 `;
 
 function parseArgs(argv) {
-  const o = { minSecs: 4, rounds: 5, warmup: 10, initReps: 3, roofSecs: 2, seed: 1, json: false, browser: false, rebuild: false, models: null };
+  const o = { minSecs: 4, rounds: 5, warmup: 10, initReps: 3, coldReps: 1, roofSecs: 2, seed: 1, json: false, browser: false, rebuild: false, models: null };
   const num = (flag, v, min) => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min) usage(`${flag} needs a number >= ${min}`);
@@ -71,6 +73,7 @@ function parseArgs(argv) {
       case '--warmup': o.warmup = Math.floor(num(flag, val(), 1)); break;
       case '--init-reps': o.initReps = Math.floor(num(flag, val(), 1)); break;
       case '--roof-secs': o.roofSecs = num(flag, val(), 0); break;
+      case '--cold-reps': o.coldReps = Math.floor(num(flag, val(), 0)); break;
       case '--seed': o.seed = Math.floor(num(flag, val(), 0)); break;
       case '--rebuild': o.rebuild = true; break;
       case '--browser': o.browser = true; break;
@@ -178,6 +181,55 @@ async function nodeEngines() {
   return { engines: { kestrel, litert }, kestrelInfo, litertInfo, macsOfLast: () => macs };
 }
 
+/**
+ * Cold init: a fresh Node process per engine and model that loads the engine and then the
+ * model once, as an application's first load does. Kestrel: import of the runtime + kernel
+ * module compile + loadModel; LiteRT.js: loadLiteRt + loadAndCompile. The median over reps
+ * of each engine's total (and its parts) is returned.
+ */
+async function coldInit(modelFile, reps) {
+  const { execFileSync } = await import('node:child_process');
+  const out = {};
+  for (const engine of ['kestrel', 'litert']) {
+    const runs = [];
+    for (let r = 0; r < reps; r++) {
+      try {
+        const text = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--cold-child', engine, modelFile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+        runs.push(JSON.parse(text));
+      } catch (e) {
+        out[engine] = { error: errMsg(e.stderr || e) };
+        break;
+      }
+    }
+    if (!out[engine]) {
+      const med = (k) => { const v = runs.map((x) => x[k]).sort((a, b) => a - b); return v[Math.floor((v.length - 1) / 2)]; };
+      out[engine] = Object.fromEntries(Object.keys(runs[0]).map((k) => [k, med(k)]));
+    }
+  }
+  return out;
+}
+
+async function coldChild(engine, file) {
+  const bytes = new Uint8Array(readFileSync(file));
+  const t0 = performance.now();
+  if (engine === 'kestrel') {
+    const k = await import(pathToFileURL(join(ROOT, 'dist', 'runtime', 'index.js')).href);
+    const t1 = performance.now();
+    const m = await k.loadModel(bytes, { backend: 'simd' });
+    const t2 = performance.now();
+    m.dispose();
+    process.stdout.write(JSON.stringify({ runtimeMs: t1 - t0, modelMs: t2 - t1, totalMs: t2 - t0 }));
+  } else {
+    const { loadLiteRtNode } = await import('./lib/litert-node.mjs');
+    const lrt = await loadLiteRtNode();
+    const t1 = performance.now();
+    const m = await lrt.lib.loadAndCompile(bytes, { accelerator: 'wasm' });
+    const t2 = performance.now();
+    m.delete?.();
+    process.stdout.write(JSON.stringify({ runtimeMs: t1 - t0, modelMs: t2 - t1, totalMs: t2 - t0 }));
+  }
+}
+
 async function runNode(opts) {
   const entries = selectModels(opts.models);
   const { engines, kestrelInfo, litertInfo, macsOfLast } = await nodeEngines();
@@ -194,10 +246,20 @@ async function runNode(opts) {
   for (let i = 0; i < models.length; i++) {
     const m = models[i];
     log(`[${i + 1}/${models.length}] ${m.name}: ${m.inputs.map((t) => `${t.dtype}[${t.shape}]`).join(', ')}${m.repaired ? ` (repaired copy: ${m.repairs})` : ''}`);
-    const inputs = seededInputs(m.inputs, opts.seed + 7919 * i);
+    const inputs = seededInputs(m.inputs, inputSeed(opts.seed, m.name));
     globalThis.gc?.();
     const res = await measureModel(engines, m.bytes, inputs, opts, log);
-    rows.push(finishRow(m, res, macsOfLast()));
+    const row = finishRow(m, res, macsOfLast());
+    if (opts.coldReps > 0) {
+      const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+      const dir = mkdtempSync(join(os.tmpdir(), 'kestrel-perf-'));
+      const f = join(dir, 'model.tflite');
+      writeFileSync(f, m.bytes);
+      try { row.coldInit = await coldInit(f, opts.coldReps); } finally { rmSync(dir, { recursive: true, force: true }); }
+      const c = row.coldInit;
+      log(`  cold init: kestrel ${c.kestrel.error ?? `${fmtMs(c.kestrel.totalMs)} ms (runtime ${fmtMs(c.kestrel.runtimeMs)} + model ${fmtMs(c.kestrel.modelMs)})`}, litert ${c.litert.error ?? `${fmtMs(c.litert.totalMs)} ms (runtime ${fmtMs(c.litert.runtimeMs)} + model ${fmtMs(c.litert.modelMs)})`}`);
+    }
+    rows.push(row);
   }
   const cpus = os.cpus();
   const env = {
@@ -206,6 +268,14 @@ async function runNode(opts) {
     kestrel: kestrelInfo, litert: litertInfo,
   };
   return { env, roof, rows };
+}
+
+/** The input seed of a model: the same for a model whatever else is selected. */
+export function inputSeed(seed, name) {
+  const k = SET.findIndex((e) => e.name === name);
+  let h = k;
+  if (k < 0) { h = 0; for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) % 100003; }
+  return seed + 7919 * h;
 }
 
 export function finishRow(m, res, macs) {
@@ -234,6 +304,24 @@ export function printTable({ env, roof, rows }, settings) {
   p('ms; K = Kestrel, L = LiteRT.js; range = lowest–highest per-round p50; K/L < 1: Kestrel faster; roof % = K GMAC/s / roof;');
   p('K init = loadModel (read + plan + prepare + instantiate), median of the loads after the first in this process;');
   p('L init = loadAndCompile; K/(L load+init) = K init / (L runtime load + L init), the init goal is ≤ 0.2.');
+  if (rows.some((r) => r.coldInit)) {
+    p();
+    p('cold init: first load in a fresh Node process (ms). K runtime = import of the runtime, K model = first loadModel (includes the kernel');
+    p('module compile); L runtime = loadLiteRt, L model = loadAndCompile. Goal: K total ≤ 0.2 × L total.');
+    const head = ['model', 'K runtime', 'K model', 'K total', 'L runtime', 'L model', 'L total', 'K/L total'];
+    const c = (x, k) => (x?.error ? 'error' : fmtMs(x?.[k]));
+    const body = rows.filter((r) => r.coldInit).map((r) => {
+      const K = r.coldInit.kestrel, L = r.coldInit.litert;
+      return [r.model, c(K, 'runtimeMs'), c(K, 'modelMs'), c(K, 'totalMs'), c(L, 'runtimeMs'), c(L, 'modelMs'), c(L, 'totalMs'),
+        K?.totalMs && L?.totalMs ? (K.totalMs / L.totalMs).toFixed(2) : '—'];
+    });
+    const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+    const line = (cols) => cols.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
+    p(line(head));
+    p(w.map((x) => '-'.repeat(x)).join('  '));
+    for (const b of body) p(line(b));
+    for (const r of rows) for (const [who, x] of [['Kestrel', r.coldInit?.kestrel], ['LiteRT.js', r.coldInit?.litert]]) if (x?.error) p(`${r.model}: cold init, ${who}: ${x.error}`);
+  }
   for (const r of rows) {
     if (r.repaired) p(`* ${r.model}: both engines ran an in-memory copy repaired for LiteRT.js (${r.repairs})`);
   }
@@ -247,12 +335,14 @@ export function printTable({ env, roof, rows }, settings) {
 }
 
 async function main() {
+  if (process.argv[2] === '--cold-child') return coldChild(process.argv[3], process.argv[4]);
   const opts = parseArgs(process.argv.slice(2));
-  const settings = { rounds: opts.rounds, minSecs: opts.minSecs, warmup: opts.warmup, initReps: opts.initReps, seed: opts.seed };
+  if (opts.browser) opts.coldReps = 0;
+  const settings = { rounds: opts.rounds, minSecs: opts.minSecs, warmup: opts.warmup, initReps: opts.initReps, coldReps: opts.coldReps, seed: opts.seed };
   let result;
   if (opts.browser) {
     const { runBrowser } = await import('./lib/perf-browser.mjs');
-    result = await runBrowser(opts, { log, prepareModels, selectModels, finishRow });
+    result = await runBrowser(opts, { log, prepareModels, selectModels, inputSeed });
   } else {
     result = await runNode(opts);
   }

@@ -80,7 +80,7 @@ try {
     const m = cfg.models[i];
     log('[' + (i + 1) + '/' + cfg.models.length + '] ' + m.name);
     const bytes = new Uint8Array(await (await fetch('/__perf/model/' + i)).arrayBuffer());
-    const inputs = seededInputs(m.inputs, cfg.seed + 7919 * i);
+    const inputs = seededInputs(m.inputs, m.seed);
     const res = await measureModel(engines, bytes, inputs, cfg, log);
     const maxDiff = maxAbsDiff(res.kestrel?.outputs, res.litert?.outputs);
     delete res.kestrel?.outputs; delete res.litert?.outputs;
@@ -120,7 +120,7 @@ async function serve(models, cfg) {
   return { server, base: `http://127.0.0.1:${server.address().port}` };
 }
 
-export async function runBrowser(opts, { log, prepareModels, selectModels }) {
+export async function runBrowser(opts, { log, prepareModels, selectModels, inputSeed }) {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium or set KESTREL_CHROMIUM`);
   if (!existsSync(join(ROOT, 'dist', 'browser', 'kestrel.mjs'))) throw new Error('dist/browser/kestrel.mjs is missing; run: npm run build');
   buildRoof();
@@ -129,7 +129,7 @@ export async function runBrowser(opts, { log, prepareModels, selectModels }) {
   const litertVersion = JSON.parse(readFileSync(join(ROOT, 'node_modules', '@litertjs', 'core', 'package.json'), 'utf8')).version;
   const cfg = {
     seed: opts.seed, minSampleMs: 2, rounds: opts.rounds, minSecs: opts.minSecs, warmup: opts.warmup, initReps: opts.initReps, roofSecs: opts.roofSecs, litertVersion,
-    models: models.map(({ name, source, sizeBytes, repaired, repairs, inputs }) => ({ name, source, sizeBytes, repaired, repairs, inputs })),
+    models: models.map(({ name, source, sizeBytes, repaired, repairs, inputs }) => ({ name, source, sizeBytes, repaired, repairs, inputs, seed: inputSeed(opts.seed, name) })),
   };
   const { server, base } = await serve(models, cfg);
   const { chromium } = await import('playwright-core');
