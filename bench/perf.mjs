@@ -361,4 +361,11 @@ async function main() {
   else printTable(result, settings);
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    await main();
+  } catch (e) {
+    log(`perf: ${errMsg(e)}`);
+    process.exitCode = 1;
+  }
+}
