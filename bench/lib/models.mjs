@@ -46,6 +46,8 @@ async function tfjs() {
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-backend-cpu');
   const tfl = await import('@tensorflow/tfjs-layers');
+  // Production mode: no debug checks, and no "use tfjs-node" banner on stderr.
+  tf.enableProdMode();
   if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
   return { tf, tfl };
 }
