@@ -44,7 +44,7 @@ Options:
   --min-secs S     timed seconds per engine and model, split over the rounds (default 4)
   --rounds N       interleaved rounds per model (default 5)
   --warmup N       untimed runs per engine first (default 10)
-  --init-reps N    loads per engine and model for the init figures (default 3)
+  --init-reps N    loads per engine and model for the init figures (default 5)
   --roof-secs S    seconds for the roof microbenchmark (default 2; 0 skips it)
   --seed N         input seed (default 1; the i-th model of the set gets seed + 7919 i)
   --cold-reps N    fresh Node processes per engine and model for the cold init columns
@@ -56,7 +56,7 @@ Options:
 `;
 
 function parseArgs(argv) {
-  const o = { minSecs: 4, rounds: 5, warmup: 10, initReps: 3, coldReps: 1, roofSecs: 2, seed: 1, json: false, browser: false, rebuild: false, models: null };
+  const o = { minSecs: 4, rounds: 5, warmup: 10, initReps: 5, coldReps: 1, roofSecs: 2, seed: 1, json: false, browser: false, rebuild: false, models: null };
   const num = (flag, v, min) => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min) usage(`${flag} needs a number >= ${min}`);
