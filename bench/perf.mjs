@@ -43,7 +43,7 @@ Options:
   --models a,b     only these models (names above; a .tflite path also works)
   --min-secs S     timed seconds per engine and model, split over the rounds (default 4)
   --rounds N       interleaved rounds per model (default 5)
-  --warmup N       untimed runs per engine first (default 10)
+  --warmup N       untimed runs per engine first (default 10, and at least 0.3 s)
   --init-reps N    loads per engine and model for the init figures (default 5)
   --roof-secs S    seconds for the roof microbenchmark (default 2; 0 skips it)
   --seed N         input seed (default 1; the i-th model of the set gets seed + 7919 i)

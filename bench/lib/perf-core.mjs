@@ -5,12 +5,12 @@
 // dispose(model) }. For one model, measureModel:
 //   1. init: loads the model initReps times per engine, alternating engines, and keeps the
 //      median (and the first) load time;
-//   2. warm-up runs, then `rounds` rounds; in each round every engine runs for
+//   2. warm-up runs (at least `warmup` and 0.3 s), then `rounds` rounds; in each round every engine runs for
 //      minSecs/rounds seconds (and at least minRunsPerRound runs), the engine order
 //      alternating from round to round, so that load on the machine hits both engines alike;
-//      A sample is the mean time of a batch of runs, the batch sized from the second half of
-//      the warm-up so that a sample lasts about minSampleMs (0.5 ms in Node, 2 ms in the
-//      browser, whose timer is coarser): one run per sample for all but small models;
+//      A sample is the mean time of a batch of runs, the batch sized after the warm-up so
+//      that a sample lasts about minSampleMs (0.5 ms in Node, 2 ms in the browser, whose
+//      timer is coarser): one run per sample for all but small models;
 //   3. p50 over all samples of an engine, and the range (lowest..highest) of its per-round
 //      p50s, which shows how steady the machine was;
 //   4. outputs of the first run of each engine, compared element-wise (max |a - b|).
@@ -75,7 +75,7 @@ const errMsg = (e) => String(e?.message ?? e).split('\n').map((l) => l.trim()).f
  * engine, or to null when the engine is absent. Returns { [key]: result }.
  */
 export async function measureModel(engines, bytes, inputs, opts, log = () => {}) {
-  const { rounds = 5, minSecs = 2, warmup = 10, initReps = 3, minRunsPerRound = 5, minSampleMs = 0.5 } = opts;
+  const { rounds = 5, minSecs = 2, warmup = 10, warmupMs = 300, initReps = 3, minRunsPerRound = 5, minSampleMs = 0.5 } = opts;
   const keys = Object.keys(engines).filter((k) => engines[k]);
   const res = {};
   for (const k of Object.keys(engines)) res[k] = engines[k] ? { status: 'ok', initMs: [] } : { status: 'absent' };
@@ -102,14 +102,35 @@ export async function measureModel(engines, bytes, inputs, opts, log = () => {})
     const e = engines[k];
     try {
       res[k].outputs = await e.run(models[k], inputs);
-      const half = Math.ceil(warmup / 2);
-      for (let i = 1; i < half; i++) await e.run(models[k], inputs);
-      const t0 = performance.now();
-      for (let i = half; i < warmup; i++) await e.run(models[k], inputs);
+      // Warm-up: at least `warmup` runs and warmupMs, so that V8 has optimized the JS side
+      // of both engines (tiny models need thousands of runs for that).
+      const w0 = performance.now();
+      for (let i = 1; i < warmup || performance.now() - w0 < warmupMs; i++) {
+        const out = e.run(models[k], inputs);
+        if (out && typeof out.then === 'function') await out;
+      }
       // Runs per sample: enough for one sample to last about minSampleMs, so that the
-      // timer's resolution (5-100 µs in browsers) and cost do not swamp fast models.
-      const perRun = (performance.now() - t0) / Math.max(1, warmup - half);
-      res[k].batch = Math.max(1, Math.min(10000, Math.ceil(minSampleMs / Math.max(perRun, 1e-4))));
+      // timer's resolution (5-100 µs in browsers) and cost do not swamp fast models. Found by
+      // doubling a timed batch until it lasts half of that. A pause (GC, tier-up) during a
+      // pass stops it early and sizes the batch too small, never too large, so the largest
+      // of three passes is kept.
+      res[k].batch = 1;
+      for (let pass = 0; pass < 3; pass++) {
+      let batch = 1;
+      for (;;) {
+        const t0 = performance.now();
+        for (let i = 0; i < batch; i++) {
+          const out = e.run(models[k], inputs);
+          if (out && typeof out.then === 'function') await out;
+        }
+        const ms = performance.now() - t0;
+        if (ms >= minSampleMs / 2 || batch >= 100000) {
+          res[k].batch = Math.max(res[k].batch, Math.min(100000, Math.ceil((batch * minSampleMs) / Math.max(ms, 1e-3))));
+          break;
+        }
+        batch *= 2;
+      }
+      }
     } catch (err) {
       res[k] = { status: 'error', error: errMsg(err), initMs: res[k].initMs };
       e.dispose(models[k]);
