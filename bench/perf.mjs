@@ -305,7 +305,7 @@ export function printTable({ env, roof, rows }, settings) {
   p(L.error ? `LiteRT.js: failed to load: ${L.error}` : `LiteRT.js ${L.version}: wasm (XNNPACK), 1 thread, ${L.glue} (relaxed SIMD ${L.relaxedSimd ? 'on' : 'off'}); runtime load ${fmtMs(L.runtimeLoadMs)} ms`);
   if (roof) p(`roof: ${roof.roofGmacs.toFixed(1)} GMAC/s int8 wasm SIMD, operands in registers (${roof.roofVariant}); ${roof.l1RoofGmacs.toFixed(1)} GMAC/s with loads from L1 (${roof.l1RoofVariant})`);
   p(`timing: ${settings.rounds} interleaved rounds, ${settings.minSecs} s per engine and model; run = JS typed arrays in to fresh typed arrays out; same seeded inputs for both;`);
-  p(`        a sample = mean of a batch of runs lasting ≥ ${env.runtime === 'browser' ? 2 : 0.5} ms (one run for all but small models)`);
+  p(`        a sample = mean of a batch of runs lasting ≥ ${env.runtime === 'browser' ? 0.25 : 0.1} ms (one run for all but tiny models)`);
   p();
   for (const l of tableLines(rows, { roofGmacs: roof?.roofGmacs, litertRuntimeLoadMs: L.runtimeLoadMs })) p(l);
   p();

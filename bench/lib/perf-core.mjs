@@ -9,8 +9,10 @@
 //      minSecs/rounds seconds (and at least minRunsPerRound runs), the engine order
 //      alternating from round to round, so that load on the machine hits both engines alike;
 //      A sample is the mean time of a batch of runs, the batch sized after the warm-up so
-//      that a sample lasts about minSampleMs (0.5 ms in Node, 2 ms in the browser, whose
-//      timer is coarser): one run per sample for all but small models;
+//      that a sample lasts about minSampleMs (0.1 ms in Node, 0.25 ms in the browser, whose
+//      timer has 5 µs steps): one run per sample for all but tiny models. Samples are kept
+//      short on purpose: on a busy machine a long sample absorbs the other jobs' time slices,
+//      while the p50 of short samples picks the uninterrupted ones;
 //   3. p50 over all samples of an engine, and the range (lowest..highest) of its per-round
 //      p50s, which shows how steady the machine was;
 //   4. outputs of the first run of each engine, compared element-wise (max |a - b|).
@@ -75,7 +77,7 @@ const errMsg = (e) => String(e?.message ?? e).split('\n').map((l) => l.trim()).f
  * engine, or to null when the engine is absent. Returns { [key]: result }.
  */
 export async function measureModel(engines, bytes, inputs, opts, log = () => {}) {
-  const { rounds = 5, minSecs = 2, warmup = 10, warmupMs = 300, initReps = 3, minRunsPerRound = 5, minSampleMs = 0.5 } = opts;
+  const { rounds = 5, minSecs = 2, warmup = 10, warmupMs = 300, initReps = 3, minRunsPerRound = 5, minSampleMs = 0.1 } = opts;
   const keys = Object.keys(engines).filter((k) => engines[k]);
   const res = {};
   for (const k of Object.keys(engines)) res[k] = engines[k] ? { status: 'ok', initMs: [] } : { status: 'absent' };
