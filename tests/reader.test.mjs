@@ -85,3 +85,21 @@ test('loadModel reports a missing file with E_IO naming the path', async (t) => 
   t.is(e.code, 'E_IO');
   t.regex(e.message, /\/nonexistent\/model\.tflite/);
 });
+
+test('int64 zero points: int32 values (negative too) are read exactly, larger ones refused', async (t) => {
+  const { writeTflite } = await import('../dist/tflite/writer.js');
+  const src = readTflite(new Uint8Array(readFileSync(join(CONFORMANCE, 'real', 'person_detect_random_0', 'model.tflite'))));
+  const pick = src.tensors.find((x) => x.quant && x.quant.zeroPoint.length === 1 && !x.data);
+  const variant = (zp) => {
+    const tensors = src.tensors.map((x) => (x === pick ? { ...x, quant: { ...x.quant, zeroPoint: [zp] } } : x));
+    return writeTflite({ ...src, tensors });
+  };
+  for (const zp of [-128, -1, 0, 127, 2147483647, -2147483648]) {
+    t.is(readTflite(variant(zp)).tensors[pick.index].quant.zeroPoint[0], zp, `zero point ${zp}`);
+  }
+  for (const zp of [2147483648, -2147483649, 2 ** 40]) {
+    const e = t.throws(() => readTflite(variant(zp), { source: 'zp.tflite' }), { instanceOf: KestrelError });
+    t.is(e.code, 'E_QUANT_INVALID');
+    t.true(e.message.includes(`out-of-range zero point ${zp}`), e.message);
+  }
+});

@@ -44,21 +44,26 @@ export class ArenaPlanner {
     this.planned = true;
     const a = this.alignment;
     const order = this.buffers.map((_, i) => i).sort((x, y) => this.buffers[y]!.size - this.buffers[x]!.size || x - y);
+    // Placed buffers kept sorted by offset (equal offsets in placement order), so each new
+    // buffer scans the gaps between the ones whose lifetimes intersect its own in one pass,
+    // without filtering and sorting a copy per buffer (models with hundreds of ops).
     const placed: PlannedBuffer[] = [];
     for (const id of order) {
       const b = this.buffers[id]!;
       const size = align(b.size, a);
-      // Conflicting buffers sorted by offset; scan the gaps between them.
-      const conflicts = placed
-        .filter((p) => p.firstUse <= b.lastUse && b.firstUse <= p.lastUse)
-        .sort((p, q) => p.offset - q.offset);
       let candidate = 0;
-      for (const p of conflicts) {
+      for (const p of placed) {
+        if (p.firstUse > b.lastUse || b.firstUse > p.lastUse) continue;
         if (candidate + size <= p.offset) break;
         candidate = Math.max(candidate, align(p.offset + p.size, a));
       }
       b.offset = candidate;
-      placed.push(b);
+      let lo = 0, hi = placed.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (placed[mid]!.offset <= candidate) lo = mid + 1; else hi = mid;
+      }
+      placed.splice(lo, 0, b);
       this.total = Math.max(this.total, candidate + size);
     }
   }

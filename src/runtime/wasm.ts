@@ -46,7 +46,7 @@ const isNode = typeof process !== 'undefined' && !!(process as any).versions?.no
 async function readWasm(backend: Backend, opts: WasmOptions, threaded: boolean): Promise<Uint8Array | ArrayBuffer> {
   const file = `kestrel-${backend}${threaded ? '-mt' : ''}.wasm`;
   const base = opts.wasmPaths;
-  if (isNode && (!base || !/^[a-z]+:\/\//i.test(base) || base.startsWith('file:'))) {
+  if (isNode && isLocalPath(base)) {
     const fs = await import('node:fs/promises');
     const { fileURLToPath } = await import('node:url');
     const path = await import('node:path');
@@ -60,10 +60,46 @@ async function readWasm(backend: Backend, opts: WasmOptions, threaded: boolean):
       throw new KestrelError('E_BACKEND', `cannot read kernel module ${full}: ${(e as Error).message}`);
     }
   }
-  const url = base ? new URL(file, base.endsWith('/') ? base : base + '/') : new URL(`../wasm/${file}`, import.meta.url);
+  const res = await fetchWasm(file, opts);
+  return res.arrayBuffer();
+}
+
+/** The kernel file's URL: under wasmPaths (absolute, or relative to the page) or next to this module. */
+function wasmUrl(file: string, opts: WasmOptions): URL {
+  const base = opts.wasmPaths;
+  if (!base) return new URL(`../wasm/${file}`, import.meta.url);
+  const page = (globalThis as any).location?.href as string | undefined;
+  const folder = new URL(base.endsWith('/') ? base : base + '/', page);
+  return new URL(file, folder);
+}
+
+async function fetchWasm(file: string, opts: WasmOptions): Promise<Response> {
+  const url = wasmUrl(file, opts);
   const res = await fetch(url);
   if (!res.ok) throw new KestrelError('E_BACKEND', `cannot fetch kernel module ${url}: HTTP ${res.status}`);
-  return res.arrayBuffer();
+  return res;
+}
+
+const isLocalPath = (base: string | undefined): boolean => !base || !/^[a-z]+:\/\//i.test(base) || base.startsWith('file:');
+
+/**
+ * Browsers: compile while the module downloads (WebAssembly.compileStreaming) when the
+ * server sends application/wasm; otherwise (or where streaming is missing) compile the
+ * downloaded bytes.
+ */
+async function compileFetched(file: string, opts: WasmOptions): Promise<WebAssembly.Module> {
+  const res = await fetchWasm(file, opts);
+  const type = res.headers.get('content-type') ?? '';
+  if (typeof WebAssembly.compileStreaming === 'function' && /^application\/wasm\b/i.test(type)) {
+    // Keep a copy of the body for the fallback in case streaming compilation rejects the response.
+    const copy = res.clone();
+    try {
+      return await WebAssembly.compileStreaming(res);
+    } catch {
+      return WebAssembly.compile(await copy.arrayBuffer());
+    }
+  }
+  return WebAssembly.compile(await res.arrayBuffer());
 }
 
 /** `threaded` selects the threads build (kestrel-<backend>-mt.wasm, src/runtime/threads.ts). */
@@ -73,7 +109,9 @@ export function compileKernels(backend: Backend, opts: WasmOptions = {}, threade
   const key = `${backend}${threaded ? '-mt' : ''}|${opts.wasmPaths ?? ''}`;
   let p = cache.get(key);
   if (!p) {
-    p = readWasm(backend, opts, threaded).then((bytes) => WebAssembly.compile(bytes as BufferSource));
+    p = isNode && isLocalPath(opts.wasmPaths)
+      ? readWasm(backend, opts, threaded).then((bytes) => WebAssembly.compile(bytes as BufferSource))
+      : compileFetched(`kestrel-${backend}${threaded ? '-mt' : ''}.wasm`, opts);
     p.catch(() => cache.delete(key));
     cache.set(key, p);
   }

@@ -117,7 +117,7 @@ export function readTflite(bytes: Uint8Array, opts: ReadOptions = {}): Graph {
   function readQuant(q: Table, label: string, shape: number[]): Quantization | null {
     if (q.u8(12, 0, 'details_type') !== 0) bad('E_MODEL_UNSUPPORTED', `${label} uses custom quantization details, which are not supported`);
     const scale = q.f32s(8, 'scale') ?? [];
-    const zp64 = q.i64s(10, 'zero_point') ?? [];
+    const zp64 = zeroPoints(q, label);
     const quantizedDimension = q.i32(16, 0, 'quantized_dimension');
     if (scale.length === 0 && zp64.length === 0) return null;
     if (scale.length === 0) bad('E_QUANT_INVALID', `${label} has zero points but no scales`);
@@ -127,10 +127,7 @@ export function readTflite(bytes: Uint8Array, opts: ReadOptions = {}): Graph {
     for (const s of scale) {
       if (!Number.isFinite(s) || s < 0) bad('E_QUANT_INVALID', `${label} has invalid scale ${s}`);
     }
-    const zeroPoint = zp64.length ? zp64.map((z) => {
-      if (z < -(1n << 31n) || z >= (1n << 31n)) bad('E_QUANT_INVALID', `${label} has out-of-range zero point ${z}`);
-      return Number(z);
-    }) : scale.map(() => 0);
+    const zeroPoint = zp64.length ? zp64 : scale.map(() => 0);
     if (quantizedDimension < 0) bad('E_QUANT_INVALID', `${label} has negative quantized_dimension ${quantizedDimension}`);
     if (scale.length > 1) {
       if (quantizedDimension < shape.length) {
@@ -145,6 +142,26 @@ export function readTflite(bytes: Uint8Array, opts: ReadOptions = {}): Graph {
     }
     const qd = quantizedDimension < shape.length ? quantizedDimension : 0;
     return { scale, zeroPoint, quantizedDimension: qd };
+  }
+
+  /**
+   * The int64 zero points as numbers. Each is read as two int32 halves instead of a BigInt
+   * (per-channel models hold thousands); a value outside int32 is refused.
+   */
+  function zeroPoints(q: Table, label: string): number[] {
+    const v = q.vector(10, 8, 'zero_point');
+    if (!v) return [];
+    const out = new Array<number>(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const lo = q.r.bb.readInt32(v.start + 8 * i);
+      const hi = q.r.bb.readInt32(v.start + 8 * i + 4);
+      if (hi !== lo >> 31) {
+        const z = (BigInt(hi) << 32n) | BigInt(lo >>> 0);
+        bad('E_QUANT_INVALID', `${label} has out-of-range zero point ${z}`);
+      }
+      out[i] = lo;
+    }
+    return out;
   }
 
   // Operators.
