@@ -17,6 +17,7 @@
 // a thread-aware caller gives each thread its own copy of the scratch (word 6).
 import { w, wp } from '../fixedpoint';
 import { anyLeft, finish8, requantQ, rqFast, storeH8 } from './conv-requant';
+import { threadScratch } from '../thread';
 
 // Eight results of one pixel (finish8's int16 lanes): all of them, or the first n (< 8).
 @inline function store8(dst: usize, v: v128, n: i32): void {
@@ -198,7 +199,7 @@ function blocksRS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32): vo
   const k = w(p, 14) * w(p, 15) * w(p, 10);
   const kp = k + (k & 1);
   const rowB = <usize>kp << 1;
-  const scr = wp(p, 6);
+  const scr = threadScratch(wp(p, 6));
   const inC = w(p, 10);
   const outC = <usize>w(p, 13);
   const output = wp(p, 3);
