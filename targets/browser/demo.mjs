@@ -78,8 +78,8 @@ async function ensureModel() {
   if (state.loadedKey !== key) {
     setState('loading', `loading ${state.modelName}…`);
     const opts = { backend, name: state.modelName };
-    // A folder relative to this page ('/kernels/', '../wasm/') becomes an absolute URL.
-    if (params.get('wasmPaths')) opts.wasmPaths = new URL(params.get('wasmPaths'), location.href).href;
+    // Absolute, or relative to this page ('/kernels/', '../wasm/'): the runtime resolves it.
+    if (params.get('wasmPaths')) opts.wasmPaths = params.get('wasmPaths');
     const t0 = performance.now();
     // loadModel keeps the bytes it is given; hand it a copy so a later pick cannot change them.
     state.info = await runner.load(state.modelBytes.slice(), opts);
