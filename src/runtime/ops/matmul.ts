@@ -80,9 +80,12 @@ function clamp(ctx: OpContext, act: string, out: Tensor, scale: number, zp: numb
 function multipliers(ctx: OpContext, reals: number[], maxShift: number): { mult: Int32Array; shift: Int32Array } {
   const mult = new Int32Array(reals.length);
   const shift = new Int32Array(reals.length);
+  // Per-tensor weights repeat one value for every unit: quantize it once.
+  let last = NaN, q = { multiplier: 0, shift: 0 };
   reals.forEach((r, i) => {
     if (!(r >= 0) || !Number.isFinite(r)) ctx.fail(`effective output scale ${r} is not a non-negative finite number`);
-    const q = quantizeMultiplier(r);
+    if (r !== last) q = quantizeMultiplier(r);
+    last = r;
     if (q.shift > maxShift) ctx.unsupported(`effective output scale ${r} is too large`);
     mult[i] = q.multiplier;
     shift[i] = q.shift;
