@@ -64,7 +64,8 @@ export function mbqm(x: number, multiplier: number, shift: number): number {
 /** Half sum rounded away from zero, over int64 as gemmlowp does for int32. */
 function roundingHalfSum(a: number, b: number): number {
   const sum = a + b;
-  return Math.trunc((sum + (sum >= 0 ? 1 : -1)) / 2);
+  // |result| <= 2^31 - 0.5 for int32 a, b: `| 0` truncates toward zero exactly.
+  return ((sum + (sum >= 0 ? 1 : -1)) / 2) | 0;
 }
 
 /** exp(a) for a in [-1/4, 0), a in Q0.31. */
