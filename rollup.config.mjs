@@ -1,5 +1,10 @@
 // Bundles built from tsc's ESM output in dist/:
 //   dist/cjs/index.cjs, dist/cjs/runtime.cjs — CommonJS for require() users in Node;
+//   dist/esm/index.js, dist/esm/runtime.js    — the same as ES modules, the package's Node `import`
+//                                               entries: a fresh process imports the runtime from
+//                                               one file in ~20 ms instead of ~55 ms for tsc's
+//                                               29 modules (the two entries share their chunks, so
+//                                               importing both gives one copy of every class);
 //   dist/browser/kestrel.mjs                  — one ES module for browsers (runtime only);
 //   dist/browser/bench.mjs                    — runtime + benchmark engine (targets/browser/bench.html);
 //   dist/browser/kestrel-worker.js            — the Worker mode's worker script (loaded by URL from
@@ -14,6 +19,14 @@ export default [
     input: { index: 'dist/index.js', runtime: 'dist/runtime/index.js' },
     external: (id) => external(id) || id === 'flatbuffers',
     output: { dir: 'dist/cjs', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'kestrel-[hash].cjs', exports: 'named', sourcemap: true },
+  },
+  {
+    input: { index: 'dist/index.js', runtime: 'dist/runtime/index.js' },
+    external,
+    // flatbuffers goes in (its own ESM entry is another dozen files to load); the
+    // dependencies of the training and conversion code stay imports.
+    plugins: [nodeResolve({ resolveOnly: ['flatbuffers'] })],
+    output: { dir: 'dist/esm', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'kestrel-[hash].js', sourcemap: true },
   },
   {
     input: 'dist/runtime/index.js',

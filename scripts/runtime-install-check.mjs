@@ -175,9 +175,11 @@ if (!existsSync(join(nodeModules, 'kestrel', 'dist', 'wasm', 'kestrel-simd.wasm'
 
 // 3. What the runtime entry can reach, statically (ES modules) — only flatbuffers.
 const walked = bareImports(join(nodeModules, 'kestrel', 'dist', 'runtime', 'index.js'));
+// Node's `import` entry: the ES module bundle (rollup.config.mjs).
+const esmWalked = bareImports(join(nodeModules, 'kestrel', 'dist', 'esm', 'runtime.js'));
 const cjsWalked = bareImports(join(nodeModules, 'kestrel', 'dist', 'cjs', 'runtime.cjs'));
 report.runtimeModuleFiles = walked.files;
-for (const [spec, file] of [...walked.bare, ...cjsWalked.bare]) if (spec !== 'flatbuffers') fail(`the runtime entry imports '${spec}' (${file})`);
+for (const [spec, file] of [...walked.bare, ...esmWalked.bare, ...cjsWalked.bare]) if (spec !== 'flatbuffers') fail(`the runtime entry imports '${spec}' (${file})`);
 
 // 4. Run person_detect there, on this Node and on Node 18.
 const expected = {};

@@ -10,17 +10,27 @@ export function roundHalfAway(x: number): number {
   return x < 0 ? -Math.round(-x) : Math.round(x);
 }
 
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+/** Index of the sign / exponent word of F64 in U32 (platform byte order). */
+const HI = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? 1 : 0;
+
 /** frexp: x = q * 2^e with q in [0.5, 1) (x > 0 finite). */
 export function frexp(x: number): [number, number] {
   if (x === 0 || !Number.isFinite(x)) return [x, 0];
-  const sign = x < 0 ? -1 : 1;
-  let a = Math.abs(x);
-  let e = Math.max(-1073, Math.floor(Math.log2(a)) + 1);
-  let q = a * Math.pow(2, -e);
-  // Math.log2 can be off by one near powers of two; settle exactly.
-  while (q < 0.5) { q *= 2; e -= 1; }
-  while (q >= 1) { q /= 2; e += 1; }
-  return [sign * q, e];
+  // Normal numbers: the exponent and mantissa straight from the IEEE-754 bits (no log2 /
+  // pow; this runs for every output channel of every op at load, mostly before the engine
+  // has optimized it).
+  F64[0] = x;
+  const hi = U32[HI]!;
+  const be = (hi >>> 20) & 0x7ff;
+  if (be !== 0) {
+    U32[HI] = (hi & 0x800fffff) | (1022 << 20);
+    return [F64[0]!, be - 1022];
+  }
+  // Subnormal: scale into the normal range first (exact), then the same.
+  const [q, e] = frexp(x * 2 ** 64);
+  return [q, e - 64];
 }
 
 /**

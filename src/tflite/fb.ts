@@ -8,6 +8,9 @@
 import { ByteBuffer } from 'flatbuffers';
 import { KestrelError } from '../errors.js';
 
+/** One decoder for every string of every model (names: hundreds per model). */
+const UTF8 = new TextDecoder('utf-8', { fatal: false });
+
 export class FbReader {
   readonly bb: ByteBuffer;
   readonly size: number;
@@ -97,7 +100,7 @@ export class Table {
     const v = this.vector(vt, 1, name);
     if (!v) return '';
     const bytes = this.r.bytes.subarray(v.start, v.start + v.length);
-    return new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+    return UTF8.decode(bytes);
   }
 
   /** A vector field: start of elements and element count, bounds-checked for `elemSize`. */

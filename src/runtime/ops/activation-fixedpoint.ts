@@ -12,15 +12,28 @@
 
 const I32_MIN = -0x80000000;
 const I32_MAX = 0x7fffffff;
-const B31 = 1n << 31n;
 
-/** Rounding doubling high multiply of two int32 values (saturates MIN × MIN). */
+/**
+ * Rounding doubling high multiply of two int32 values (saturates MIN × MIN):
+ * (a·b + nudge) / 2^31 truncated toward zero, nudge = 2^30 for a·b >= 0 and 1 - 2^30
+ * otherwise. The 62-bit product does not fit a double, so it is taken in 16-bit halves:
+ * with |a| = ah·2^16 + al and |b| = bh·2^16 + bl, the magnitude of the result is
+ * 2·ah·bh + floor(((ah·bl + al·bh)·2^16 + al·bl + c) / 2^31), c = 2^30 (2^30 - 1 for a
+ * negative product, whose truncation rounds the magnitude down), every term exact
+ * below 2^53. It runs thousands of times per activation table, so it uses neither
+ * BigInt nor a floating-point remainder.
+ */
 export function srdhm(a: number, b: number): number {
   if (a === b && a === I32_MIN) return I32_MAX;
-  const ab = BigInt(a) * BigInt(b);
-  const nudge = ab >= 0n ? 1n << 30n : 1n - (1n << 30n);
-  // BigInt division truncates toward zero, like C++ integer division.
-  return Number((ab + nudge) / B31);
+  const neg = (a < 0 && b > 0) || (a > 0 && b < 0);
+  const ua = a < 0 ? -a : a;
+  const ub = b < 0 ? -b : b;
+  // |a|, |b| <= 2^31: the unsigned shift and the mask see them modulo 2^32, exactly.
+  const ah = ua >>> 16, al = ua & 0xffff;
+  const bh = ub >>> 16, bl = ub & 0xffff;
+  const mid = (ah * bl + al * bh) * 65536 + al * bl + (neg ? 1073741823 : 1073741824);
+  const mag = 2 * ah * bh + Math.floor(mid / 2147483648);
+  return neg ? -mag | 0 : mag;
 }
 
 /** Rounding (half away from zero) arithmetic right shift of an int32 by 0..31. */
@@ -51,7 +64,8 @@ export function mbqm(x: number, multiplier: number, shift: number): number {
 /** Half sum rounded away from zero, over int64 as gemmlowp does for int32. */
 function roundingHalfSum(a: number, b: number): number {
   const sum = a + b;
-  return Math.trunc((sum + (sum >= 0 ? 1 : -1)) / 2);
+  // |result| <= 2^31 - 0.5 for int32 a, b: `| 0` truncates toward zero exactly.
+  return ((sum + (sum >= 0 ? 1 : -1)) / 2) | 0;
 }
 
 /** exp(a) for a in [-1/4, 0), a in Q0.31. */
@@ -68,10 +82,7 @@ function expOnQuarterInterval(a: number): number {
 }
 
 /** Q0.31 multipliers exp(-2^k) for k = -2..4. */
-const EXP_BARREL: ReadonlyArray<[number, number]> = [
-  [-2, 1672461947], [-1, 1302514674], [0, 790015084], [1, 290630308],
-  [2, 39332535], [3, 720401], [4, 242],
-];
+const EXP_BARREL = [1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242];
 
 /** exp(a) for a <= 0 given with `integerBits` integer bits; result in Q0.31. */
 export function expOnNegativeValues(a: number, integerBits: number): number {
@@ -81,11 +92,9 @@ export function expOnNegativeValues(a: number, integerBits: number): number {
   const aModQuarterMinusQuarter = ((a & mask) - oneQuarter) | 0;
   let result = expOnQuarterInterval(srMulPot(aModQuarterMinusQuarter, integerBits));
   const remainder = (aModQuarterMinusQuarter - a) | 0;
-  for (const [exponent, multiplier] of EXP_BARREL) {
-    if (integerBits > exponent) {
-      const shift = fractionalBits + exponent;
-      if (remainder & (1 << shift)) result = srdhm(result, multiplier);
-    }
+  for (let i = 0; i < 7; i++) {
+    const exponent = i - 2;
+    if (integerBits > exponent && remainder & (1 << (fractionalBits + exponent))) result = srdhm(result, EXP_BARREL[i]!);
   }
   if (integerBits > 5) {
     const clamp = -(1 << (36 - integerBits));

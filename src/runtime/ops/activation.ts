@@ -95,6 +95,28 @@ function lut8to16(inDtype: DType, fn: (v: number) => number): Int16Array {
   return table;
 }
 
+/**
+ * fxLogistic / fxTanh of Q4.27 arguments, evaluated once per magnitude: both compute the
+ * value at |a| and derive the other sign from it (logistic(-a) = 1 - logistic(a) as
+ * I32_MAX - p, tanh(-a) = -tanh(a)), so the table's entries for x and about -x (the
+ * rescale is symmetric up to rounding) share the expensive part. Same integers as calling
+ * the function directly; INT32_MIN (no positive counterpart) is passed through.
+ */
+function oddMemo(fn: (a: number, integerBits: number) => number, logistic: boolean): (a: number) => number {
+  const memo = new Map<number, number>();
+  return (a) => {
+    if (a === 0 || a === -0x80000000) return fn(a, 4);
+    const abs = a < 0 ? -a : a;
+    let v = memo.get(abs);
+    if (v === undefined) {
+      v = fn(abs, 4);
+      memo.set(abs, v);
+    }
+    if (a > 0) return v;
+    return logistic ? (0x7fffffff - v) | 0 : -v | 0;
+  };
+}
+
 // Record of LUT8 / LUT8_TO_16: [src, dst, count, table]
 function emitLut(ctx: OpContext, input: Tensor, output: Tensor, table: Uint8Array | Int16Array): { kernel: number } {
   ctx.b.tensor(input).tensor(output).i32(numElements(input.shape)).constant(table);
@@ -197,11 +219,12 @@ const logistic: OpDef = {
     const qo = qp(ctx, output, 'output');
     if (qo.zp !== -128) ctx.unsupported(`int8 output zero point must be -128, got ${qo.zp}`);
     const p = q4Params(ctx, qi.scale);
+    const logisticQ4 = oddMemo(fxLogistic, true);
     const table = lut8('int8', 'int8', (v) => {
       const x = v - qi.zp;
       if (x <= -p.radius) return -128;
       if (x >= p.radius) return 127;
-      const y = fxLogistic(mbqm(x, p.multiplier, p.shift), 4);
+      const y = logisticQ4(mbqm(x, p.multiplier, p.shift));
       return rdbpot(y, 23) - 128;
     });
     return emitLut(ctx, input, output, table);
@@ -219,11 +242,12 @@ const tanh: OpDef = {
     const qi = qp(ctx, input, 'input');
     qp(ctx, output, 'output');
     const p = q4Params(ctx, qi.scale);
+    const tanhQ4 = oddMemo(fxTanh, false);
     const table = lut8('int8', 'int8', (v) => {
       const x = v - qi.zp;
       if (x <= -p.radius) return -128;
       if (x >= p.radius) return 127;
-      return rdbpot(fxTanh(mbqm(x, p.multiplier, p.shift), 4), 24);
+      return rdbpot(tanhQ4(mbqm(x, p.multiplier, p.shift)), 24);
     });
     return emitLut(ctx, input, output, table);
   },

@@ -80,9 +80,12 @@ function clamp(ctx: OpContext, act: string, out: Tensor, scale: number, zp: numb
 function multipliers(ctx: OpContext, reals: number[], maxShift: number): { mult: Int32Array; shift: Int32Array } {
   const mult = new Int32Array(reals.length);
   const shift = new Int32Array(reals.length);
+  // Per-tensor weights repeat one value for every unit: quantize it once.
+  let last = NaN, q = { multiplier: 0, shift: 0 };
   reals.forEach((r, i) => {
     if (!(r >= 0) || !Number.isFinite(r)) ctx.fail(`effective output scale ${r} is not a non-negative finite number`);
-    const q = quantizeMultiplier(r);
+    if (r !== last) q = quantizeMultiplier(r);
+    last = r;
     if (q.shift > maxShift) ctx.unsupported(`effective output scale ${r} is too large`);
     mult[i] = q.multiplier;
     shift[i] = q.shift;
@@ -103,6 +106,26 @@ function multipliers(ctx: OpContext, reals: number[], maxShift: number): { mult:
 // fo Σ x per row. With an int32 accumulator every term is taken mod 2^32, which is
 // exactly the reference's (wrapping) int32 sum; the int64 form is exact.
 // ---------------------------------------------------------------------------------
+
+/**
+ * Σ_d w[o][d] for every row of an int8 [units][depth] weight matrix. Unrolled recurrent
+ * models run one FULLY_CONNECTED per time step on the same weight tensor, so the sums are
+ * kept per weight buffer (for as long as the graph holds it) and computed once.
+ */
+const rowSumCache = new WeakMap<Uint8Array, { units: number; depth: number; sums: Int32Array }>();
+function weightRowSums(data: Uint8Array, units: number, depth: number): Int32Array {
+  const hit = rowSumCache.get(data);
+  if (hit && hit.units === units && hit.depth === depth) return hit.sums;
+  const w = new Int8Array(data.buffer, data.byteOffset, units * depth);
+  const sums = new Int32Array(units);
+  for (let o = 0, i = 0; o < units; o++) {
+    let s = 0;
+    for (const e = i + depth; i < e; i++) s += w[i]!;
+    sums[o] = s;
+  }
+  rowSumCache.set(data, { units, depth, sums });
+  return sums;
+}
 
 const fullyConnected: OpDef = {
   name: 'FULLY_CONNECTED',
@@ -193,13 +216,7 @@ const fullyConnected: OpDef = {
     const { mult, shift } = multipliers(ctx, reals, acc64 ? 14 : 30);
 
     // Folded bias: bias + io Σ_d w + D fo io.
-    const w = new Int8Array(filter.data!.buffer, filter.data!.byteOffset, units * depth);
-    const rowSums = new Array<number>(units);
-    for (let o = 0; o < units; o++) {
-      let s = 0;
-      for (let d = 0; d < depth; d++) s += w[o * depth + d]!;
-      rowSums[o] = s;
-    }
+    const rowSums = weightRowSums(filter.data!, units, depth);
     const bv = bias ? view(bias) : null;
     let biasWords: Int32Array | BigInt64Array;
     if (acc64) {
