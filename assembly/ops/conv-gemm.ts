@@ -13,8 +13,8 @@
 // 7-24 geometry, 25-27 output zero point and clamp, 29 requant table, 30 folded bias,
 // 31 the weights with channels in lanes (per block of 8 channels, kp / 2 pairs of 16 int8).
 //
-// Rows: convGemmRows(p, r0, r1) computes output rows [r0, r1) (row = batch * outH + oy);
-// a thread-aware caller gives each thread its own copy of the scratch (word 6).
+// Rows: convGemmRows(p, r0, r1) computes output rows [r0, r1) (row = batch * outH + oy),
+// convGemmPixels(p, q0, q1) output pixels [q0, q1); a thread-aware caller gives each thread its own copy of the scratch (word 6).
 import { w, wp } from '../fixedpoint';
 import { anyLeft, finish8, requantQ, rqFast, storeH8 } from './conv-requant';
 import { threadScratch } from '../thread';
@@ -256,8 +256,15 @@ function blocksRS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32): vo
 }
 
 export function convGemmRows(p: usize, r0: i32, r1: i32): void {
-  const outW = w(p, 12), outC = w(p, 13);
-  const q0 = r0 * outW, q1 = r1 * outW;
+  const outW = w(p, 12);
+  convGemmPixels(p, r0 * outW, r1 * outW);
+}
+
+// Output pixels [q0, q1) (q = (batch * outH + oy) * outW + ox). The threads build splits
+// this kernel by pixels rather than rows (assembly/index.ts splitGrain): layers with few
+// rows (6 x 6, 3 x 3) then still split evenly, at multiples of the 4-pixel block.
+export function convGemmPixels(p: usize, q0: i32, q1: i32): void {
+  const outC = w(p, 13);
   const is1x1 = w(p, 14) == 1 && w(p, 15) == 1;
   // Stride 1 1x1: input pixel q is output pixel q.
   const dense = is1x1 && w(p, 18) == 1 && w(p, 19) == 1;
