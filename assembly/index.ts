@@ -13,7 +13,7 @@ import { runLstm } from './ops/lstm';
 import { runSvdf } from './ops/svdf';
 import { setThread } from './thread';
 import { runConvRows, convRowCount } from './ops/conv';
-import { convGemmPixels } from './ops/conv-gemm';
+import { convGemmPixels, convGemmChannels } from './ops/conv-gemm';
 import { runMatmulRows, fcRowCount } from './ops/matmul';
 import { runElementwiseRows, elementwiseRowCount } from './ops/elementwise';
 export { setThread };
@@ -120,15 +120,21 @@ export function setSpin(n: i32): void {
 }
 
 // CONV_2D int8 without groups on the SIMD build is a GEMM over output pixels
-// (conv-gemm.ts): it is split by pixels, at multiples of its 4-pixel register block, so
-// that layers with few output rows (a 3 x 3 output is 3 rows: 1 + 2) still split evenly.
-function gemmPixels(rec: usize): bool {
-  return ASC_FEATURE_SIMD && load<i32>(rec) == 101 && load<i32>(rec + 8 + (17 << 2)) == 1;
+// (conv-gemm.ts). It is split by pixels, at multiples of its 4-pixel register block
+// (a 12 x 12 output: 72 + 72), or, under GEMM_CHANNELS_BELOW pixels, by blocks of 8
+// output channels (a 6 x 6 output is 6 rows but 36 pixels: 20 + 16 by pixels, 64 + 64
+// channels by channel blocks; 3 x 3: rows 1 + 2, pixels 4 + 5, channels even).
+// 0: not the GEMM conv, 1: by pixels, 2: by channel blocks.
+const GEMM_CHANNELS_BELOW = 64;
+function gemmSplit(rec: usize): i32 {
+  if (!ASC_FEATURE_SIMD || load<i32>(rec) != 101 || load<i32>(rec + 8 + (17 << 2)) != 1) return 0;
+  const p = rec + 8;
+  return load<i32>(p + (7 << 2)) * load<i32>(p + (11 << 2)) * load<i32>(p + (12 << 2)) < GEMM_CHANNELS_BELOW ? 2 : 1;
 }
 
 // Chunk borders of a split op are multiples of this many of its units (splitRows).
 function splitGrain(rec: usize): i32 {
-  return gemmPixels(rec) ? 4 : 1;
+  return gemmSplit(rec) == 1 ? 4 : 1;
 }
 
 // Start of chunk c of n over `units` units: about units * c / n, rounded down to a
@@ -139,12 +145,14 @@ function splitGrain(rec: usize): i32 {
   return b - b % grain;
 }
 
-// Units a split kernel's work is cut in (output rows, or output pixels for the GEMM
-// conv), 0 for a kernel that is never split.
+// Units a split kernel's work is cut in (output rows; for the GEMM conv output pixels or
+// blocks of 8 output channels), 0 for a kernel that is never split.
 export function splitRows(rec: usize): i32 {
   const id = load<i32>(rec);
   const p = rec + 8;
-  if (gemmPixels(rec)) return convRowCount(id, p) * load<i32>(p + (12 << 2));
+  const g = gemmSplit(rec);
+  if (g == 1) return convRowCount(id, p) * load<i32>(p + (12 << 2));
+  if (g == 2) return (load<i32>(p + (13 << 2)) + 7) >> 3;
   if ((id >= 101 && id <= 103) || id == 111 || id == 112) return convRowCount(id, p);
   if (id == 201 || id == 202) return fcRowCount(p);
   if (id >= 301 && id <= 308) return elementwiseRowCount(id, p);
@@ -155,7 +163,9 @@ function runRows(rec: usize, r0: i32, r1: i32): void {
   const id = load<i32>(rec);
   const fam = id / 100;
   if (ASC_FEATURE_SIMD) {
-    if (gemmPixels(rec)) { convGemmPixels(rec + 8, r0, r1); return; }
+    const g = gemmSplit(rec);
+    if (g == 1) { convGemmPixels(rec + 8, r0, r1); return; }
+    if (g == 2) { convGemmChannels(rec + 8, r0, r1); return; }
   }
   if (fam == 1) runConvRows(id, rec + 8, r0, r1);
   else if (fam == 2) runMatmulRows(id, rec + 8, r0, r1);
