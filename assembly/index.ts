@@ -262,6 +262,16 @@ export function invokeThreaded(plan: usize, count: i32, tid: i32, nthreads: i32,
   return failed;
 }
 
+// Runs the single record at `rec` as invokeThreaded would (split into `chunks` when not
+// 0), for the per-op profiler. Returns 1 on success, 0 for an unknown kernel id, -2 when
+// a claimed chunk was not done within timeoutMs.
+export function invokeOneThreaded(rec: usize, chunks: i32, ctrl: usize, timeoutMs: i32): i32 {
+  if (!ASC_FEATURE_THREADS) return -2;
+  if (chunks != 0 && solo > 0) solo--;
+  else if (chunks != 0) return runSplit(rec, ctrl, chunks, timeoutMs) ? 1 : -2;
+  return runRecord(rec) ? 1 : 0;
+}
+
 // The loop of threads 1..nthreads-1: waits for published chunks, claims and runs them,
 // and returns when the exit flag is set.
 export function threadLoop(plan: usize, count: i32, tid: i32, nthreads: i32, ctrl: usize, table: usize): i32 {
