@@ -13,6 +13,7 @@ import { runLstm } from './ops/lstm';
 import { runSvdf } from './ops/svdf';
 import { setThread } from './thread';
 import { runConvRows, convRowCount } from './ops/conv';
+import { convGemmPixels, convGemmChannels } from './ops/conv-gemm';
 import { runMatmulRows, fcRowCount } from './ops/matmul';
 import { runElementwiseRows, elementwiseRowCount } from './ops/elementwise';
 export { setThread };
@@ -81,7 +82,8 @@ export function threads(): i32 {
 //   0 work word: op epoch << 12 | chunks not yet claimed   4 helpers asleep on it
 //   8 exit flag
 //   64 chunks done
-//   128 record of the current op  132 its rows  136 its chunk count
+//   128 record of the current op  132 its units (splitRows)  136 its chunk count
+//   144 its grain (splitGrain)
 // A claim is a compare-and-swap of the work word that takes one chunk; a thread that
 // holds a claim can read the record words, because thread 0 does not move on before
 // the claimed chunk is done. Helpers waiting for work spin on atomic loads first (a
@@ -91,7 +93,7 @@ export function threads(): i32 {
 
 const WORK: usize = 0, WSLEEP: usize = 4, EXIT: usize = 8;
 const DONE: usize = 64;
-const REC: usize = 128, ROWS: usize = 132, NCHUNK: usize = 136;
+const REC: usize = 128, ROWS: usize = 132, NCHUNK: usize = 136, GRAIN: usize = 144;
 const CHUNK_BITS = 12;
 const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 // Most chunks one op is cut into (the table word asks for a number: src/runtime/threads.ts
@@ -117,10 +119,40 @@ export function setSpin(n: i32): void {
   spins = n;
 }
 
-// Output rows of a split kernel, 0 for a kernel that is never split.
+// CONV_2D int8 without groups on the SIMD build is a GEMM over output pixels
+// (conv-gemm.ts). It is split by pixels, at multiples of its 4-pixel register block
+// (a 12 x 12 output: 72 + 72), or, under GEMM_CHANNELS_BELOW pixels, by blocks of 8
+// output channels (a 6 x 6 output is 6 rows but 36 pixels: 20 + 16 by pixels, 64 + 64
+// channels by channel blocks; 3 x 3: rows 1 + 2, pixels 4 + 5, channels even).
+// 0: not the GEMM conv, 1: by pixels, 2: by channel blocks.
+const GEMM_CHANNELS_BELOW = 64;
+function gemmSplit(rec: usize): i32 {
+  if (!ASC_FEATURE_SIMD || load<i32>(rec) != 101 || load<i32>(rec + 8 + (17 << 2)) != 1) return 0;
+  const p = rec + 8;
+  return load<i32>(p + (7 << 2)) * load<i32>(p + (11 << 2)) * load<i32>(p + (12 << 2)) < GEMM_CHANNELS_BELOW ? 2 : 1;
+}
+
+// Chunk borders of a split op are multiples of this many of its units (splitRows).
+function splitGrain(rec: usize): i32 {
+  return gemmSplit(rec) == 1 ? 4 : 1;
+}
+
+// Start of chunk c of n over `units` units: about units * c / n, rounded down to a
+// multiple of the grain (the last chunk ends at `units`).
+@inline function chunkStart(units: i32, c: i32, n: i32, grain: i32): i32 {
+  if (c >= n) return units;
+  const b = <i32>(<i64>units * c / n);
+  return b - b % grain;
+}
+
+// Units a split kernel's work is cut in (output rows; for the GEMM conv output pixels or
+// blocks of 8 output channels), 0 for a kernel that is never split.
 export function splitRows(rec: usize): i32 {
   const id = load<i32>(rec);
   const p = rec + 8;
+  const g = gemmSplit(rec);
+  if (g == 1) return convRowCount(id, p) * load<i32>(p + (12 << 2));
+  if (g == 2) return (load<i32>(p + (13 << 2)) + 7) >> 3;
   if ((id >= 101 && id <= 103) || id == 111 || id == 112) return convRowCount(id, p);
   if (id == 201 || id == 202) return fcRowCount(p);
   if (id >= 301 && id <= 308) return elementwiseRowCount(id, p);
@@ -130,6 +162,11 @@ export function splitRows(rec: usize): i32 {
 function runRows(rec: usize, r0: i32, r1: i32): void {
   const id = load<i32>(rec);
   const fam = id / 100;
+  if (ASC_FEATURE_SIMD) {
+    const g = gemmSplit(rec);
+    if (g == 1) { convGemmPixels(rec + 8, r0, r1); return; }
+    if (g == 2) { convGemmChannels(rec + 8, r0, r1); return; }
+  }
   if (fam == 1) runConvRows(id, rec + 8, r0, r1);
   else if (fam == 2) runMatmulRows(id, rec + 8, r0, r1);
   else runElementwiseRows(id, rec + 8, r0, r1);
@@ -145,9 +182,9 @@ function helpOut(ctrl: usize): i32 {
       if (left == 0) return ran;
       if (atomic.cmpxchg<i32>(ctrl + WORK, w, w - 1) != w) continue;
       const rec = <usize>atomic.load<i32>(ctrl + REC);
-      const rows = atomic.load<i32>(ctrl + ROWS), n = atomic.load<i32>(ctrl + NCHUNK);
+      const rows = atomic.load<i32>(ctrl + ROWS), n = atomic.load<i32>(ctrl + NCHUNK), grain = atomic.load<i32>(ctrl + GRAIN);
       const c = left - 1;
-      const r0 = <i32>(<i64>rows * c / n), r1 = <i32>(<i64>rows * (c + 1) / n);
+      const r0 = chunkStart(rows, c, n, grain), r1 = chunkStart(rows, c + 1, n, grain);
       if (r1 > r0) runRows(rec, r0, r1);
       atomic.add<i32>(ctrl + DONE, 1);
       ran++;
@@ -160,19 +197,26 @@ function helpOut(ctrl: usize): i32 {
 // chunk was not done within about timeoutMs.
 function runSplit(rec: usize, ctrl: usize, chunks: i32, timeoutMs: i32): bool {
   if (ASC_FEATURE_THREADS) {
-    const rows = splitRows(rec);
+    const rows = splitRows(rec), grain = splitGrain(rec);
     let n = min(chunks, MAX_CHUNKS);
-    if (n > rows) n = rows;
+    if (n > rows / grain) n = rows / grain;
     if (n <= 1) { runRecord(rec); return true; }
     atomic.store<i32>(ctrl + DONE, 0);
     atomic.store<i32>(ctrl + REC, <i32>rec);
     atomic.store<i32>(ctrl + ROWS, rows);
     atomic.store<i32>(ctrl + NCHUNK, n);
+    atomic.store<i32>(ctrl + GRAIN, grain);
+    // Thread 0 keeps the last chunk (one of the largest: rows * c / n rounds down) and
+    // publishes the others. Without this reservation a spinning helper usually claims
+    // first and takes it; with it, the same rows go to the same thread op after op (the
+    // helper gets the first rows, thread 0 the last), so each thread mostly reads rows
+    // it wrote itself and that are still in its own cache.
     const epoch = (atomic.load<i32>(ctrl + WORK) >>> CHUNK_BITS) + 1;
-    atomic.store<i32>(ctrl + WORK, (epoch << CHUNK_BITS) | n);
+    atomic.store<i32>(ctrl + WORK, (epoch << CHUNK_BITS) | (n - 1));
     if (atomic.load<i32>(ctrl + WSLEEP) != 0) atomic.notify(ctrl + WORK, -1);
     const t0 = nowMs();
-    const mine = helpOut(ctrl);
+    runRows(rec, chunkStart(rows, n - 1, n, grain), rows);
+    const mine = 1 + helpOut(ctrl);
     // A helper is late when it takes several times as long as thread 0 took per chunk.
     const stallMs = max(STALL_MS, 4 * (nowMs() - t0) / <f64>max(mine, 1));
     // Wait for the chunks other threads claimed (they are running). Thread 0 spins and
@@ -181,7 +225,7 @@ function runSplit(rec: usize, ctrl: usize, chunks: i32, timeoutMs: i32): bool {
     // would turn every such wait into a timeout.
     let i = 0;
     let start: f64 = 0;
-    while (atomic.load<i32>(ctrl + DONE) != n) {
+    while (atomic.load<i32>(ctrl + DONE) != n - 1) {
       if ((++i & 0xfff) == 0) {
         const t = nowMs();
         if (start == 0) start = t;
@@ -216,6 +260,16 @@ export function invokeThreaded(plan: usize, count: i32, tid: i32, nthreads: i32,
     rec += 8 + (<usize>load<i32>(rec, 4) << 2);
   }
   return failed;
+}
+
+// Runs the single record at `rec` as invokeThreaded would (split into `chunks` when not
+// 0), for the per-op profiler. Returns 1 on success, 0 for an unknown kernel id, -2 when
+// a claimed chunk was not done within timeoutMs.
+export function invokeOneThreaded(rec: usize, chunks: i32, ctrl: usize, timeoutMs: i32): i32 {
+  if (!ASC_FEATURE_THREADS) return -2;
+  if (chunks != 0 && solo > 0) solo--;
+  else if (chunks != 0) return runSplit(rec, ctrl, chunks, timeoutMs) ? 1 : -2;
+  return runRecord(rec) ? 1 : 0;
 }
 
 // The loop of threads 1..nthreads-1: waits for published chunks, claims and runs them,

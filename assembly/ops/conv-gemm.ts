@@ -13,8 +13,9 @@
 // 7-24 geometry, 25-27 output zero point and clamp, 29 requant table, 30 folded bias,
 // 31 the weights with channels in lanes (per block of 8 channels, kp / 2 pairs of 16 int8).
 //
-// Rows: convGemmRows(p, r0, r1) computes output rows [r0, r1) (row = batch * outH + oy);
-// a thread-aware caller gives each thread its own copy of the scratch (word 6).
+// Rows: convGemmRows(p, r0, r1) computes output rows [r0, r1) (row = batch * outH + oy),
+// convGemmPixels(p, q0, q1) output pixels [q0, q1), convGemmChannels(p, b0, b1) blocks of
+// 8 output channels [b0, b1) of every pixel; a thread-aware caller gives each thread its own copy of the scratch (word 6).
 import { w, wp } from '../fixedpoint';
 import { anyLeft, finish8, requantQ, rqFast, storeH8 } from './conv-requant';
 import { threadScratch } from '../thread';
@@ -102,7 +103,7 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
 // The int16 rows of count pixels (row i at scr + i * rowB, kp values each) -> all output
 // channels of the pixels, written from dst (outC bytes between pixels): groups of four
 // pixels run the 4 x 8 register block, the last count % 4 pixels a 1 x 8 block.
-@inline function blocks(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, left: bool, fast: bool): void {
+@inline function blocks(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0: i32, oc1: i32, left: bool, fast: bool): void {
   const wq = wp(p, 31), bias = wp(p, 30), rq = wp(p, 29);
   const outC = w(p, 13);
   const np = (outC + 7) & ~7;
@@ -115,7 +116,7 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
     const r0 = scr + <usize>i * rowB;
     const xe = r0 + rowB;
     const dRow = dst + <usize>i * dstStride;
-    for (let oc = 0; oc < outC; oc += 8) {
+    for (let oc = oc0; oc < oc1; oc += 8) {
       let wv = wq + <usize>(oc >> 3) * blockBytes;
       let a0 = i32x4.splat(0), b0 = i32x4.splat(0), a1 = i32x4.splat(0), b1 = i32x4.splat(0);
       let a2 = i32x4.splat(0), b2 = i32x4.splat(0), a3 = i32x4.splat(0), b3 = i32x4.splat(0);
@@ -146,7 +147,7 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
     const r0 = scr + <usize>i * rowB;
     const xe = r0 + rowB;
     const dRow = dst + <usize>i * dstStride;
-    for (let oc = 0; oc < outC; oc += 8) {
+    for (let oc = oc0; oc < oc1; oc += 8) {
       let wv = wq + <usize>(oc >> 3) * blockBytes;
       let a0 = i32x4.splat(0), b0 = i32x4.splat(0);
       for (let x = r0; x < xe; x += 4) {
@@ -166,17 +167,17 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
 // The block kernel as plain functions (one call per group of pixels keeps the pixel
 // loop's variables out of the block's registers), with and without channels that shift
 // left, with the 32-bit (F) or the 64-bit (S) division.
-function blocksLF(p: usize, scr: usize, rowB: usize, dst: usize, count: i32): void {
-  blocks(p, scr, rowB, dst, count, true, true);
+function blocksLF(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0: i32, oc1: i32): void {
+  blocks(p, scr, rowB, dst, count, oc0, oc1, true, true);
 }
-function blocksRF(p: usize, scr: usize, rowB: usize, dst: usize, count: i32): void {
-  blocks(p, scr, rowB, dst, count, false, true);
+function blocksRF(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0: i32, oc1: i32): void {
+  blocks(p, scr, rowB, dst, count, oc0, oc1, false, true);
 }
-function blocksLS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32): void {
-  blocks(p, scr, rowB, dst, count, true, false);
+function blocksLS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0: i32, oc1: i32): void {
+  blocks(p, scr, rowB, dst, count, oc0, oc1, true, false);
 }
-function blocksRS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32): void {
-  blocks(p, scr, rowB, dst, count, false, false);
+function blocksRS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0: i32, oc1: i32): void {
+  blocks(p, scr, rowB, dst, count, oc0, oc1, false, false);
 }
 
 // Pixels gathered per call of the block kernel: as many as fit 8 KiB of int16 rows,
@@ -195,7 +196,7 @@ function blocksRS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32): vo
 }
 
 // Output pixels [q0, q1), G at a time.
-@inline function pixels(p: usize, q0: i32, q1: i32, is1x1: bool, dense: bool, left: bool, fast: bool): void {
+@inline function pixels(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32, is1x1: bool, dense: bool, left: bool, fast: bool): void {
   const k = w(p, 14) * w(p, 15) * w(p, 10);
   const kp = k + (k & 1);
   const rowB = <usize>kp << 1;
@@ -246,18 +247,38 @@ function blocksRS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32): vo
     }
     const dst = output + <usize>q * outC;
     if (fast) {
-      if (left) blocksLF(p, scr, rowB, dst, count);
-      else blocksRF(p, scr, rowB, dst, count);
+      if (left) blocksLF(p, scr, rowB, dst, count, oc0, oc1);
+      else blocksRF(p, scr, rowB, dst, count, oc0, oc1);
     } else {
-      if (left) blocksLS(p, scr, rowB, dst, count);
-      else blocksRS(p, scr, rowB, dst, count);
+      if (left) blocksLS(p, scr, rowB, dst, count, oc0, oc1);
+      else blocksRS(p, scr, rowB, dst, count, oc0, oc1);
     }
   }
 }
 
 export function convGemmRows(p: usize, r0: i32, r1: i32): void {
-  const outW = w(p, 12), outC = w(p, 13);
-  const q0 = r0 * outW, q1 = r1 * outW;
+  const outW = w(p, 12);
+  convGemmPixels(p, r0 * outW, r1 * outW);
+}
+
+// Output pixels [q0, q1) (q = (batch * outH + oy) * outW + ox). The threads build splits
+// this kernel by pixels rather than rows, at multiples of the 4-pixel block, or by
+// channels when there are few pixels (assembly/index.ts, gemmSplit).
+export function convGemmPixels(p: usize, q0: i32, q1: i32): void {
+  convGemmPart(p, q0, q1, 0, w(p, 13));
+}
+
+// All output pixels, output channels [8 * b0, 8 * b1) (blocks of 8, the last one maybe
+// partial). The threads build splits layers with few pixels (6 x 6, 3 x 3) this way: the
+// work then splits evenly and each thread reads only its channels' weights; the pixels'
+// int16 rows are made by every thread (cheap next to the products).
+export function convGemmChannels(p: usize, b0: i32, b1: i32): void {
+  const outC = w(p, 13);
+  convGemmPart(p, 0, w(p, 7) * w(p, 11) * w(p, 12), b0 << 3, min(b1 << 3, outC));
+}
+
+function convGemmPart(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32): void {
+  const outC = w(p, 13);
   const is1x1 = w(p, 14) == 1 && w(p, 15) == 1;
   // Stride 1 1x1: input pixel q is output pixel q.
   const dense = is1x1 && w(p, 18) == 1 && w(p, 19) == 1;
@@ -265,9 +286,9 @@ export function convGemmRows(p: usize, r0: i32, r1: i32): void {
   const left = anyLeft(wp(p, 29), np);
   const fast = rqFast(wp(p, 29), np) >= 0;
   if (is1x1) {
-    if (dense) pixels(p, q0, q1, true, true, left, fast);
-    else pixels(p, q0, q1, true, false, left, fast);
+    if (dense) pixels(p, q0, q1, oc0, oc1, true, true, left, fast);
+    else pixels(p, q0, q1, oc0, oc1, true, false, left, fast);
   } else {
-    pixels(p, q0, q1, false, false, left, fast);
+    pixels(p, q0, q1, oc0, oc1, false, false, left, fast);
   }
 }

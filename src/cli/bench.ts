@@ -23,7 +23,7 @@ import { progressBar } from './progress.js';
 
 const SPEC: Record<string, FlagSpec> = {
   backend: { type: 'string', help: 'kernels to measure (all = every available backend)', default: 'auto', choices: ['auto', 'simd', 'scalar', 'compiled', 'all'] },
-  threads: { type: 'string', help: 'inference threads (docs/threads.md; the per-op profile runs each op on one thread)', default: '1' },
+  threads: { type: 'string', help: 'inference threads (docs/threads.md; the per-op profile runs split ops on all of them)', default: '1' },
   warmup: { type: 'string', help: 'untimed warm-up runs after the first inference', default: '10' },
   runs: { type: 'string', help: 'minimum timed runs', default: '50' },
   'min-secs': { type: 'string', help: 'minimum seconds of timed runs', default: '1' },

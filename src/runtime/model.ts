@@ -187,14 +187,14 @@ export class Model {
    * took (in plan order, `timer` defaults to performance.now) with the outputs. The
    * outputs are the same as `run`'s; only the timing around each op is added.
    */
-  // With threads, each op runs on thread 0 alone here (the times are single-threaded).
+  // With threads, a split op runs split across the threads here, as in run().
   profile(inputs: TypedArray[] | Record<string, TypedArray>, timer: () => number = () => performance.now()): { opMs: Float64Array; outputs: TypedArray[] } {
     const k = this.writeInputs(inputs);
     const ops = this.plan.ops;
     const opMs = new Float64Array(ops.length);
     for (let i = 0; i < ops.length; i++) {
       const t0 = timer();
-      const ok = k.invokeOne(ops[i]!.address);
+      const ok = this.threadGroup ? this.threadGroup.invokeOne(i) : k.invokeOne(ops[i]!.address) === 1;
       opMs[i] = timer() - t0;
       if (!ok) this.missingKernel(i);
     }

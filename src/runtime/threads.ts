@@ -25,6 +25,7 @@ export interface ThreadedExports extends KernelExports {
   threads(): number;
   invokeThreaded(plan: number, count: number, tid: number, nthreads: number, ctrl: number, table: number, timeoutMs: number): number;
   threadLoop(plan: number, count: number, tid: number, nthreads: number, ctrl: number, table: number): number;
+  invokeOneThreaded(rec: number, chunks: number, ctrl: number, timeoutMs: number): number;
 }
 
 /** Kernel ids whose output rows can be split (assembly/index.ts splitRows). */
@@ -254,6 +255,19 @@ export class ThreadGroup {
       throw new KestrelError('E_THREADS', this.broken);
     }
     return status;
+  }
+
+  /** Runs op `i` alone (split across the threads when it is split), for the profiler; false for an unknown kernel id. */
+  invokeOne(i: number): boolean {
+    if (this.broken) throw new KestrelError('E_THREADS', this.broken);
+    const chunks = new Int32Array(this.kernels.memory.buffer, this.table, this.plan.ops.length)[i]!;
+    const status = this.kernels.invokeOneThreaded(this.plan.ops[i]!.address, chunks, this.ctrl, this.timeoutMs);
+    if (status === -2) {
+      this.broken = `${this.graph.source}: a thread did not finish its part of an op within ${this.timeoutMs} ms; the model's threads are stopped (dispose it and load it again)`;
+      this.dispose(true);
+      throw new KestrelError('E_THREADS', this.broken);
+    }
+    return status === 1;
   }
 
   /** Tells the threads to leave their loop; `force` also ends them. */
