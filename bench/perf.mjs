@@ -10,7 +10,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { fmtMs, maxAbsDiff, measureModel, rowFigures, seededInputs, tableLines } from './lib/perf-core.mjs';
+import { readArgs, usageError } from './lib/args.mjs';
+import { fmtMs, litertEngine, maxAbsDiff, measureModel, rowFigures, seededInputs, tableLines } from './lib/perf-core.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -57,38 +58,26 @@ Options:
 
 function parseArgs(argv) {
   const o = { minSecs: 4, rounds: 5, warmup: 10, initReps: 5, coldReps: 1, roofSecs: 2, seed: 1, json: false, browser: false, rebuild: false, models: null };
-  const num = (flag, v, min) => {
-    const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n < min) usage(`${flag} needs a number >= ${min}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const val = () => (inline !== undefined ? inline : argv[++i]);
+  readArgs(argv, 'perf', HELP, (flag, r) => {
     switch (flag) {
-      case '--models': o.models = String(val() ?? '').split(',').map((s) => s.trim()).filter(Boolean); break;
-      case '--min-secs': o.minSecs = num(flag, val(), 0); break;
-      case '--rounds': o.rounds = Math.floor(num(flag, val(), 1)); break;
-      case '--warmup': o.warmup = Math.floor(num(flag, val(), 1)); break;
-      case '--init-reps': o.initReps = Math.floor(num(flag, val(), 1)); break;
-      case '--roof-secs': o.roofSecs = num(flag, val(), 0); break;
-      case '--cold-reps': o.coldReps = Math.floor(num(flag, val(), 0)); break;
-      case '--seed': o.seed = Math.floor(num(flag, val(), 0)); break;
+      case '--models': o.models = String(r.val() ?? '').split(',').map((s) => s.trim()).filter(Boolean); break;
+      case '--min-secs': o.minSecs = r.num(0); break;
+      case '--rounds': o.rounds = r.int(1); break;
+      case '--warmup': o.warmup = r.int(1); break;
+      case '--init-reps': o.initReps = r.int(1); break;
+      case '--roof-secs': o.roofSecs = r.num(0); break;
+      case '--cold-reps': o.coldReps = r.int(0); break;
+      case '--seed': o.seed = r.int(0); break;
       case '--rebuild': o.rebuild = true; break;
       case '--browser': o.browser = true; break;
       case '--json': o.json = true; break;
-      case '-h': case '--help': process.stdout.write(HELP); process.exit(0); break;
-      default: usage(`unknown argument ${a}`);
+      default: r.usage(`unknown argument ${r.arg}`);
     }
-  }
+  });
   return o;
 }
 
-function usage(msg) {
-  process.stderr.write(`perf: ${msg}\n\n${HELP}`);
-  process.exit(2);
-}
+const usage = (msg) => usageError('perf', HELP, msg);
 
 const log = (s) => process.stderr.write(`${s}\n`);
 const errMsg = (e) => String(e?.message ?? e).split('\n').map((l) => l.trim()).filter(Boolean).join(' | ');
@@ -157,22 +146,7 @@ async function nodeEngines() {
     const lrt = await loadLiteRtNode();
     const { Tensor, loadAndCompile } = lrt.lib;
     litertInfo = { version: lrt.version, runtimeLoadMs: lrt.loadMs, glue: (lrt.glue ?? '').split('/').pop(), relaxedSimd: !!lrt.relaxedSimd };
-    litert = {
-      async init(bytes) {
-        const model = await loadAndCompile(bytes, { accelerator: 'wasm' });
-        return { model, shapes: model.getInputDetails().map((d) => Array.from(d.shape)) };
-      },
-      // As Kestrel's run(): JS typed arrays in, fresh typed arrays out, tensors freed.
-      async run({ model, shapes }, xs) {
-        const ts = xs.map((a, i) => new Tensor(a, shapes[i]));
-        const outs = await model.run(ts);
-        const arrays = outs.map((o) => o.toTypedArray());
-        for (const o of outs) o.delete();
-        for (const t of ts) t.delete();
-        return arrays;
-      },
-      dispose(m) { m?.model?.delete?.(); },
-    };
+    litert = litertEngine(loadAndCompile, Tensor);
     log(`  LiteRT.js ${lrt.version} loaded in ${fmtMs(lrt.loadMs)} ms (${litertInfo.glue})`);
   } catch (e) {
     litertInfo = { error: errMsg(e) };

@@ -13,6 +13,7 @@ import os from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mulberry32 } from '../dist/bench/inputs.js';
+import { readArgs } from './lib/args.mjs';
 import { loadLiteRtNode } from './lib/litert-node.mjs';
 import { describeModel, describeRepairs, repairForLiteRt } from './lib/tflite-min.mjs';
 
@@ -48,30 +49,21 @@ Options:
 
 function parseArgs(argv) {
   const o = { runs: 200, minSecs: 2, warmup: 20, backend: 'simd', repair: 'auto', seed: 1, json: false, verbose: false, models: [] };
-  const num = (flag, v, min) => {
-    const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n < min) usage(`${flag} needs a number >= ${min}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const val = () => (inline !== undefined ? inline : argv[++i]);
+  readArgs(argv, 'vs-litert', HELP, (flag, r) => {
     switch (flag) {
-      case '--runs': o.runs = Math.floor(num(flag, val(), 1)); break;
-      case '--min-secs': o.minSecs = num(flag, val(), 0); break;
-      case '--warmup': o.warmup = Math.floor(num(flag, val(), 0)); break;
-      case '--seed': o.seed = Math.floor(num(flag, val(), 0)); break;
-      case '--backend': o.backend = val(); if (!['simd', 'scalar'].includes(o.backend)) usage('--backend is simd or scalar'); break;
-      case '--repair': o.repair = val(); if (!['auto', 'never'].includes(o.repair)) usage('--repair is auto or never'); break;
+      case '--runs': o.runs = r.int(1); break;
+      case '--min-secs': o.minSecs = r.num(0); break;
+      case '--warmup': o.warmup = r.int(0); break;
+      case '--seed': o.seed = r.int(0); break;
+      case '--backend': o.backend = r.val(); if (!['simd', 'scalar'].includes(o.backend)) r.usage('--backend is simd or scalar'); break;
+      case '--repair': o.repair = r.val(); if (!['auto', 'never'].includes(o.repair)) r.usage('--repair is auto or never'); break;
       case '--json': o.json = true; break;
       case '-v': case '--verbose': o.verbose = true; break;
-      case '-h': case '--help': process.stdout.write(HELP); process.exit(0); break;
       default:
-        if (a.startsWith('-')) usage(`unknown option ${a}`);
-        o.models.push(a);
+        if (r.arg.startsWith('-')) r.usage(`unknown option ${r.arg}`);
+        o.models.push(r.arg);
     }
-  }
+  });
   if (!o.models.length) {
     const base = join(process.env.KESTREL_CONFORMANCE ?? fileURLToPath(new URL('../tests/fixtures/conformance', import.meta.url)), 'real');
     o.models = DEFAULT_CASES.map((c) => join(base, c));
@@ -79,10 +71,6 @@ function parseArgs(argv) {
   return o;
 }
 
-function usage(msg) {
-  process.stderr.write(`vs-litert: ${msg}\n\n${HELP}`);
-  process.exit(2);
-}
 
 // ---------------------------------------------------------------- helpers
 

@@ -30,7 +30,7 @@ function patchedLiteRt() {
 const PAGE = `<!doctype html><meta charset="utf-8"><title>Kestrel vs LiteRT.js</title>
 <script type="importmap">{"imports":{"@litertjs/wasm-utils":"/node_modules/@litertjs/wasm-utils/dist/index.js"}}</script>
 <script type="module">
-import { measureModel, maxAbsDiff, seededInputs } from '/bench/lib/perf-core.mjs';
+import { litertEngine, measureModel, maxAbsDiff, seededInputs } from '/bench/lib/perf-core.mjs';
 import { timeRoof } from '/bench/roof/core.mjs';
 const log = (s) => console.log('perf: ' + s);
 try {
@@ -59,21 +59,7 @@ try {
       run(m, xs) { return m.run(xs); },
       dispose(m) { m?.dispose(); },
     },
-    litert: {
-      async init(bytes) {
-        const model = await L.loadAndCompile(bytes, { accelerator: 'wasm' });
-        return { model, shapes: model.getInputDetails().map((d) => Array.from(d.shape)) };
-      },
-      async run({ model, shapes }, xs) {
-        const ts = xs.map((a, i) => new L.Tensor(a, shapes[i]));
-        const outs = await model.run(ts);
-        const arrays = outs.map((o) => o.toTypedArray());
-        for (const o of outs) o.delete();
-        for (const x of ts) x.delete();
-        return arrays;
-      },
-      dispose(m) { m?.model?.delete?.(); },
-    },
+    litert: litertEngine(L.loadAndCompile, L.Tensor),
   };
   const rows = [];
   for (let i = 0; i < cfg.models.length; i++) {

@@ -17,16 +17,8 @@
 //      p50s, which shows how steady the machine was;
 //   4. outputs of the first run of each engine, compared element-wise (max |a - b|).
 
-export function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+
+import { mulberry32 } from '../../dist/data/random.js';
 
 const CTOR = { int8: Int8Array, uint8: Uint8Array, int16: Int16Array, int32: Int32Array, float32: Float32Array };
 
@@ -228,4 +220,27 @@ export function tableLines(rows, { roofGmacs, litertRuntimeLoadMs }) {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cols) => cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)];
+}
+
+/**
+ * The LiteRT.js side of measureModel, given its loadAndCompile and Tensor (from the Node
+ * loader or the page's module): as Kestrel's run(), JS typed arrays in, fresh typed arrays
+ * out, tensors freed.
+ */
+export function litertEngine(loadAndCompile, Tensor) {
+  return {
+    async init(bytes) {
+      const model = await loadAndCompile(bytes, { accelerator: 'wasm' });
+      return { model, shapes: model.getInputDetails().map((d) => Array.from(d.shape)) };
+    },
+    async run({ model, shapes }, xs) {
+      const ts = xs.map((a, i) => new Tensor(a, shapes[i]));
+      const outs = await model.run(ts);
+      const arrays = outs.map((o) => o.toTypedArray());
+      for (const o of outs) o.delete();
+      for (const t of ts) t.delete();
+      return arrays;
+    },
+    dispose(m) { m?.model?.delete?.(); },
+  };
 }
