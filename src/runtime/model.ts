@@ -129,22 +129,19 @@ export class Model {
       this.threadGroup = group;
       this.plan = group.plan;
       this.kernels = group.kernels;
-      this.resetState();
-      this.inputAddr = graph.inputs.map((i) => this.plan.tensorAddress.get(i)!);
-      this.outputAddr = graph.outputs.map((i) => this.plan.tensorAddress.get(i)!);
-      return;
+    } else {
+      const k = instantiateKernels(module);
+      this.plan = buildPlan(graph, k.heapBase(), backend === 'simd');
+      if (this.plan.memoryBytes > limit) {
+        throw new KestrelError('E_MEMORY_LIMIT', `${graph.source}: model needs ${this.plan.memoryBytes} bytes of wasm memory, over the limit of ${limit}`);
+      }
+      const pages = Math.ceil(this.plan.memoryBytes / 65536);
+      const have = k.memory.buffer.byteLength / 65536;
+      if (pages > have) k.memory.grow(pages - have);
+      const mem = new Uint8Array(k.memory.buffer);
+      for (const { offset, bytes } of this.plan.image) mem.set(bytes, offset);
+      this.kernels = k;
     }
-    const k = instantiateKernels(module);
-    this.plan = buildPlan(graph, k.heapBase(), backend === 'simd');
-    if (this.plan.memoryBytes > limit) {
-      throw new KestrelError('E_MEMORY_LIMIT', `${graph.source}: model needs ${this.plan.memoryBytes} bytes of wasm memory, over the limit of ${limit}`);
-    }
-    const pages = Math.ceil(this.plan.memoryBytes / 65536);
-    const have = k.memory.buffer.byteLength / 65536;
-    if (pages > have) k.memory.grow(pages - have);
-    const mem = new Uint8Array(k.memory.buffer);
-    for (const { offset, bytes } of this.plan.image) mem.set(bytes, offset);
-    this.kernels = k;
     this.resetState();
     this.inputAddr = graph.inputs.map((i) => this.plan.tensorAddress.get(i)!);
     this.outputAddr = graph.outputs.map((i) => this.plan.tensorAddress.get(i)!);

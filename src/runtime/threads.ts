@@ -248,26 +248,22 @@ export class ThreadGroup {
   /** One run on all threads; returns invoke()'s status (-1 or a record index). */
   invoke(): number {
     if (this.broken) throw new KestrelError('E_THREADS', this.broken);
-    const status = this.kernels.invokeThreaded(this.plan.records.offset, this.plan.ops.length, 0, this.count, this.ctrl, this.table, this.timeoutMs);
-    if (status === -2) {
-      this.broken = `${this.graph.source}: a thread did not finish its part of an op within ${this.timeoutMs} ms; the model's threads are stopped (dispose it and load it again)`;
-      this.dispose(true);
-      throw new KestrelError('E_THREADS', this.broken);
-    }
-    return status;
+    return this.checked(this.kernels.invokeThreaded(this.plan.records.offset, this.plan.ops.length, 0, this.count, this.ctrl, this.table, this.timeoutMs));
   }
 
   /** Runs op `i` alone (split across the threads when it is split), for the profiler; false for an unknown kernel id. */
   invokeOne(i: number): boolean {
     if (this.broken) throw new KestrelError('E_THREADS', this.broken);
     const chunks = new Int32Array(this.kernels.memory.buffer, this.table, this.plan.ops.length)[i]!;
-    const status = this.kernels.invokeOneThreaded(this.plan.ops[i]!.address, chunks, this.ctrl, this.timeoutMs);
-    if (status === -2) {
-      this.broken = `${this.graph.source}: a thread did not finish its part of an op within ${this.timeoutMs} ms; the model's threads are stopped (dispose it and load it again)`;
-      this.dispose(true);
-      throw new KestrelError('E_THREADS', this.broken);
-    }
-    return status === 1;
+    return this.checked(this.kernels.invokeOneThreaded(this.plan.ops[i]!.address, chunks, this.ctrl, this.timeoutMs)) === 1;
+  }
+
+  /** A wasm status of -2 (a thread missed the timeout) stops the threads and throws E_THREADS. */
+  private checked(status: number): number {
+    if (status !== -2) return status;
+    this.broken = `${this.graph.source}: a thread did not finish its part of an op within ${this.timeoutMs} ms; the model's threads are stopped (dispose it and load it again)`;
+    this.dispose(true);
+    throw new KestrelError('E_THREADS', this.broken);
   }
 
   /** Tells the threads to leave their loop; `force` also ends them. */
