@@ -182,9 +182,9 @@ export class Model {
   /**
    * Runs the model like `run`, one op at a time, and returns the milliseconds each op
    * took (in plan order, `timer` defaults to performance.now) with the outputs. The
-   * outputs are the same as `run`'s; only the timing around each op is added.
+   * outputs are the same as `run`'s; only the timing around each op is added. With
+   * threads, a split op runs split across the threads here, as in run().
    */
-  // With threads, a split op runs split across the threads here, as in run().
   profile(inputs: TypedArray[] | Record<string, TypedArray>, timer: () => number = () => performance.now()): { opMs: Float64Array; outputs: TypedArray[] } {
     const k = this.writeInputs(inputs);
     const ops = this.plan.ops;
