@@ -1,7 +1,7 @@
-// CONV_2D and DEPTHWISE_CONV_2D int8 kernels against a plain scalar reference written
-// here from TFLite's reference integer kernels (ConvPerChannel, DepthwiseConvPerChannel,
-// QuantizeMultiplier, MultiplyByQuantizedMultiplier), on shapes the conformance models
-// lack: odd channel counts and channel tails, tiny and odd input depths, strides,
+// CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED int8 kernels against a plain scalar
+// reference written here from TFLite's reference integer kernels (ConvPerChannel,
+// DepthwiseConvPerChannel, FullyConnected(PerChannel), QuantizeMultiplier,
+// MultiplyByQuantizedMultiplier), on shapes the conformance models lack: odd channel counts and channel tails, tiny and odd input depths, strides,
 // SAME/VALID padding, dilation, per-tensor and per-channel scales, left shifts, batches,
 // fused clamps. Both kernel builds must match it byte for byte.
 import test from 'ava';
@@ -66,7 +66,10 @@ function reference(c) {
   const pH = padBefore(sH, dH, H, fH, oH), pW = padBefore(sW, dW, W, fW, oW);
   const dm = depthwise ? outC / C : 1;
   const out = new Int8Array(N * oH * oW * outC);
-  const qs = c.filterScales.map((fs) => quantizeMultiplier(Math.fround(c.inScale) * Math.fround(fs) / Math.fround(c.outScale)));
+  // Effective scales in double; per-tensor FULLY_CONNECTED forms input × filter scale in
+  // float32 first, as its reference does.
+  const eff = (fs) => (c.fc && c.filterScales.length === 1 ? Math.fround(c.inScale * fs) : Math.fround(c.inScale) * Math.fround(fs)) / Math.fround(c.outScale);
+  const qs = c.filterScales.map((fs) => quantizeMultiplier(eff(fs)));
   for (let b = 0; b < N; b++) for (let oy = 0; oy < oH; oy++) for (let ox = 0; ox < oW; ox++) for (let oc = 0; oc < outC; oc++) {
     let acc = c.bias ? c.bias[oc] : 0;
     for (let fy = 0; fy < fH; fy++) {
@@ -133,24 +136,27 @@ function graphOf(c, outShape) {
   const bytes = (a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   const quant = (scale, zp, dim = 0) => ({ scale, zeroPoint: scale.map(() => zp), quantizedDimension: dim });
   const T = (index, name, dtype, shape, data, q) => ({ index, name, shape, shapeSignature: null, dtype, data, quant: q, isVariable: false });
-  const fShape = c.depthwise ? [1, c.fH, c.fW, c.outC] : [c.outC, c.fH, c.fW, c.inShape[3]];
+  // FULLY_CONNECTED: rows of K values in, [rows, units] out (the reference's 1x1 view).
+  const fShape = c.fc ? [c.outC, c.inShape[3]] : c.depthwise ? [1, c.fH, c.fW, c.outC] : [c.outC, c.fH, c.fW, c.inShape[3]];
+  const inShape = c.fc ? [c.inShape[0], c.inShape[3]] : c.inShape;
+  const yShape = c.fc ? [c.inShape[0], c.outC] : outShape;
   const tensors = [
-    T(0, 'x', 'int8', c.inShape, null, quant([c.inScale], c.inZp)),
+    T(0, 'x', 'int8', inShape, null, quant([c.inScale], c.inZp)),
     T(1, 'w', 'int8', fShape, bytes(c.filter), quant(c.filterScales, 0, c.depthwise ? 3 : 0)),
-    T(2, 'y', 'int8', outShape, null, quant([c.outScale], c.outZp)),
+    T(2, 'y', 'int8', yShape, null, quant([c.outScale], c.outZp)),
   ];
   const inputs = [0, 1];
   if (c.bias) {
     tensors.push(T(3, 'b', 'int32', [c.outC], bytes(c.bias), quant(c.filterScales.map((s) => Math.fround(s * c.inScale)), 0)));
     inputs.push(3);
   }
-  const options = {
+  const options = c.fc ? { activation: c.act, keepNumDims: false } : {
     padding: c.padding, strideH: c.sH, strideW: c.sW, dilationH: c.dH, dilationW: c.dW, activation: c.act,
     ...(c.depthwise ? { depthMultiplier: c.outC / c.inShape[3] } : {}),
   };
   return {
     source: 'conv-kernels', description: '', version: 3, tensors, metadata: {}, inputs: [0], outputs: [2],
-    ops: [{ index: 0, opcode: c.depthwise ? 'DEPTHWISE_CONV_2D' : 'CONV_2D', customCode: '', version: 3, inputs, outputs: [2], intermediates: [], options }],
+    ops: [{ index: 0, opcode: c.fc ? 'FULLY_CONNECTED' : c.depthwise ? 'DEPTHWISE_CONV_2D' : 'CONV_2D', customCode: '', version: 3, inputs, outputs: [2], intermediates: [], options }],
   };
 }
 
@@ -219,6 +225,29 @@ const dwCases = [
 ];
 
 for (const c of dwCases) test(`DEPTHWISE_CONV_2D int8: ${c.name}`, (t) => check(t, { ...c, depthwise: true }));
+
+// ---------------------------------------------------------------- FULLY_CONNECTED
+// rows x K input, units outputs: the reference's 1x1 convolution over [rows, 1, 1, K].
+// The SIMD build runs these through the GEMM convolution kernel.
+
+const fcCases = [
+  { name: '1 row, K 64, 192 units (a recurrent step)', rows: 1, K: 64, units: 192 },
+  { name: '28 rows, K 28, 192 units (an unrolled input projection)', rows: 28, K: 28, units: 192 },
+  { name: '5 rows, K 17, 13 units, per-tensor, RELU6', rows: 5, K: 17, units: 13, perChannel: false, act: 'RELU6' },
+  { name: '3 rows, K 1, 9 units', rows: 3, K: 1, units: 9 },
+  { name: '9 rows, K 100, 1 unit, no bias', rows: 9, K: 100, units: 1, noBias: true },
+  { name: '2 rows, K 33, 7 units, left shifts, RELU', rows: 2, K: 33, units: 7, filterScale: 3, inScale: 0.5, outScale: 0.05, act: 'RELU' },
+  { name: '6 rows, K 300, 40 units (wrapping sums past 256 terms)', rows: 6, K: 300, units: 40 },
+  { name: '4 rows, K 24, 16 units, tiny effective scale, huge biases', rows: 4, K: 24, units: 16, filterScale: 1e-4, inScale: 1e-4, outScale: 1, biasMax: 2000000000 },
+  { name: '17 rows, K 10, 11 units, per-tensor', rows: 17, K: 10, units: 11, perChannel: false },
+  { name: '1 row, K 2,100, 5 units (long rows: the direct kernel on SIMD too)', rows: 1, K: 2100, units: 5 },
+];
+
+for (const c of fcCases) {
+  test(`FULLY_CONNECTED int8: ${c.name}`, (t) => check(t, {
+    ...c, fc: true, inShape: [c.rows, 1, 1, c.K], fH: 1, fW: 1, outC: c.units, padding: 'VALID',
+  }));
+}
 
 test('the reference rounds as TFLite\'s fixed-point helpers do', (t) => {
   // QuantizeMultiplier(0.5) = 2^30 with shift 0; (1.5) = 0.75 * 2^31, shift 1.

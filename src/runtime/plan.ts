@@ -204,11 +204,20 @@ export function buildPlan(graph: Graph, base: number, simd = true, threadLayout?
     image.push({ offset: cursor, bytes: tensor.data });
     cursor = align(cursor + tensor.data.length, ALIGN);
   }
+  // A blob handed to several ops (the same bytes of the same buffer: packed weights that
+  // ops share) is placed once.
+  const placed = new Map<ArrayBufferLike, Map<string, number>>();
   const constAddress: number[][] = ops.map((p) => p.builder.constants.map((c) => {
+    let inBuffer = placed.get(c.bytes.buffer);
+    if (!inBuffer) placed.set(c.bytes.buffer, inBuffer = new Map());
+    const key = `${c.bytes.byteOffset}:${c.bytes.byteLength}`;
+    const seen = inBuffer.get(key);
+    if (seen !== undefined && seen % c.align === 0) return seen;
     cursor = align(cursor, Math.max(ALIGN, c.align));
     const at = cursor;
     image.push({ offset: at, bytes: c.bytes });
     cursor += c.bytes.length;
+    inBuffer.set(key, at);
     return at;
   }));
   cursor = align(cursor, ALIGN);

@@ -35,7 +35,8 @@ const MAX_EXTENT = 1 << 24;
 /** Refuse ops whose work per inference is absurd (fuzzed models). */
 const MAX_MACS = 2 ** 36;
 
-interface Geometry {
+/** Shape and window of a convolution (NHWC). */
+export interface Geometry {
   batches: number;
   inH: number; inW: number; inC: number;
   outH: number; outW: number; outC: number;
@@ -210,6 +211,16 @@ function gemmGroup(kp: number): number {
   return g < 4 ? 4 : g > 16 ? 16 : g;
 }
 
+/**
+ * Scratch of the GEMM kernel for reduction length k and `pixels` output pixels: the int16
+ * rows of one group of pixels (groupOf in conv-gemm.ts; never more rows than pixels) and
+ * slack for its overlapping vector stores.
+ */
+export function gemmScratchBytes(k: number, pixels: number): number {
+  const kp = k + (k & 1);
+  return Math.min(gemmGroup(kp), pixels) * kp * 2 + 32;
+}
+
 const padTo8 = (n: number): number => Math.ceil(n / 8) * 8;
 
 /**
@@ -306,6 +317,98 @@ function geometryWords(ctx: OpContext, g: Geometry): void {
   ctx.b.i32s([g.batches, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.fH, g.fW]);
 }
 
+/** bias + input offset × Σ weights per channel (wrapping int32), padded to 8 channels. */
+function foldBias(biasBytes: Uint8Array, sums: Int32Array, inZp: number): Int32Array {
+  const n = sums.length;
+  const bv = new DataView(biasBytes.buffer, biasBytes.byteOffset, biasBytes.byteLength);
+  const folded = new Int32Array(padTo8(n));
+  for (let oc = 0; oc < n; oc++) folded[oc] = (bv.getInt32(oc * 4, true) + Math.imul(-inZp, sums[oc]!)) | 0;
+  return folded;
+}
+
+/** What the GEMM kernel needs: an int8 convolution without groups, int32 accumulator. */
+export interface GemmSpec {
+  input: Tensor;
+  output: Tensor;
+  /** The filter as [outC][k] int8 rows, k = fH * fW * inC. */
+  weights: Int8Array;
+  k: number;
+  /** int32 bias per output channel (zeros when the op has none). */
+  bias: Uint8Array;
+  mult: Int32Array;
+  shift: Int32Array;
+  g: Geometry;
+  inZp: number;
+  outZp: number;
+  actMin: number;
+  actMax: number;
+}
+
+/**
+ * Lane-packed weights and their channel sums, kept per weight array, with the per-op
+ * blobs made from them: ops that share a weight tensor (an unrolled recurrent layer runs
+ * one FULLY_CONNECTED per time step on the same weights) share one copy of each, which
+ * the planner then places once.
+ */
+interface Shared {
+  mult: Int32Array; shift: Int32Array; bias: Uint8Array; inZp: number;
+  table: Uint8Array; folded: Int32Array;
+}
+const laneCache = new WeakMap<Int8Array, { k: number; outC: number; lanes: Int8Array; sums: Int32Array; blobs: Shared[] }>();
+function lanePacked(src: Int8Array, outC: number, k: number): { lanes: Int8Array; sums: Int32Array; blobs: Shared[] } {
+  const hit = laneCache.get(src);
+  if (hit && hit.k === k && hit.outC === outC) return hit;
+  const sums = new Int32Array(outC);
+  const lanes = pairPackRows(src, outC, k, k + (k & 1), sums);
+  const entry = { k, outC, lanes, sums, blobs: [] };
+  laneCache.set(src, entry);
+  return entry;
+}
+
+function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength), y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+const filterViews = new WeakMap<Uint8Array, Int8Array>();
+/** One Int8Array view per constant tensor's bytes (the key of the packed-weights cache). */
+export function filterView(data: Uint8Array, count: number): Int8Array {
+  let v = filterViews.get(data);
+  if (!v || v.length !== count) {
+    v = new Int8Array(data.buffer, data.byteOffset, count);
+    filterViews.set(data, v);
+  }
+  return v;
+}
+
+/**
+ * Writes the record of kernel 101 for the SIMD build's GEMM (assembly/ops/conv-gemm.ts):
+ * CONV_2D int8 without groups, and FULLY_CONNECTED int8 as a 1x1 convolution over its
+ * rows (src/runtime/ops/matmul.ts). Word 1 (the scalar kernels' weights) stays 0.
+ */
+export function gemmRecord(ctx: OpContext, s: GemmSpec): void {
+  const { g, k } = s;
+  const kp = k + (k & 1);
+  const { lanes, sums, blobs } = lanePacked(s.weights, g.outC, k);
+  let c = blobs.find((b) => b.inZp === s.inZp && sameBytes(b.mult, s.mult) && sameBytes(b.shift, s.shift) && sameBytes(b.bias, s.bias));
+  if (!c) {
+    c = {
+      mult: s.mult, shift: s.shift, bias: s.bias, inZp: s.inZp,
+      table: requantTable(s.mult, s.shift, false), folded: foldBias(s.bias, sums, s.inZp),
+    };
+    blobs.push(c);
+  }
+  ctx.b.tensor(s.input).i32(0).constant(c.bias).tensor(s.output)
+    .constant(c.mult).constant(c.shift)
+    .scratchBuffer(gemmScratchBytes(k, g.batches * g.outH * g.outW));
+  geometryWords(ctx, g);
+  ctx.b.i32s([g.inC, 1, g.strideH, g.strideW, g.dilH, g.dilW, g.padH, g.padW,
+    -s.inZp, s.outZp, s.actMin, s.actMax, Math.ceil(k / 8) * 8]);
+  ctx.b.constant(c.table).constant(c.folded).constant(lanes);
+}
+
 const conv2d: OpDef = {
   name: 'CONV_2D',
   maxVersion: 8,
@@ -337,28 +440,23 @@ const conv2d: OpDef = {
     const macs = g.batches * g.outH * g.outW * outC * k;
     if (macs > MAX_MACS) ctx.unsupported(`${macs} multiply-accumulates is too many`);
 
-    const fd = filter.data!;
-    const src = new Int8Array(fd.buffer, fd.byteOffset, outC * k);
-    const esize = input.dtype === 'int8' ? 1 : 2;
+    const src = filterView(filter.data!, outC * k);
     const biasBytes = biasBlob(ctx, bias, outC, wide);
-    // The SIMD build runs int8 convolutions without groups from the lane-packed copy
-    // below only (conv-gemm.ts), with 4 to 16 int16 rows of kp = k rounded up to even
-    // in the scratch (and slack for its overlapping vector stores).
-    const gemm = kernel === K.CONV_I8 && groups === 1 && ctx.simd;
-    const kp = k + (k & 1);
-    ctx.b.tensor(input);
-    if (gemm) ctx.b.i32(0);
-    else {
-      // Weights: one row of kpad int8 per output channel (the filter's own
-      // [outC][fH][fW][fic] order), zero-padded to a multiple of 8.
-      const packed = new Int8Array(outC * kpad);
-      for (let oc = 0; oc < outC; oc++) packed.set(src.subarray(oc * k, oc * k + k), oc * kpad);
-      ctx.b.constant(packed);
+    // The SIMD build runs int8 convolutions without groups as a GEMM (conv-gemm.ts).
+    if (kernel === K.CONV_I8 && groups === 1 && ctx.simd) {
+      gemmRecord(ctx, { input, output, weights: src, k, bias: biasBytes, mult, shift, g, inZp, outZp, actMin, actMax });
+      return { kernel, macs };
     }
-    ctx.b.constant(biasBytes).tensor(output)
+    const esize = input.dtype === 'int8' ? 1 : 2;
+    // Weights: one row of kpad int8 per output channel (the filter's own
+    // [outC][fH][fW][fic] order), zero-padded to a multiple of 8.
+    const packed = new Int8Array(outC * kpad);
+    for (let oc = 0; oc < outC; oc++) packed.set(src.subarray(oc * k, oc * k + k), oc * kpad);
+    ctx.b.tensor(input).constant(packed)
+      .constant(biasBytes).tensor(output)
       .constant(mult).constant(shift)
-      // The im2col row (one pixel), or the GEMM kernel's rows (groupOf in conv-gemm.ts).
-      .scratchBuffer(gemm ? gemmGroup(kp) * kp * 2 + 32 : kpad * 2);
+      // The im2col row (one pixel).
+      .scratchBuffer(kpad * 2);
     geometryWords(ctx, g);
     ctx.b.i32s([fic, groups, g.strideH, g.strideW, g.dilH, g.dilW, g.padH, g.padW,
       esize === 1 ? -inZp : 0, esize === 1 ? outZp : 0, actMin, actMax, kpad]);
@@ -367,22 +465,13 @@ const conv2d: OpDef = {
     if (kernel === K.CONV_I8) {
       // For windows entirely inside the image: bias + input offset × Σ weights, so
       // the kernel can take raw int8 input (wrapping i32, as the accumulator wraps).
-      const bv = new DataView(biasBytes.buffer, biasBytes.byteOffset, biasBytes.byteLength);
       const sums = new Int32Array(outC);
-      let lanes: Int8Array | null = null;
-      if (gemm) lanes = pairPackRows(src, outC, k, kp, sums);
-      else {
-        for (let oc = 0; oc < outC; oc++) {
-          let sum = 0;
-          for (let i = oc * k, e = i + k; i < e; i++) sum += src[i]!;
-          sums[oc] = sum;
-        }
+      for (let oc = 0; oc < outC; oc++) {
+        let sum = 0;
+        for (let i = oc * k, e = i + k; i < e; i++) sum += src[i]!;
+        sums[oc] = sum;
       }
-      const folded = new Int32Array(padTo8(outC));
-      for (let oc = 0; oc < outC; oc++) folded[oc] = (bv.getInt32(oc * 4, true) + Math.imul(-inZp, sums[oc]!)) | 0;
-      ctx.b.constant(folded);
-      if (lanes) ctx.b.constant(lanes);
-      else ctx.b.i32(0);
+      ctx.b.constant(foldBias(biasBytes, sums, inZp)).i32(0);
     } else ctx.b.i32s([0, 0]);
     return { kernel, macs };
   },

@@ -10,6 +10,7 @@
 import { numElements, type Tensor } from '../../graph/types.js';
 import { activationRange, f32, quantizeMultiplier } from '../quant.js';
 import type { OpContext, OpDef } from './types.js';
+import { K as CONV_K, filterView, gemmRecord, gemmScratchBytes } from './conv.js';
 
 /** Kernel ids (must match assembly/ops/matmul.ts). */
 export const K = {
@@ -22,6 +23,9 @@ export const K = {
   /** TRANSPOSE_CONV, int16 activations × int8 weights, int64 accumulation buffer. */
   TCONV_I16: 204,
 } as const;
+
+/** Largest scratch (bytes) a FULLY_CONNECTED may take to run on the GEMM kernel. */
+const GEMM_SCRATCH_MAX = 4096 + 32;
 
 const FUSED = new Set(['NONE', 'RELU', 'RELU6', 'RELU_N1_TO_1']);
 
@@ -214,6 +218,30 @@ const fullyConnected: OpDef = {
       acc64 = input.dtype === 'int16' && ctx.op.options.quantizedBiasType !== 2;
     }
     const { mult, shift } = multipliers(ctx, reals, acc64 ? 14 : 30);
+    const macs = batches * units * depth;
+
+    // The SIMD build runs int8 FULLY_CONNECTED (no filter zero point) as a 1x1
+    // convolution of `batches` pixels: the GEMM kernel's register blocks and vector
+    // requantization (assembly/ops/conv-gemm.ts). Same integers: acc = Σ w x + (bias +
+    // io Σ w) wrapping, then MultiplyByQuantizedMultiplier, zero point and clamp. The
+    // kernel widens rows of input into scratch first; very long rows (micro_speech's
+    // 4,000-deep layer with 4 units) stay on the direct kernel, which needs no scratch.
+    if (ctx.simd && input.dtype === 'int8' && fo === 0 && gemmScratchBytes(depth, batches) <= GEMM_SCRATCH_MAX) {
+      let biasBytes: Uint8Array = new Uint8Array(units * 4);
+      if (bias) {
+        const d = bias.data!;
+        biasBytes = new Uint8Array(d.buffer, d.byteOffset, units * 4);
+      }
+      const g = {
+        batches, inH: 1, inW: 1, inC: depth, outH: 1, outW: 1, outC: units, fH: 1, fW: 1,
+        strideH: 1, strideW: 1, dilH: 1, dilW: 1, padH: 0, padW: 0,
+      };
+      gemmRecord(ctx, {
+        input, output, weights: filterView(filter.data!, units * depth), k: depth, bias: biasBytes,
+        mult, shift, g, inZp: inQ.zp, outZp: outQ.zp, actMin, actMax,
+      });
+      return { kernel: CONV_K.CONV_I8, macs };
+    }
 
     // Folded bias: bias + io Σ_d w + D fo io.
     const rowSums = weightRowSums(filter.data!, units, depth);
@@ -242,7 +270,7 @@ const fullyConnected: OpDef = {
       .i32(batches).i32(units).i32(depth)
       .i32(input.dtype === 'int16' ? 1 : 0).i32(output.dtype === 'int16' ? 1 : 0)
       .i32(outQ.zp).i32(actMin).i32(actMax).i32(fo);
-    return { kernel: acc64 ? K.FC_ACC64 : K.FC_ACC32, macs: batches * units * depth };
+    return { kernel: acc64 ? K.FC_ACC64 : K.FC_ACC32, macs };
   },
 };
 

@@ -86,8 +86,9 @@ export interface OpContext {
   unsupported(msg: string): never;
   readonly b: RecordBuilder;
   /**
-   * Whether the plan is for the SIMD build. Records have the same layout on both builds;
-   * a prepare step may leave out (address 0) blobs that only one build's kernel reads.
+   * Whether the plan is for the SIMD build. A prepare step may leave out (address 0)
+   * blobs that only one build's kernel reads, or pick a kernel that only that build runs
+   * fast (FULLY_CONNECTED int8 takes the GEMM convolution's record on SIMD).
    */
   readonly simd: boolean;
 }
