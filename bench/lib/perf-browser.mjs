@@ -121,7 +121,9 @@ export async function runBrowser(opts, { log, prepareModels, selectModels, input
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      // Extra engine flags for experiments, e.g. KESTREL_CHROMIUM_FLAGS='--js-flags=--no-liftoff'.
+      ...(process.env.KESTREL_CHROMIUM_FLAGS ?? '').split(' ').filter(Boolean)],
   });
   // Generous but finite: every model's timed seconds for both engines plus a minute each.
   const timeoutMs = (60 + opts.roofSecs * 2 + models.length * (2 * opts.minSecs + 60)) * 1000;

@@ -26,6 +26,8 @@ export const K = {
 
 /** Largest scratch (bytes) a FULLY_CONNECTED may take to run on the GEMM kernel. */
 const GEMM_SCRATCH_MAX = 4096 + 32;
+/** Largest weight matrix (bytes) a one-row FULLY_CONNECTED packs for the GEMM kernel. */
+const GEMM_ONE_ROW_MAX = 1 << 17;
 
 const FUSED = new Set(['NONE', 'RELU', 'RELU6', 'RELU_N1_TO_1']);
 
@@ -226,7 +228,12 @@ const fullyConnected: OpDef = {
     // io Σ w) wrapping, then MultiplyByQuantizedMultiplier, zero point and clamp. The
     // kernel widens rows of input into scratch first; very long rows (micro_speech's
     // 4,000-deep layer with 4 units) stay on the direct kernel, which needs no scratch.
-    if (ctx.simd && input.dtype === 'int8' && fo === 0 && gemmScratchBytes(depth, batches) <= GEMM_SCRATCH_MAX) {
+    // So does one row against a large matrix (MobileNet's 1280 x 1000 classifier): it is
+    // bound by reading the weights, and packing them would cost more load time (about
+    // 10 ms) than the GEMM saves per run (about 0.04 ms).
+    const gemm = ctx.simd && input.dtype === 'int8' && fo === 0 &&
+      gemmScratchBytes(depth, batches) <= GEMM_SCRATCH_MAX && (batches > 1 || units * depth <= GEMM_ONE_ROW_MAX);
+    if (gemm) {
       let biasBytes: Uint8Array = new Uint8Array(units * 4);
       if (bias) {
         const d = bias.data!;
