@@ -279,7 +279,7 @@ export function printTable({ env, roof, rows }, settings) {
   if (env.cpu) p(`CPU: ${env.cpu} × ${env.cpuCount}${env.loadAvg ? `, load average ${env.loadAvg.join(' ')}` : ''}`);
   p(`Kestrel: simd build; runtime load ${fmtMs(env.kestrel.runtimeLoadMs)} ms (kernel module compile ${fmtMs(env.kestrel.kernelCompileMs)} ms, once per process)`);
   p(L.error ? `LiteRT.js: failed to load: ${L.error}` : `LiteRT.js ${L.version}: wasm (XNNPACK), 1 thread, ${L.glue} (relaxed SIMD ${L.relaxedSimd ? 'on' : 'off'}); runtime load ${fmtMs(L.runtimeLoadMs)} ms`);
-  if (roof) p(`roof: ${roof.roofGmacs.toFixed(1)} GMAC/s int8 wasm SIMD, operands in registers (${roof.roofVariant}); ${roof.l1RoofGmacs.toFixed(1)} GMAC/s with loads from L1 (${roof.l1RoofVariant})`);
+  if (roof) p(`roof: ${roof.roofGmacs.toFixed(1)} GMAC/s int8 wasm SIMD, best sequence (${roof.roofVariant}); ${roof.l1RoofGmacs.toFixed(1)} GMAC/s with loads from L1 (${roof.l1RoofVariant})`);
   p(`timing: ${settings.rounds} interleaved rounds, ${settings.minSecs} s per engine and model; run = JS typed arrays in to fresh typed arrays out; same seeded inputs for both;`);
   p(`        a sample = mean of a batch of runs lasting ≥ ${env.runtime === 'browser' ? 0.25 : 0.1} ms (one run for all but tiny models)`);
   p();

@@ -37,15 +37,17 @@ test('roof: every variant computes the dot products it counts', async (t) => {
     for (let r = 0; r < R; r++) for (let k = 0; k < 256; k++) one += act[k] * wgt[r * 256 + k];
     t.is(x[`l1_${R}`](3), (3 * one) | 0, `l1_${R}`);
   }
-  // regsK(iters, seed): weights w_j = lanes 8j..8j+7 of the weight block; each iteration
-  // dots both halves of splat(seed) and splat(seed + 1) with every w_j.
+  // regsK(iters, seed): weights w_j = lanes 8j..8j+7 of the weight block; iteration i dots
+  // both halves of splat(seed + i) and splat(seed + 1 - i) (int8, wrapping) with every w_j.
   const i8 = (v) => (v << 24) >> 24;
   for (const K of [2, 4, 6]) {
     for (const seed of [5, -3, 127]) {
       let lanes = 0;
       for (let j = 0; j < K; j++) for (let l = 0; l < 8; l++) lanes += wgt[8 * j + l];
-      const want = (10 * 2 * (i8(seed) + i8(seed + 1)) * lanes) | 0;
-      t.is(x[`regs${K}`](10, seed), want, `regs${K} seed ${seed}`);
+      let inputs = 0;
+      for (let i = 0; i < 200; i++) inputs += i8(seed + i) + i8(seed + 1 - i);
+      const want = (2 * inputs * lanes) | 0;
+      t.is(x[`regs${K}`](200, seed), want, `regs${K} seed ${seed}`);
     }
   }
 });

@@ -23,7 +23,8 @@ export function fill(seed: i32): void {
 }
 
 export function base(iters: i32, seed: i32): i32 {
-  const x0 = i8x16.splat(<i8>seed), x1 = i8x16.splat(<i8>(seed + 1));
+  let x0 = i8x16.splat(<i8>seed), x1 = i8x16.splat(<i8>(seed + 1));
+  const step = i8x16.splat(1);
   const w0 = v128.load(W, 0), w1 = v128.load(W, 16), w2 = v128.load(W, 32), w3 = v128.load(W, 48);
   let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
   for (let i = 0; i < iters; i++) {
@@ -37,6 +38,7 @@ export function base(iters: i32, seed: i32): i32 {
     a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(lo, w1), i32x4.dot_i16x8_s(hi, w1)));
     a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(lo, w2), i32x4.dot_i16x8_s(hi, w2)));
     a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(lo, w3), i32x4.dot_i16x8_s(hi, w3)));
+    x0 = i8x16.add(x0, step); x1 = i8x16.sub(x1, step);
   }
   return hsum(i32x4.add(i32x4.add(a0, a1), i32x4.add(a2, a3)));
 }
@@ -45,7 +47,8 @@ export function base(iters: i32, seed: i32): i32 {
 // at the end), so every dot starts an independent chain: 8 accumulators, 8 relaxed dots
 // (4 x 16 MACs) per iteration.
 export function split(iters: i32, seed: i32): i32 {
-  const x0 = i8x16.splat(<i8>seed), x1 = i8x16.splat(<i8>(seed + 1));
+  let x0 = i8x16.splat(<i8>seed), x1 = i8x16.splat(<i8>(seed + 1));
+  const step = i8x16.splat(1);
   const p0 = v128.load(W, 0), p1 = v128.load(W, 16), n0 = v128.load(W, 32), n1 = v128.load(W, 48);
   let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
   let b0 = i32x4.splat(0), b1 = i32x4.splat(0), b2 = i32x4.splat(0), b3 = i32x4.splat(0);
@@ -54,6 +57,7 @@ export function split(iters: i32, seed: i32): i32 {
     a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, p1, a1); b1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, n1, b1);
     a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, p0, a2); b2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, n0, b2);
     a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, p1, a3); b3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, n1, b3);
+    x0 = i8x16.add(x0, step); x1 = i8x16.sub(x1, step);
   }
   const a = i32x4.add(i32x4.add(a0, a1), i32x4.add(a2, a3)), b = i32x4.add(i32x4.add(b0, b1), i32x4.add(b2, b3));
   return hsum(i32x4.sub(a, b));
@@ -61,7 +65,8 @@ export function split(iters: i32, seed: i32): i32 {
 
 // 8 accumulators, 8 relaxed dots (8 x 16 MACs) per iteration.
 export function direct(iters: i32, seed: i32): i32 {
-  const x0 = i8x16.splat(<i8>seed), x1 = i8x16.splat(<i8>(seed + 1));
+  let x0 = i8x16.splat(<i8>seed), x1 = i8x16.splat(<i8>(seed + 1));
+  const step = i8x16.splat(1);
   const w0 = v128.load(W, 0), w1 = v128.load(W, 16), w2 = v128.load(W, 32), w3 = v128.load(W, 48);
   let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
   let b0 = i32x4.splat(0), b1 = i32x4.splat(0), b2 = i32x4.splat(0), b3 = i32x4.splat(0);
@@ -70,6 +75,7 @@ export function direct(iters: i32, seed: i32): i32 {
     a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w2, a1); b1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w3, b1);
     a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w0, a2); b2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w1, b2);
     a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w2, a3); b3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w3, b3);
+    x0 = i8x16.add(x0, step); x1 = i8x16.sub(x1, step);
   }
   return hsum(i32x4.add(i32x4.add(i32x4.add(a0, a1), i32x4.add(a2, a3)), i32x4.add(i32x4.add(b0, b1), i32x4.add(b2, b3))));
 }

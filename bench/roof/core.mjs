@@ -14,7 +14,7 @@ export const VARIANTS = [
 /**
  * Best-of-`rounds` GMAC/s of every variant, about secs seconds in all. Returns
  * { roofGmacs, roofVariant, l1RoofGmacs, l1RoofVariant, variants }: the roof is the best
- * register variant, the realistic roof the best L1-load variant.
+ * variant, the realistic roof the best L1-load variant.
  */
 export function timeRoof(x, { secs = 1.5, rounds = 5, log = () => {} } = {}) {
   x.fill(12345);
@@ -41,7 +41,9 @@ export function timeRoof(x, { secs = 1.5, rounds = 5, log = () => {} } = {}) {
     variants.push({ ...v, count: n, bestMs: +best.toFixed(3), gmacs: +gmacs.toFixed(2), sink });
     log(`  roof ${v.name}: ${gmacs.toFixed(1)} GMAC/s`);
   }
-  const best = (fam) => variants.filter((v) => v.family === fam).reduce((a, b) => (b.gmacs > a.gmacs ? b : a));
-  const r = best('registers'), l = best('L1 loads');
+  const best = (fam) => variants.filter((v) => !fam || v.family === fam).reduce((a, b) => (b.gmacs > a.gmacs ? b : a));
+  // The roof is the best variant of either family: reusing each widened input vector for
+  // 8 channels (l1_8) can beat the register variants, which widen for at most 6.
+  const r = best(), l = best('L1 loads');
   return { roofGmacs: r.gmacs, roofVariant: r.name, l1RoofGmacs: l.gmacs, l1RoofVariant: l.name, variants };
 }

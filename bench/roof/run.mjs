@@ -45,6 +45,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   else {
     process.stdout.write('int8 wasm SIMD roof, one thread (int8 -> i16 widen, i32x4.dot_i16x8_s)\n');
     for (const v of r.variants) process.stdout.write(`  ${v.name.padEnd(6)} ${v.family.padEnd(10)} ${String(v.accumulators).padStart(2)} acc  ${v.gmacs.toFixed(1).padStart(6)} GMAC/s\n`);
-    process.stdout.write(`roof (registers): ${r.roofGmacs.toFixed(1)} GMAC/s (${r.roofVariant}); realistic roof (L1 loads): ${r.l1RoofGmacs.toFixed(1)} GMAC/s (${r.l1RoofVariant})\n`);
+    process.stdout.write(`roof: ${r.roofGmacs.toFixed(1)} GMAC/s (${r.roofVariant}); best with loads from L1: ${r.l1RoofGmacs.toFixed(1)} GMAC/s (${r.l1RoofVariant})\n`);
   }
 }
