@@ -4,9 +4,12 @@
 # Runs the official Node arm64 builds under qemu-aarch64-static with a three-package Debian
 # sysroot, on two emulated CPU models:
 #   cortex-a57 (Jetson Nano / TX2 class, no dot-product instructions), Node 22:
-#       scripts/conformance.mjs: every conformance and extra reference case, SIMD and scalar
-#       builds, byte for byte against TensorFlow Lite Micro's outputs;
-#   cortex-a76 (close to Jetson Orin), Node 22 and Node 20:
+#       scripts/conformance.mjs: every conformance and extra reference case, SIMD, scalar
+#       and relaxed-SIMD builds, byte for byte against TensorFlow Lite Micro's outputs;
+#   cortex-a76 (close to Jetson Orin, with dot-product instructions), Node 22: the
+#       relaxed-SIMD build on every conformance case again (the engine may map its dot
+#       product to the CPU's own there);
+#   cortex-a76, Node 22 and Node 20:
 #       scripts/runtime-check.mjs: loading, the real models on both builds, LSTM state, input
 #       and model errors, the CommonJS entry, and ahead-of-time compiled modules built here on
 #       x64 and run there;
@@ -105,8 +108,8 @@ emulate() {
   fi
 }
 
-emulate cortex-a57 conformance-a57.log "cortex-a57 Node $NODE_MAIN: conformance, simd + scalar" \
-  "$NODE22" scripts/conformance.mjs --backend all --quiet
+emulate cortex-a57 conformance-a57.log "cortex-a57 Node $NODE_MAIN: conformance, simd + scalar + relaxed" \
+  "$NODE22" scripts/conformance.mjs --backend all --require-relaxed --quiet
 
 if wait "$COMPILE_PID"; then
   note "x64 (beside the a57 job): compile 4 models ahead of time" "$(grep -o '[0-9.]* s$' "$LOGS/compile.log" | cut -d' ' -f1)" "$(tail -n 1 "$LOGS/compile.log" | sed 's/ to .* in / in /')"
@@ -118,6 +121,8 @@ fi
 
 emulate cortex-a76 runtime-a76-node22.log "cortex-a76 Node $NODE_MAIN: runtime checks + compiled" \
   "$NODE22" scripts/runtime-check.mjs --require-simd --compiled "$CACHE/compiled"
+emulate cortex-a76 conformance-relaxed-a76.log "cortex-a76 Node $NODE_MAIN: conformance, relaxed (dot-product CPU)" \
+  "$NODE22" scripts/conformance.mjs --backend relaxed --require-relaxed --quiet
 emulate cortex-a76 runtime-a76-node20.log "cortex-a76 Node $NODE_OLD: runtime checks + compiled" \
   "$NODE20" scripts/runtime-check.mjs --require-simd --compiled "$CACHE/compiled"
 # kestrel bench --pin on arm64: the package tree as installed there (koffi with its

@@ -52,12 +52,14 @@ Options:
                    (default 1; 0 skips them; Node only)
   --rebuild        rebuild the generated models instead of using bench/.models/
   --browser        run in headless Chromium (/usr/bin/chromium or $KESTREL_CHROMIUM)
+  --kestrel-backend B  Kestrel's kernel build: simd (default) or relaxed (relaxed SIMD's
+                   dot product in the GEMM convolution; Chromium, or Node 22+)
   --json           one JSON document on stdout instead of the table
   -h, --help       this text
 `;
 
 function parseArgs(argv) {
-  const o = { minSecs: 4, rounds: 5, warmup: 10, initReps: 5, coldReps: 1, roofSecs: 2, seed: 1, json: false, browser: false, rebuild: false, models: null };
+  const o = { minSecs: 4, rounds: 5, warmup: 10, initReps: 5, coldReps: 1, roofSecs: 2, seed: 1, json: false, browser: false, rebuild: false, models: null, kestrelBackend: 'simd' };
   readArgs(argv, 'perf', HELP, (flag, r) => {
     switch (flag) {
       case '--models': o.models = String(r.val() ?? '').split(',').map((s) => s.trim()).filter(Boolean); break;
@@ -70,6 +72,12 @@ function parseArgs(argv) {
       case '--seed': o.seed = r.int(0); break;
       case '--rebuild': o.rebuild = true; break;
       case '--browser': o.browser = true; break;
+      case '--kestrel-backend': {
+        const b = r.val();
+        if (b !== 'simd' && b !== 'relaxed') r.usage('--kestrel-backend is simd or relaxed');
+        o.kestrelBackend = b;
+        break;
+      }
       case '--json': o.json = true; break;
       default: r.usage(`unknown argument ${r.arg}`);
     }
@@ -123,21 +131,21 @@ export async function prepareModels(entries, { rebuild = false } = {}) {
   return out;
 }
 
-async function nodeEngines() {
+async function nodeEngines(opts) {
   const t0 = performance.now();
   const k = await import(pathToFileURL(join(ROOT, 'dist', 'runtime', 'index.js')).href);
   const importMs = performance.now() - t0;
   const { compileKernels } = await import(pathToFileURL(join(ROOT, 'dist', 'runtime', 'wasm.js')).href);
   const t1 = performance.now();
-  await compileKernels('simd');
+  await compileKernels(opts.kestrelBackend);
   const compileMs = performance.now() - t1;
   let macs = 0;
   const kestrel = {
-    async init(bytes) { const m = await k.loadModel(bytes, { backend: 'simd' }); macs = m.macs; return m; },
+    async init(bytes) { const m = await k.loadModel(bytes, { backend: opts.kestrelBackend }); macs = m.macs; return m; },
     run(m, xs) { return m.run(xs); },
     dispose(m) { m?.dispose(); },
   };
-  const kestrelInfo = { runtimeLoadMs: importMs + compileMs, importMs, kernelCompileMs: compileMs, simd: k.hasSimd() };
+  const kestrelInfo = { runtimeLoadMs: importMs + compileMs, importMs, kernelCompileMs: compileMs, simd: k.hasSimd(), backend: opts.kestrelBackend };
 
   let litert = null, litertInfo;
   log('loading LiteRT.js runtime…');
@@ -216,7 +224,7 @@ async function coldChild(engine, file) {
 
 async function runNode(opts) {
   const entries = selectModels(opts.models);
-  const { engines, kestrelInfo, litertInfo, macsOfLast } = await nodeEngines();
+  const { engines, kestrelInfo, litertInfo, macsOfLast } = await nodeEngines(opts);
   let roof = null;
   if (opts.roofSecs > 0) {
     log('measuring the int8 wasm SIMD roof…');
@@ -277,7 +285,7 @@ export function printTable({ env, roof, rows }, settings) {
   p(`Kestrel vs LiteRT.js — ${env.runtime === 'node' ? `Node ${env.node} (V8 ${env.v8})` : env.browser}, one thread each, ${env.platform}`);
   if (env.runtime === 'browser') p(`page cross-origin isolated: ${env.crossOriginIsolated ? 'yes (5 µs timer)' : 'no (100 µs timer)'}`);
   if (env.cpu) p(`CPU: ${env.cpu} × ${env.cpuCount}${env.loadAvg ? `, load average ${env.loadAvg.join(' ')}` : ''}`);
-  p(`Kestrel: simd build; runtime load ${fmtMs(env.kestrel.runtimeLoadMs)} ms (kernel module compile ${fmtMs(env.kestrel.kernelCompileMs)} ms, once per process)`);
+  p(`Kestrel: ${env.kestrel.backend ?? 'simd'} build; runtime load ${fmtMs(env.kestrel.runtimeLoadMs)} ms (kernel module compile ${fmtMs(env.kestrel.kernelCompileMs)} ms, once per process)`);
   p(L.error ? `LiteRT.js: failed to load: ${L.error}` : `LiteRT.js ${L.version}: wasm (XNNPACK), 1 thread, ${L.glue} (relaxed SIMD ${L.relaxedSimd ? 'on' : 'off'}); runtime load ${fmtMs(L.runtimeLoadMs)} ms`);
   if (roof) p(`roof: ${roof.roofGmacs.toFixed(1)} GMAC/s int8 wasm SIMD, best sequence (${roof.roofVariant}); ${roof.l1RoofGmacs.toFixed(1)} GMAC/s with loads from L1 (${roof.l1RoofVariant})`);
   p(`timing: ${settings.rounds} interleaved rounds, ${settings.minSecs} s per engine and model; run = JS typed arrays in to fresh typed arrays out; same seeded inputs for both;`);

@@ -1,12 +1,19 @@
 // Runs every conformance and extra reference case and compares outputs byte for byte,
 // without the test runner (for other engines and emulated CPUs, e.g. ARM64 Node under qemu).
-// Usage: node scripts/conformance.mjs [--backend simd|scalar|all] [--quiet]
-import { loadModel } from '../dist/runtime/index.js';
+// Usage: node scripts/conformance.mjs [--backend simd|scalar|relaxed|all] [--require-relaxed] [--quiet]
+// `all` is simd and scalar, and relaxed where this engine runs the relaxed-SIMD build;
+// --require-relaxed fails when it cannot.
+import { loadModel, relaxedSupport } from '../dist/runtime/index.js';
 import { conformanceCases, firstDifference, readCase, REFERENCE_EXTRA } from '../tests/helpers.mjs';
 
 const args = process.argv.slice(2);
 const which = args.includes('--backend') ? args[args.indexOf('--backend') + 1] : 'all';
-const backends = which === 'all' ? ['simd', 'scalar'] : [which];
+const relaxed = relaxedSupport();
+if (args.includes('--require-relaxed') && !relaxed.ok) {
+  console.log(`${process.arch} node ${process.version}: the relaxed build cannot run here: ${relaxed.reason}`);
+  process.exit(1);
+}
+const backends = which === 'all' ? ['simd', 'scalar', ...(relaxed.ok ? ['relaxed'] : [])] : [which];
 const quiet = args.includes('--quiet');
 const cases = [...conformanceCases(), ...conformanceCases(REFERENCE_EXTRA).map((c) => ({ ...c, suite: `extra-${c.suite}` }))];
 let passed = 0, failed = 0;
@@ -27,6 +34,6 @@ for (const c of cases) {
     else { passed++; if (!quiet) console.log(`ok   ${c.suite}/${c.name} [${backend}]`); }
   }
 }
-console.log(`${process.arch} node ${process.version}: ${cases.length} cases × ${backends.length} backend(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+console.log(`${process.arch} node ${process.version}: ${cases.length} cases × ${backends.length} backend(s) (${backends.join(', ')}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -42,6 +42,28 @@ firefoxTest('every conformance case runs bit-exact in Firefox (simd and scalar),
   t.log(`${ff.version}: ${count - problems.length}/${cases.length * BACKENDS.length} case × build results bit-exact (${cases.length} cases; ${((Date.now() - t0) / 1000).toFixed(1)} s in the page)`);
 });
 
+firefoxTest('the relaxed-SIMD build in Firefox: bit-exact on every conformance case where it runs, else one clear refusal', async (t) => {
+  const cases = allConformanceCases();
+  await ff.navigate(srv.base + BLANK);
+  const support = JSON.parse(await ff.evaluate(`import('/dist/browser/kestrel.mjs').then((k) => JSON.stringify(k.relaxedSupport()))`));
+  if (!support.ok) {
+    // The refusal names the reason and the way out, before any module is fetched.
+    const e = JSON.parse(await ff.evaluate(`import('/dist/browser/kestrel.mjs').then((k) => k.loadModel(new Uint8Array(8), { backend: 'relaxed' }).then(() => '{}', (e) => JSON.stringify({ code: e.code, message: e.message })))`));
+    t.is(e.code, 'E_BACKEND');
+    t.regex(e.message, /backend "relaxed": this WebAssembly engine does not support relaxed SIMD; use backend "simd" or "auto"/);
+    t.log(`${ff.version}: no relaxed SIMD (${support.reason}); the relaxed build is refused with E_BACKEND`);
+    return;
+  }
+  const simd = await nodeConformance(cases, ['simd']);
+  const node = new Map([...simd].map(([k, v]) => [k.replace(/\|simd$/, '|relaxed'), v]));
+  const arg = JSON.stringify({ bundle: '/dist/browser/kestrel.mjs', cases: cases.map(({ id, url }) => ({ id, url })), backends: ['relaxed'] });
+  const results = JSON.parse(await ff.evaluate(`import('/tests/browser-conformance-page.mjs').then(async (h) => JSON.stringify(await h.runCases(${arg})))`, 240_000));
+  const { problems, count } = checkAgainstNode(results, node, cases, ['relaxed']);
+  t.deepEqual(problems, []);
+  t.is(count, cases.length);
+  t.log(`${ff.version}: ${count - problems.length}/${cases.length} cases bit-exact on the relaxed build`);
+});
+
 firefoxTest('the demo page classifies the person sample in Firefox as the reference does', async (t) => {
   await ff.navigate(`${srv.base}/targets/browser/index.html`);
   // Click the sample button, wait for the image, click Run, wait for the result; all in the page.

@@ -84,6 +84,27 @@ browserTest('every conformance case runs bit-exact in Chromium (simd and scalar)
   await page.close();
 });
 
+browserTest('the relaxed-SIMD build runs every conformance case bit-exact in Chromium, equal to the reference and to Node', async (t) => {
+  const cases = allConformanceCases();
+  // Node 20 runs the relaxed build only behind flags (tests/relaxed.test.mjs); its simd
+  // build's outputs, equal to the reference, stand for Node here.
+  const simd = await nodeConformance(cases, ['simd']);
+  const node = new Map([...simd].map(([k, v]) => [k.replace(/\|simd$/, '|relaxed'), v]));
+  const { page, errors } = await blankPage();
+  const support = await page.evaluate(async (bundle) => (await import(bundle)).relaxedSupport(), BUNDLE);
+  t.true(support.ok, `Chromium cannot run the relaxed build: ${support.reason}`);
+  const results = await withTimeout(
+    page.evaluate(async ({ harness, bundle, cases, backends }) => (await import(harness)).runCases({ bundle, cases, backends }),
+      { harness: '/tests/browser-conformance-page.mjs', bundle: BUNDLE, cases: cases.map(({ id, url }) => ({ id, url })), backends: ['relaxed'] }),
+    240_000, 'the relaxed conformance run in Chromium did not finish');
+  const { problems, count } = checkAgainstNode(results, node, cases, ['relaxed']);
+  t.deepEqual(problems, []);
+  t.is(count, cases.length);
+  t.deepEqual(errors, []);
+  t.log(`${count - problems.length}/${cases.length} cases bit-exact on the relaxed build in Chromium`);
+  await page.close();
+});
+
 /** The independent side of the demo check: decode the PNG here, gray it, int8 = pixel − 128, run Node's Kestrel. */
 async function nodeDemoPrediction(png) {
   const { PNG } = await import('playwright-core/lib/utilsBundle');

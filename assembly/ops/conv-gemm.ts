@@ -11,7 +11,20 @@
 // Record words: src/runtime/ops/conv.ts. Used here: 0 input, 3 output, 6 scratch
 // (groupOf(kp) rows of kp int16, kp = K rounded up to even, plus 32 bytes of slack),
 // 7-24 geometry, 25-27 output zero point and clamp, 29 requant table, 30 folded bias,
-// 31 the weights with channels in lanes (per block of 8 channels, kp / 2 pairs of 16 int8).
+// 31 the weights with channels in lanes (per block of 8 channels, kp / 2 pairs of 16 int8),
+// 32 the layout of word 31: 0 as just described, 1 the relaxed build's quads (below).
+//
+// The relaxed build (ASC_FEATURE_RELAXED_SIMD, kestrel-relaxed.wasm) multiplies int8 by
+// int8 directly with i32x4.relaxed_dot_i8x16_i7x16_add_s, which every engine computes the
+// same way only while its second operand is in 0..127. So each weight is split into two
+// halves in that range, w = wp - wn (wp = max(w, 0), wn = max(-w, 0)), summed in separate
+// accumulators and subtracted at the end; both sums wrap like the reference's int32
+// accumulator, so the difference is its value. Weights of -128 cannot be split: such an
+// op keeps layout 0 (conv.ts). Layout 1, per block of 8 channels and per quad of
+// reduction indices (K rounded up to kq, a multiple of 4): 64 bytes, wp of channels 0-3
+// (4 indices each), wn of channels 0-3, wp of channels 4-7, wn of channels 4-7. Pixels
+// are int8 rows of kq bytes (1x1 stride-1 layers with K a multiple of 4 read the input
+// in place) and run in 2-pixel x 8-channel register blocks.
 //
 // Rows: convGemmRows(p, r0, r1) computes output rows [r0, r1) (row = batch * outH + oy),
 // convGemmPixels(p, q0, q1) output pixels [q0, q1), convGemmChannels(p, b0, b1) blocks of
@@ -180,6 +193,168 @@ function blocksRS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0
   blocks(p, scr, rowB, dst, count, oc0, oc1, false, false);
 }
 
+// ---------------------------------------------------------------------------------
+// The relaxed build's kernel (layout 1). rowB: bytes between the int8 rows of two pixels
+// (kq, or inC when reading the input in place); the rows hold kq readable bytes.
+
+@inline function rdot(x: v128, wv: v128, acc: v128): v128 {
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wv, acc);
+}
+
+@inline function blocksQ(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32, left: bool, fast: bool): void {
+  const wq = wp(p, 31), bias = wp(p, 30), rq = wp(p, 29);
+  const outC = w(p, 13);
+  const np = (outC + 7) & ~7;
+  const stride = <usize>np << 2;
+  const zp = i16x8.splat(<i16>w(p, 25)), lo = i16x8.splat(<i16>w(p, 26)), hi = i16x8.splat(<i16>w(p, 27));
+  const blockBytes = <usize>kq << 4;
+  const dstStride = <usize>outC;
+  const kqB = <usize>kq;
+  let i = 0;
+  for (; i + 2 <= count; i += 2) {
+    const r0 = scr + <usize>i * rowB;
+    const xe = r0 + kqB;
+    const dRow = dst + <usize>i * dstStride;
+    for (let oc = oc0; oc < oc1; oc += 8) {
+      let wv = wq + <usize>(oc >> 3) * blockBytes;
+      let pa0 = i32x4.splat(0), na0 = i32x4.splat(0), pb0 = i32x4.splat(0), nb0 = i32x4.splat(0);
+      let pa1 = i32x4.splat(0), na1 = i32x4.splat(0), pb1 = i32x4.splat(0), nb1 = i32x4.splat(0);
+      for (let x = r0; x < xe; x += 4) {
+        const wpa = v128.load(wv), wna = v128.load(wv, 16), wpb = v128.load(wv, 32), wnb = v128.load(wv, 48);
+        let t = v128.load32_splat(x);
+        pa0 = rdot(t, wpa, pa0); na0 = rdot(t, wna, na0); pb0 = rdot(t, wpb, pb0); nb0 = rdot(t, wnb, nb0);
+        t = v128.load32_splat(x + rowB);
+        pa1 = rdot(t, wpa, pa1); na1 = rdot(t, wna, na1); pb1 = rdot(t, wpb, pb1); nb1 = rdot(t, wnb, nb1);
+        wv += 64;
+      }
+      const o4 = <usize>oc << 2;
+      const ba = v128.load(bias + o4), bb = v128.load(bias + o4 + 16);
+      const ta = rq + o4, tb = ta + 16;
+      const n = outC - oc;
+      const d = dRow + <usize>oc;
+      store8(d, finish8(requantQ(i32x4.add(i32x4.sub(pa0, na0), ba), ta, stride, left, fast, 22), requantQ(i32x4.add(i32x4.sub(pb0, nb0), bb), tb, stride, left, fast, 22), zp, lo, hi), n);
+      store8(d + dstStride, finish8(requantQ(i32x4.add(i32x4.sub(pa1, na1), ba), ta, stride, left, fast, 22), requantQ(i32x4.add(i32x4.sub(pb1, nb1), bb), tb, stride, left, fast, 22), zp, lo, hi), n);
+    }
+  }
+  if (i < count) {
+    const r0 = scr + <usize>i * rowB;
+    const xe = r0 + kqB;
+    const dRow = dst + <usize>i * dstStride;
+    for (let oc = oc0; oc < oc1; oc += 8) {
+      let wv = wq + <usize>(oc >> 3) * blockBytes;
+      let pa = i32x4.splat(0), na = i32x4.splat(0), pb = i32x4.splat(0), nb = i32x4.splat(0);
+      for (let x = r0; x < xe; x += 4) {
+        const t = v128.load32_splat(x);
+        pa = rdot(t, v128.load(wv), pa); na = rdot(t, v128.load(wv, 16), na);
+        pb = rdot(t, v128.load(wv, 32), pb); nb = rdot(t, v128.load(wv, 48), nb);
+        wv += 64;
+      }
+      const o4 = <usize>oc << 2;
+      store8(dRow + <usize>oc, finish8(
+        requantQ(i32x4.add(i32x4.sub(pa, na), v128.load(bias + o4)), rq + o4, stride, left, fast, 22),
+        requantQ(i32x4.add(i32x4.sub(pb, nb), v128.load(bias + o4 + 16)), rq + o4 + 16, stride, left, fast, 22), zp, lo, hi), outC - oc);
+    }
+  }
+}
+
+function blocksQLF(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32): void {
+  blocksQ(p, scr, rowB, kq, dst, count, oc0, oc1, true, true);
+}
+function blocksQRF(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32): void {
+  blocksQ(p, scr, rowB, kq, dst, count, oc0, oc1, false, true);
+}
+function blocksQLS(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32): void {
+  blocksQ(p, scr, rowB, kq, dst, count, oc0, oc1, true, false);
+}
+function blocksQRS(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32): void {
+  blocksQ(p, scr, rowB, kq, dst, count, oc0, oc1, false, false);
+}
+
+// n int8 from src to dst (n < 8: byte by byte, so nothing at or past end is read).
+@inline function copy8(dst: usize, src: usize, n: i32): void {
+  if (n >= 8) memory.copy(dst, src, <usize>n);
+  else for (let i = 0; i < n; i++) store<i8>(dst + <usize>i, load<i8>(src + <usize>i));
+}
+
+// The window of output pixel (b, oy, ox) -> int8 row d (taps outside the image: the
+// input zero point).
+function gather8(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
+  const input = wp(p, 0);
+  const inH = w(p, 8), inW = w(p, 9), inC = w(p, 10);
+  const fH = w(p, 14), fW = w(p, 15);
+  const dH = w(p, 20), dW = w(p, 21);
+  const zp = <u8>(-w(p, 24));
+  const iy0 = oy * w(p, 18) - w(p, 22);
+  const ix0 = ox * w(p, 19) - w(p, 23);
+  const run = fW * inC;
+  const contiguous = dW == 1 && ix0 >= 0 && ix0 + fW <= inW;
+  let c = d;
+  for (let fy = 0; fy < fH; fy++) {
+    const iy = iy0 + dH * fy;
+    if (iy < 0 || iy >= inH) {
+      memory.fill(c, zp, <usize>run);
+    } else {
+      const rowE = (b * inH + iy) * inW;
+      if (contiguous) {
+        copy8(c, input + <usize>((rowE + ix0) * inC), run);
+      } else {
+        for (let fx = 0; fx < fW; fx++) {
+          const ix = ix0 + dW * fx;
+          const cx = c + <usize>(fx * inC);
+          if (ix < 0 || ix >= inW) memory.fill(cx, zp, <usize>inC);
+          else copy8(cx, input + <usize>((rowE + ix) * inC), inC);
+        }
+      }
+    }
+    c += <usize>run;
+  }
+}
+
+// Output pixels [q0, q1), channels [oc0, oc1), layout 1.
+function pixelsQ(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32, left: bool, fast: bool): void {
+  const inC = w(p, 10);
+  const k = w(p, 14) * w(p, 15) * inC;
+  const kq = (k + 3) & ~3;
+  const is1x1 = w(p, 14) == 1 && w(p, 15) == 1;
+  const dense = is1x1 && w(p, 18) == 1 && w(p, 19) == 1;
+  const outC = <usize>w(p, 13);
+  const output = wp(p, 3);
+  const input = wp(p, 0);
+  // 1x1 stride 1 with K a multiple of 4: the input rows are the block kernel's rows.
+  const inPlace = dense && (k & 3) == 0;
+  const G = groupOf(k + (k & 1));
+  const scr = threadScratch(wp(p, 6));
+  const rowB: usize = inPlace ? <usize>inC : <usize>kq;
+  const outW = w(p, 12), outH = w(p, 11);
+  let ox = q0 % outW, oy = (q0 / outW) % outH, b = q0 / (outW * outH);
+  for (let q = q0; q < q1; q += G) {
+    const count = min(G, q1 - q);
+    let rows = scr;
+    if (inPlace) {
+      rows = input + <usize>q * <usize>inC;
+    } else {
+      for (let i = 0; i < count; i++) {
+        const d = scr + <usize>i * rowB;
+        if (dense) copy8(d, input + <usize>(q + i) * <usize>inC, inC);
+        else if (is1x1) copy8(d, src1x1(p, q + i), inC);
+        else gather8(p, d, b, oy, ox);
+        if (++ox == outW) {
+          ox = 0;
+          if (++oy == outH) { oy = 0; b++; }
+        }
+      }
+    }
+    const dst = output + <usize>q * outC;
+    if (fast) {
+      if (left) blocksQLF(p, rows, rowB, kq, dst, count, oc0, oc1);
+      else blocksQRF(p, rows, rowB, kq, dst, count, oc0, oc1);
+    } else {
+      if (left) blocksQLS(p, rows, rowB, kq, dst, count, oc0, oc1);
+      else blocksQRS(p, rows, rowB, kq, dst, count, oc0, oc1);
+    }
+  }
+}
+
 // Pixels gathered per call of the block kernel: as many as fit 8 KiB of int16 rows,
 // a multiple of 4 in [4, 16] (src/runtime/ops/conv.ts sizes the scratch the same way).
 @inline function groupOf(kp: i32): i32 {
@@ -285,6 +460,12 @@ function convGemmPart(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32): void {
   const np = (outC + 7) & ~7;
   const left = anyLeft(wp(p, 29), np);
   const fast = rqFast(wp(p, 29), np) >= 0;
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    if (w(p, 32) == 1) {
+      pixelsQ(p, q0, q1, oc0, oc1, left, fast);
+      return;
+    }
+  }
   if (is1x1) {
     if (dense) pixels(p, q0, q1, oc0, oc1, true, true, left, fast);
     else pixels(p, q0, q1, oc0, oc1, true, false, left, fast);

@@ -114,6 +114,7 @@ import { threadScratch } from '../thread';
 //   31 (101 with one group, SIMD build) the weights with channels in lanes (conv-gemm.ts),
 //      else 0; word 1 is then 0 and the scratch (word 6) holds 4 to 16 int16 rows of
 //      k rounded up to even (groupOf in conv-gemm.ts), plus slack
+//   32 (same records only) the layout of word 31: 0 int16 pairs, 1 the relaxed build's quads
 //
 // Rows: convRows(p, mode, r0, r1) computes output rows [r0, r1) of batches * outH
 // (row = b * outH + oy); the only scratch is word 6 (one per thread).

@@ -39,7 +39,7 @@ try {
   const K = await import('/dist/browser/kestrel.mjs');
   const kImport = performance.now() - t;
   t = performance.now();
-  await WebAssembly.compileStreaming(fetch('/dist/wasm/kestrel-simd.wasm'));
+  await WebAssembly.compileStreaming(fetch('/dist/wasm/kestrel-' + cfg.kestrelBackend + '.wasm'));
   const kCompile = performance.now() - t;
   const L = await import('/__perf/litert-core.mjs');
   t = performance.now();
@@ -55,7 +55,7 @@ try {
   let macs = 0;
   const engines = {
     kestrel: {
-      async init(bytes) { const m = await K.loadModel(bytes, { backend: 'simd', wasmPaths: location.origin + '/dist/wasm/' }); macs = m.macs; return m; },
+      async init(bytes) { const m = await K.loadModel(bytes, { backend: cfg.kestrelBackend, wasmPaths: location.origin + '/dist/wasm/' }); macs = m.macs; return m; },
       run(m, xs) { return m.run(xs); },
       dispose(m) { m?.dispose(); },
     },
@@ -76,7 +76,7 @@ try {
   window.perfResult = {
     env: {
       runtime: 'browser', crossOriginIsolated: self.crossOriginIsolated, browser: (/(Chrome|Chromium)\\/[\\d.]+/.exec(ua) ?? [ua])[0] + ' (headless)', platform: navigator.platform, cpuCount: navigator.hardwareConcurrency,
-      kestrel: { runtimeLoadMs: kImport + kCompile, importMs: kImport, kernelCompileMs: kCompile, simd: K.hasSimd() },
+      kestrel: { runtimeLoadMs: kImport + kCompile, importMs: kImport, kernelCompileMs: kCompile, simd: K.hasSimd(), backend: cfg.kestrelBackend },
       litert: { version: cfg.litertVersion, runtimeLoadMs: lLoad, glue: relaxed ? 'litert_wasm_internal.js' : 'litert_wasm_compat_internal.js', relaxedSimd: relaxed },
     },
     roof, rows,
@@ -114,7 +114,7 @@ export async function runBrowser(opts, { log, prepareModels, selectModels, input
   const models = await prepareModels(selectModels(opts.models), opts);
   const litertVersion = JSON.parse(readFileSync(join(ROOT, 'node_modules', '@litertjs', 'core', 'package.json'), 'utf8')).version;
   const cfg = {
-    seed: opts.seed, minSampleMs: 0.25, rounds: opts.rounds, minSecs: opts.minSecs, warmup: opts.warmup, initReps: opts.initReps, roofSecs: opts.roofSecs, litertVersion,
+    seed: opts.seed, kestrelBackend: opts.kestrelBackend, minSampleMs: 0.25, rounds: opts.rounds, minSecs: opts.minSecs, warmup: opts.warmup, initReps: opts.initReps, roofSecs: opts.roofSecs, litertVersion,
     models: models.map(({ name, source, sizeBytes, repaired, repairs, inputs }) => ({ name, source, sizeBytes, repaired, repairs, inputs, seed: inputSeed(opts.seed, name) })),
   };
   const { server, base } = await serve(models, cfg);

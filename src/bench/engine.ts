@@ -19,9 +19,9 @@ import { histogram, latencyStats, type Histogram, type LatencyStats } from './st
 /** Version of the report's JSON schema; bumped on any incompatible change. */
 export const BENCH_SCHEMA_VERSION = 1;
 
-/** Kestrel backends the benchmark knows. 'compiled' (ahead-of-time modules) is not available yet. */
-export type BenchBackend = 'simd' | 'scalar' | 'compiled';
-export const BENCH_BACKENDS: BenchBackend[] = ['simd', 'scalar', 'compiled'];
+/** Kestrel backends the benchmark knows: the kernel builds and ahead-of-time compiled modules. */
+export type BenchBackend = 'simd' | 'scalar' | 'relaxed' | 'compiled';
+export const BENCH_BACKENDS: BenchBackend[] = ['simd', 'scalar', 'relaxed', 'compiled'];
 
 export interface BenchSettings {
   warmup: number;

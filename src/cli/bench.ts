@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { KestrelError } from '../errors.js';
-import { hasSimd } from '../runtime/wasm.js';
+import { hasSimd, relaxedSupport } from '../runtime/wasm.js';
 import {
   isWasmModule, runBenchmark,
   type BenchBackend, type InputSource, type Progress, type Rival,
@@ -22,7 +22,7 @@ import { readTensorFile } from './io.js';
 import { progressBar } from './progress.js';
 
 const SPEC: Record<string, FlagSpec> = {
-  backend: { type: 'string', help: 'kernels to measure (all = every available backend)', default: 'auto', choices: ['auto', 'simd', 'scalar', 'compiled', 'all'] },
+  backend: { type: 'string', help: 'kernels to measure (all = every available backend; relaxed = the relaxed-SIMD build, where the engine runs it)', default: 'auto', choices: ['auto', 'simd', 'scalar', 'relaxed', 'compiled', 'all'] },
   threads: { type: 'string', help: 'inference threads (docs/threads.md; the per-op profile runs split ops on all of them)', default: '1' },
   warmup: { type: 'string', help: 'untimed warm-up runs after the first inference', default: '10' },
   runs: { type: 'string', help: 'minimum timed runs', default: '50' },
@@ -61,7 +61,7 @@ function tfjsUnavailableReason(): string {
 export async function benchCommand(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, SPEC, 1, 'bench');
   if (flags.help) {
-    console.log(helpText('kestrel bench MODEL.tflite [--backend simd|scalar|all] [--runs N] [--min-secs S] [--input FILE …] [--json] [--report FILE.html] [--profile] [--compare litert,tfjs] [--pin CPUS] [--priority N]',
+    console.log(helpText('kestrel bench MODEL.tflite [--backend simd|scalar|relaxed|all] [--runs N] [--min-secs S] [--input FILE …] [--json] [--report FILE.html] [--profile] [--compare litert,tfjs] [--pin CPUS] [--priority N]',
       'Measures a model the way TFLite\'s benchmark_model does: init (load + prepare), first inference, warm-up, steady-state min/mean/p50/p90/p99/max/stddev, throughput, arena and wasm memory, MACs and GMAC/s, a CRC32 of the outputs, and the environment. Percentiles are nearest-rank. Timing stops when both --runs and --min-secs are reached, or at --max-secs.', SPEC));
     return 0;
   }
@@ -105,12 +105,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
   };
   let backends: BenchBackend[];
   if (isCompiled) {
-    if (backendFlag === 'simd' || backendFlag === 'scalar') {
+    if (backendFlag === 'simd' || backendFlag === 'scalar' || backendFlag === 'relaxed') {
       throw new KestrelError('E_USAGE', `${modelPath}: a compiled module runs its own built-in kernels; measure it with --backend compiled (or auto)`);
     }
     backends = ['compiled'];
   } else if (backendFlag === 'all') {
-    backends = hasSimd() ? ['simd', 'scalar', 'compiled'] : ['scalar', 'compiled'];
+    backends = hasSimd() ? ['simd', 'scalar', ...(relaxedSupport().ok ? ['relaxed' as const] : []), 'compiled'] : ['scalar', 'compiled'];
     if (!hasSimd()) warnings.push('--backend all: this engine has no wasm SIMD; measured scalar and compiled');
   } else if (backendFlag === 'auto') {
     backends = [hasSimd() ? 'simd' : 'scalar'];

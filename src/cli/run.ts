@@ -8,7 +8,7 @@ import { describeValues, readTensorFile } from './io.js';
 const SPEC: Record<string, FlagSpec> = {
   input: { type: 'list', help: 'raw tensor file for the next model input, in input order' },
   out: { type: 'string', help: 'folder for output_<k>.bin files' },
-  backend: { type: 'string', help: 'kernel build', default: 'auto', choices: ['auto', 'simd', 'scalar'] },
+  backend: { type: 'string', help: 'kernel build', default: 'auto', choices: ['auto', 'simd', 'scalar', 'relaxed'] },
   force: { type: 'bool', help: 'overwrite existing output files' },
   json: { type: 'bool', help: 'print the summary as JSON' },
   help: { type: 'bool', help: 'show this help' },
@@ -17,7 +17,7 @@ const SPEC: Record<string, FlagSpec> = {
 export async function runCommand(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, SPEC, 1, 'run');
   if (flags.help) {
-    console.log(helpText('kestrel run MODEL.tflite|MODEL.wasm --input in_0.bin [--input in_1.bin …] [--out DIR] [--backend auto|simd|scalar]',
+    console.log(helpText('kestrel run MODEL.tflite|MODEL.wasm --input in_0.bin [--input in_1.bin …] [--out DIR] [--backend auto|simd|scalar|relaxed]',
       'Runs the model (a .tflite file, or a module made by kestrel compile) once on raw little-endian\ntensor files and writes DIR/output_<k>.bin.', SPEC));
     return 0;
   }

@@ -172,7 +172,7 @@ export class CompiledModel {
 export interface RunnableModel {
   readonly inputs: TensorInfo[];
   readonly outputs: TensorInfo[];
-  readonly backend: 'simd' | 'scalar';
+  readonly backend: 'simd' | 'scalar' | 'relaxed';
   readonly arenaBytes: number;
   run(inputs: TypedArray[] | Record<string, TypedArray>): TypedArray[];
   resetState(): void;

@@ -6,7 +6,7 @@ export { loadModel, createModel, Model, quantizeValues, dequantizeValues } from 
 export type { LoadOptions, ModelSource, TensorInfo, TypedArray } from './model.js';
 export { loadCompiled, loadAnyModel, CompiledModel, isWasm, COMPILED_ABI_VERSION } from './compiled.js';
 export type { CompiledSource, CompiledLoadOptions, CompiledExports, RunnableModel } from './compiled.js';
-export { hasSimd } from './wasm.js';
+export { hasSimd, relaxedSupport } from './wasm.js';
 export { loadModelInWorker, WorkerModel } from './worker-client.js';
 export type { WorkerLoadOptions } from './worker-client.js';
 export { threadSupport } from './threads.js';

@@ -7,7 +7,7 @@ import type { DType, Graph, Tensor } from '../graph/types.js';
 import { byteLength, numElements } from '../graph/types.js';
 import { readTflite } from '../tflite/reader.js';
 import { buildPlan, type Plan } from './plan.js';
-import { compileKernels, hasSimd, instantiateKernels, type Backend, type KernelExports, type WasmOptions } from './wasm.js';
+import { compileKernels, hasSimd, instantiateKernels, relaxedSupport, type Backend, type KernelExports, type WasmOptions } from './wasm.js';
 import { resolveThreads, ThreadGroup, type ThreadSpawner, type ThreadsOption } from './threads.js';
 
 export type TypedArray = Int8Array | Uint8Array | Int16Array | Int32Array | Float32Array;
@@ -26,7 +26,7 @@ export interface TensorInfo {
 }
 
 export interface LoadOptions extends WasmOptions {
-  /** 'auto' picks SIMD when the engine supports it. Default 'auto'. */
+  /** 'auto' picks SIMD when the engine supports it; 'relaxed' is opt-in (see Backend). Default 'auto'. */
   backend?: 'auto' | Backend;
   /** Name used in messages; defaults to the path or URL, or 'model'. */
   name?: string;
@@ -62,10 +62,18 @@ export async function createModel(graph: Graph, options: LoadOptions = {}): Prom
   return model;
 }
 
+/**
+ * 'auto' is SIMD where the engine has it, else scalar. It never picks 'relaxed', which is
+ * faster only on some machines (see Backend).
+ */
 export function resolveBackend(b: 'auto' | Backend): Backend {
   if (b === 'auto') return hasSimd() ? 'simd' : 'scalar';
-  if (b !== 'simd' && b !== 'scalar') throw new KestrelError('E_USAGE', `unknown backend '${b}' (expected auto, simd or scalar)`);
+  if (b !== 'simd' && b !== 'scalar' && b !== 'relaxed') throw new KestrelError('E_USAGE', `unknown backend '${b}' (expected auto, simd, scalar or relaxed)`);
   if (b === 'simd' && !hasSimd()) throw new KestrelError('E_BACKEND', 'this WebAssembly engine does not support SIMD; use backend "scalar" or "auto"');
+  if (b === 'relaxed') {
+    const r = relaxedSupport();
+    if (!r.ok) throw new KestrelError('E_BACKEND', `backend "relaxed": ${r.reason}; use backend "simd" or "auto"`);
+  }
   return b;
 }
 
@@ -131,7 +139,7 @@ export class Model {
       this.kernels = group.kernels;
     } else {
       const k = instantiateKernels(module);
-      this.plan = buildPlan(graph, k.heapBase(), backend === 'simd');
+      this.plan = buildPlan(graph, k.heapBase(), backend !== 'scalar', undefined, backend === 'relaxed');
       if (this.plan.memoryBytes > limit) {
         throw new KestrelError('E_MEMORY_LIMIT', `${graph.source}: model needs ${this.plan.memoryBytes} bytes of wasm memory, over the limit of ${limit}`);
       }

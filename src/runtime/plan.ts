@@ -116,10 +116,10 @@ function checkTopology(graph: Graph): void {
   }
 }
 
-function makeContext(graph: Graph, op: Op, b: RecordBuilder, simd: boolean): OpContext {
+function makeContext(graph: Graph, op: Op, b: RecordBuilder, simd: boolean, relaxed: boolean): OpContext {
   const label = `${graph.source}: op #${op.index} ${op.opcode}`;
   const ctx: OpContext = {
-    graph, op, label, b, simd,
+    graph, op, label, b, simd, relaxed,
     input(i) {
       const idx = op.inputs[i];
       return idx === undefined || idx < 0 ? null : graph.tensors[idx]!;
@@ -148,14 +148,14 @@ function makeContext(graph: Graph, op: Op, b: RecordBuilder, simd: boolean): OpC
  * Builds the plan. `base` is the first free address of the kernel module (heapBase);
  * `simd` says which build will run it.
  */
-export function buildPlan(graph: Graph, base: number, simd = true, threadLayout?: ThreadLayout): Plan {
+export function buildPlan(graph: Graph, base: number, simd = true, threadLayout?: ThreadLayout, relaxed = false): Plan {
   checkSupported(graph);
   checkTopology(graph);
   const nOps = graph.ops.length;
 
   const ops: PlannedOp[] = graph.ops.map((op) => {
     const builder = new RecordBuilder();
-    const ctx = makeContext(graph, op, builder, simd);
+    const ctx = makeContext(graph, op, builder, simd, relaxed && simd);
     let prepared: Prepared;
     try {
       prepared = OPS.get(op.opcode)!.prepare(ctx);

@@ -1,5 +1,5 @@
 /**
- * Locating, compiling and caching the kernel modules (SIMD and scalar builds).
+ * Locating, compiling and caching the kernel modules (SIMD, scalar and relaxed-SIMD builds).
  *
  * In Node the .wasm files are read from the package's dist/wasm folder. In browsers
  * they are fetched from `wasmPaths` (a folder URL) or from next to this module.
@@ -7,10 +7,16 @@
  */
 import { KestrelError } from '../errors.js';
 
-export type Backend = 'simd' | 'scalar';
+/**
+ * Kernel builds: 'simd' (wasm SIMD128), 'scalar' (no SIMD) and 'relaxed' (SIMD plus relaxed
+ * SIMD's int8 dot product in the GEMM convolution, bit-exact like the others; faster only
+ * where the engine maps that dot product to a dot-product instruction, such as x86 with
+ * AVX-VNNI in Chromium: docs/performance.md, "Relaxed SIMD"). 'relaxed' is opt-in.
+ */
+export type Backend = 'simd' | 'scalar' | 'relaxed';
 
 export interface WasmOptions {
-  /** Folder (URL or path) holding kestrel-simd.wasm and kestrel-scalar.wasm (and their -mt threads builds). */
+  /** Folder (URL or path) holding kestrel-simd.wasm, kestrel-scalar.wasm, kestrel-relaxed.wasm (and the -mt threads builds). */
   wasmPaths?: string;
   /** The kernel module's bytes (or a compiled module) for the chosen backend (its -mt build when threads > 1). */
   wasmBinary?: Uint8Array | ArrayBuffer | WebAssembly.Module;
@@ -42,6 +48,33 @@ export function hasSimd(): boolean {
 }
 
 const isNode = typeof process !== 'undefined' && !!(process as any).versions?.node;
+
+// (module (func (result v128) (i32x4.relaxed_dot_i8x16_i7x16_add_s
+//   (i32x4.splat (i32.const 0)) (i32x4.splat (i32.const 0)) (i32x4.splat (i32.const 0)))))
+const RELAXED_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 19, 1, 17, 0, 65, 0,
+  253, 17, 65, 0, 253, 17, 65, 0, 253, 17, 253, 147, 2, 11,
+]);
+
+/**
+ * Whether the relaxed build can run here, or why not: the engine must accept relaxed SIMD,
+ * and compute its int8 dot product correctly. Node before 22 has it only behind
+ * --experimental-wasm-relaxed-simd, and its baseline compiler (Liftoff) gets the dot
+ * product wrong, so there it also takes --no-liftoff.
+ */
+export function relaxedSupport(): { ok: true } | { ok: false; reason: string } {
+  let valid = false;
+  try { valid = hasSimd() && WebAssembly.validate(RELAXED_PROBE); } catch { valid = false; }
+  if (!valid) return { ok: false, reason: 'this WebAssembly engine does not support relaxed SIMD' };
+  if (isNode) {
+    const major = Number(String((process as any).versions.node).split('.')[0]);
+    const argv: string[] = [...((process as any).execArgv ?? []), ...String((process as any).env?.NODE_OPTIONS ?? '').split(/\s+/)];
+    if (major < 22 && !argv.includes('--no-liftoff')) {
+      return { ok: false, reason: `Node ${(process as any).versions.node}'s baseline wasm compiler computes relaxed dot products wrongly; use Node 22 or newer, or run Node with --no-liftoff` };
+    }
+  }
+  return { ok: true };
+}
 
 async function readWasm(backend: Backend, opts: WasmOptions, threaded: boolean): Promise<Uint8Array | ArrayBuffer> {
   const file = `kestrel-${backend}${threaded ? '-mt' : ''}.wasm`;
@@ -104,6 +137,7 @@ async function compileFetched(file: string, opts: WasmOptions): Promise<WebAssem
 
 /** `threaded` selects the threads build (kestrel-<backend>-mt.wasm, src/runtime/threads.ts). */
 export function compileKernels(backend: Backend, opts: WasmOptions = {}, threaded = false): Promise<WebAssembly.Module> {
+  if (backend === 'relaxed' && threaded) return Promise.reject(new KestrelError('E_USAGE', "backend 'relaxed' runs one thread; use backend 'simd' with threads"));
   if (opts.wasmBinary instanceof WebAssembly.Module) return Promise.resolve(opts.wasmBinary);
   if (opts.wasmBinary) return WebAssembly.compile(opts.wasmBinary as BufferSource);
   const key = `${backend}${threaded ? '-mt' : ''}|${opts.wasmPaths ?? ''}`;

@@ -275,6 +275,30 @@ function pairPackRows(src: Int8Array, outC: number, k: number, kp: number, sums:
 }
 
 /**
+ * The relaxed build's layout of the same filter (assembly/ops/conv-gemm.ts, layout 1):
+ * each weight split into wp = max(w, 0) and wn = max(-w, 0); per block of 8 channels and
+ * per quad j of reduction indices (kq = k rounded up to 4), 64 bytes: wp of channels
+ * 0-3 (indices 4j..4j+3 each), wn of channels 0-3, wp of channels 4-7, wn of channels 4-7.
+ * Indices past k and channels past outC are zero. Returns null when a weight is -128,
+ * whose magnitude does not fit the 7-bit operand.
+ */
+function quadPackRows(src: Int8Array, outC: number, k: number): Int8Array | null {
+  const kq = (k + 3) & ~3;
+  const out = new Int8Array(padTo8(outC) * kq * 2);
+  for (let oc = 0; oc < outC; oc++) {
+    const base = (oc >> 3) * kq * 16 + ((oc & 7) >> 2) * 32 + (oc & 3) * 4;
+    for (let i = 0, s = oc * k; i < k; i++, s++) {
+      const v = src[s]!;
+      if (v === -128) return null;
+      const at = base + (i >> 2) * 64 + (i & 3);
+      if (v > 0) out[at] = v;
+      else out[at + 16] = -v;
+    }
+  }
+  return out;
+}
+
+/**
  * The same layout for DEPTHWISE_CONV_2D's [taps][outC] filter, tap t of the packed order
  * being filter tap order[t] (or t), as int16 (the kernel multiplies them unwidened).
  */
@@ -354,15 +378,27 @@ interface Shared {
   mult: Int32Array; shift: Int32Array; bias: Uint8Array; inZp: number;
   table: Uint8Array; folded: Int32Array;
 }
-const laneCache = new WeakMap<Int8Array, { k: number; outC: number; lanes: Int8Array; sums: Int32Array; blobs: Shared[] }>();
-function lanePacked(src: Int8Array, outC: number, k: number): { lanes: Int8Array; sums: Int32Array; blobs: Shared[] } {
-  const hit = laneCache.get(src);
-  if (hit && hit.k === k && hit.outC === outC) return hit;
-  const sums = new Int32Array(outC);
-  const lanes = pairPackRows(src, outC, k, k + (k & 1), sums);
-  const entry = { k, outC, lanes, sums, blobs: [] };
-  laneCache.set(src, entry);
-  return entry;
+interface Packed {
+  k: number; outC: number; sums: Int32Array; blobs: Shared[];
+  /** Layout 0 (pairs), made on first use. */
+  lanes?: Int8Array;
+  /** Layout 1 (quads, relaxed build), made on first use; null when a weight is -128. */
+  quads?: Int8Array | null;
+}
+const laneCache = new WeakMap<Int8Array, Packed>();
+function lanePacked(src: Int8Array, outC: number, k: number, relaxed: boolean): { lanes: Int8Array; layout: number; sums: Int32Array; blobs: Shared[] } {
+  let e = laneCache.get(src);
+  if (!e || e.k !== k || e.outC !== outC) {
+    const sums = new Int32Array(outC);
+    const lanes = pairPackRows(src, outC, k, k + (k & 1), sums);
+    e = { k, outC, sums, blobs: [], lanes };
+    laneCache.set(src, e);
+  }
+  if (relaxed) {
+    if (e.quads === undefined) e.quads = quadPackRows(src, outC, k);
+    if (e.quads) return { lanes: e.quads, layout: 1, sums: e.sums, blobs: e.blobs };
+  }
+  return { lanes: e.lanes!, layout: 0, sums: e.sums, blobs: e.blobs };
 }
 
 function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
@@ -386,12 +422,13 @@ export function filterView(data: Uint8Array, count: number): Int8Array {
 /**
  * Writes the record of kernel 101 for the SIMD build's GEMM (assembly/ops/conv-gemm.ts):
  * CONV_2D int8 without groups, and FULLY_CONNECTED int8 as a 1x1 convolution over its
- * rows (src/runtime/ops/matmul.ts). Word 1 (the scalar kernels' weights) stays 0.
+ * rows (src/runtime/ops/matmul.ts). Word 1 (the scalar kernels' weights) stays 0; word 32 names
+ * the layout of word 31: 1 for the relaxed build's quads, 0 for the int16 pairs.
  */
 export function gemmRecord(ctx: OpContext, s: GemmSpec): void {
   const { g, k } = s;
   const kp = k + (k & 1);
-  const { lanes, sums, blobs } = lanePacked(s.weights, g.outC, k);
+  const { lanes, layout, sums, blobs } = lanePacked(s.weights, g.outC, k, ctx.relaxed);
   let c = blobs.find((b) => b.inZp === s.inZp && sameBytes(b.mult, s.mult) && sameBytes(b.shift, s.shift) && sameBytes(b.bias, s.bias));
   if (!c) {
     c = {
@@ -406,7 +443,7 @@ export function gemmRecord(ctx: OpContext, s: GemmSpec): void {
   geometryWords(ctx, g);
   ctx.b.i32s([g.inC, 1, g.strideH, g.strideW, g.dilH, g.dilW, g.padH, g.padW,
     -s.inZp, s.outZp, s.actMin, s.actMax, Math.ceil(k / 8) * 8]);
-  ctx.b.constant(c.table).constant(c.folded).constant(lanes);
+  ctx.b.constant(c.table).constant(c.folded).constant(lanes).i32(layout);
 }
 
 const conv2d: OpDef = {

@@ -91,6 +91,8 @@ export interface OpContext {
    * fast (FULLY_CONNECTED int8 takes the GEMM convolution's record on SIMD).
    */
   readonly simd: boolean;
+  /** Whether the plan is for the relaxed-SIMD build (simd is then true as well). */
+  readonly relaxed: boolean;
 }
 
 export interface Prepared {

@@ -1,0 +1,46 @@
+// Run by tests/relaxed.test.mjs in a Node process started with relaxed SIMD switched on:
+// every conformance and reference-extra case and every case of tests/conv-cases.mjs on the
+// relaxed-SIMD build, each compared with its reference. Prints one JSON line:
+// { support, cases, failures: [...], convCases, relaxedOps, int16Ops }, where relaxedOps
+// counts the GEMM records that took the relaxed layout (record word 32 = 1).
+import { createModel, loadModel, relaxedSupport } from '../dist/runtime/index.js';
+import { conformanceCases, firstDifference as describe, readCase, REFERENCE_EXTRA } from './helpers.mjs';
+import { allCases, firstDifference } from './conv-cases.mjs';
+
+const support = relaxedSupport();
+const out = { support, cases: 0, failures: [], convCases: 0, relaxedOps: 0, int16Ops: 0 };
+
+/** Counts the GEMM records (kernel 101 with 33 words) by their layout word. */
+function countLayouts(model) {
+  for (const p of model.plan.ops) {
+    const words = p.builder.words;
+    if (p.kernel !== 101 || words.length !== 33) continue;
+    if (words[32].v === 1) out.relaxedOps++;
+    else out.int16Ops++;
+  }
+}
+
+if (support.ok) {
+  for (const c of [...conformanceCases(), ...conformanceCases(REFERENCE_EXTRA)]) {
+    const { meta, model, inputs, outputs } = readCase(c.dir);
+    out.cases++;
+    try {
+      const m = await loadModel(model, { backend: 'relaxed', name: `${c.suite}/${c.name}` });
+      countLayouts(m);
+      const got = m.run(inputs);
+      got.forEach((g, k) => {
+        const d = describe(meta.outputs[k].dtype, outputs[k], g);
+        if (d) out.failures.push(`${c.suite}/${c.name} output ${k}: ${d}`);
+      });
+      m.dispose();
+    } catch (e) {
+      out.failures.push(`${c.suite}/${c.name}: ${e.message}`);
+    }
+  }
+  for (const spec of allCases()) {
+    out.convCases++;
+    const at = await firstDifference(createModel, spec, 'relaxed');
+    if (at !== -1) out.failures.push(`${spec.name}: first difference at ${at}`);
+  }
+}
+process.stdout.write(JSON.stringify(out) + '\n');
