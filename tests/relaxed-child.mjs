@@ -1,14 +1,15 @@
 // Run by tests/relaxed.test.mjs in a Node process started with relaxed SIMD switched on:
 // every conformance and reference-extra case and every case of tests/conv-cases.mjs on the
-// relaxed-SIMD build, each compared with its reference. Prints one JSON line:
-// { support, cases, failures: [...], convCases, relaxedOps, int16Ops }, where relaxedOps
+// relaxed-SIMD build (the conformance cases on one and on two threads), each compared with
+// its reference. Prints one JSON line:
+// { support, cases, threadedCases, failures: [...], convCases, relaxedOps, int16Ops }, where relaxedOps
 // counts the GEMM records that took the relaxed layout (record word 32 = 1).
 import { createModel, loadModel, relaxedSupport } from '../dist/runtime/index.js';
 import { conformanceCases, firstDifference as describe, readCase, REFERENCE_EXTRA } from './helpers.mjs';
 import { allCases, firstDifference } from './conv-cases.mjs';
 
 const support = relaxedSupport();
-const out = { support, cases: 0, failures: [], convCases: 0, relaxedOps: 0, int16Ops: 0 };
+const out = { support, cases: 0, threadedCases: 0, failures: [], convCases: 0, relaxedOps: 0, int16Ops: 0 };
 
 /** Counts the GEMM records (kernel 101 with 33 words) by their layout word. */
 function countLayouts(model) {
@@ -23,18 +24,24 @@ function countLayouts(model) {
 if (support.ok) {
   for (const c of [...conformanceCases(), ...conformanceCases(REFERENCE_EXTRA)]) {
     const { meta, model, inputs, outputs } = readCase(c.dir);
-    out.cases++;
-    try {
-      const m = await loadModel(model, { backend: 'relaxed', name: `${c.suite}/${c.name}` });
-      countLayouts(m);
-      const got = m.run(inputs);
-      got.forEach((g, k) => {
-        const d = describe(meta.outputs[k].dtype, outputs[k], g);
-        if (d) out.failures.push(`${c.suite}/${c.name} output ${k}: ${d}`);
-      });
-      m.dispose();
-    } catch (e) {
-      out.failures.push(`${c.suite}/${c.name}: ${e.message}`);
+    // One thread, then two (the relaxed threads build: split ops give every output element
+    // to one thread, so the bits stay the same).
+    for (const threads of [1, 2]) {
+      if (threads === 1) out.cases++;
+      else out.threadedCases++;
+      const label = `${c.suite}/${c.name}${threads > 1 ? ` (${threads} threads)` : ''}`;
+      try {
+        const m = await loadModel(model, { backend: 'relaxed', name: label, threads });
+        if (threads === 1) countLayouts(m);
+        const got = m.run(inputs);
+        got.forEach((g, k) => {
+          const d = describe(meta.outputs[k].dtype, outputs[k], g);
+          if (d) out.failures.push(`${label} output ${k}: ${d}`);
+        });
+        m.dispose();
+      } catch (e) {
+        out.failures.push(`${label}: ${e.message}`);
+      }
     }
   }
   for (const spec of allCases()) {
@@ -44,3 +51,4 @@ if (support.ok) {
   }
 }
 process.stdout.write(JSON.stringify(out) + '\n');
+process.exit(0);

@@ -2,7 +2,8 @@
 // reference on every conformance case and every kernel case of tests/conv-cases.mjs. Node
 // 20 runs relaxed SIMD only behind a flag, and its baseline compiler computes the relaxed
 // dot product wrongly, so the cases run in a child Node with both switched
-// (tests/relaxed-child.mjs); Chromium runs them in tests/browser-runtime.test.mjs.
+// (tests/relaxed-child.mjs), on one thread and on two; Chromium and Firefox run them in
+// tests/browser-runtime.test.mjs and tests/browser-firefox.test.mjs.
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -22,10 +23,11 @@ test('relaxed build: every conformance case and kernel case is bit-exact with th
   t.deepEqual(r.failures, []);
   // Nothing skipped: as many cases as the fixtures and the case list hold.
   t.is(r.cases, conformanceCases().length + conformanceCases(REFERENCE_EXTRA).length);
+  t.is(r.threadedCases, r.cases);
   t.is(r.convCases, allCases().length);
   // The relaxed path ran (and so did the fallback for weights of -128, in the kernel cases).
   t.true(r.relaxedOps >= 100, `${r.relaxedOps} GEMM ops on the relaxed layout`);
-  t.log(`${r.cases} conformance cases and ${r.convCases} kernel cases bit-exact on the relaxed build (${r.relaxedOps} GEMM ops on the relaxed layout, ${r.int16Ops} on the int16 one)`);
+  t.log(`${r.cases} conformance cases (on 1 and 2 threads) and ${r.convCases} kernel cases bit-exact on the relaxed build (${r.relaxedOps} GEMM ops on the relaxed layout, ${r.int16Ops} on the int16 one)`);
 });
 
 // Only where this process cannot run the relaxed build (plain Node 20, as in CI).
@@ -34,13 +36,4 @@ test('relaxed build: every conformance case and kernel case is bit-exact with th
   const e = await t.throwsAsync(() => loadModel(model, { backend: 'relaxed' }), { instanceOf: KestrelError });
   t.is(e.code, 'E_BACKEND');
   t.regex(e.message, /backend "relaxed": .*(relaxed SIMD|--no-liftoff)/);
-});
-
-test('backend "relaxed" with threads: one clear E_USAGE error', async (t) => {
-  const { stdout } = await exec(process.execPath, [...FLAGS, '--input-type=module', '-e', `
-    import { loadModel } from ${JSON.stringify(join(ROOT, 'dist', 'runtime', 'index.js'))};
-    try { await loadModel(${JSON.stringify(join(ROOT, 'assets', 'person_detect.tflite'))}, { backend: 'relaxed', threads: 2 }); console.log('loaded'); }
-    catch (e) { console.log(e.code + ' ' + e.message); }
-  `], { cwd: ROOT, timeout: 60_000 });
-  t.regex(stdout.trim(), /^E_USAGE backend 'relaxed' runs one thread/);
 });

@@ -137,7 +137,6 @@ async function compileFetched(file: string, opts: WasmOptions): Promise<WebAssem
 
 /** `threaded` selects the threads build (kestrel-<backend>-mt.wasm, src/runtime/threads.ts). */
 export function compileKernels(backend: Backend, opts: WasmOptions = {}, threaded = false): Promise<WebAssembly.Module> {
-  if (backend === 'relaxed' && threaded) return Promise.reject(new KestrelError('E_USAGE', "backend 'relaxed' runs one thread; use backend 'simd' with threads"));
   if (opts.wasmBinary instanceof WebAssembly.Module) return Promise.resolve(opts.wasmBinary);
   if (opts.wasmBinary) return WebAssembly.compile(opts.wasmBinary as BufferSource);
   const key = `${backend}${threaded ? '-mt' : ''}|${opts.wasmPaths ?? ''}`;
