@@ -112,3 +112,15 @@ test('bench/perf.mjs --json: one row per model with both engines, figures and th
   }
   t.true(r.rows[0].repaired, 'hello_world runs the repaired copy');
 });
+
+test('bench/perf.mjs --kestrel-backend: relaxed is refused clearly where Node cannot run it; a bad value is a usage error', async (t) => {
+  const bad = await exec(process.execPath, [join(ROOT, 'bench', 'perf.mjs'), '--kestrel-backend', 'fast'], { cwd: ROOT }).catch((e) => e);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--kestrel-backend is simd or relaxed/);
+  // Plain Node 20 has no relaxed SIMD: the run stops before measuring, naming the reason.
+  const { relaxedSupport } = await import('../dist/runtime/index.js');
+  if (relaxedSupport().ok) return t.log('this Node runs relaxed SIMD; refusal not checked');
+  const r = await exec(process.execPath, [join(ROOT, 'bench', 'perf.mjs'), '--kestrel-backend', 'relaxed', '--models', 'hello_world', '--min-secs', '0.1', '--rounds', '1', '--roof-secs', '0', '--cold-reps', '0', '--init-reps', '1'], { cwd: ROOT }).catch((e) => e);
+  t.not(r.code ?? 0, 0);
+  t.regex(String(r.stderr), /relaxed SIMD/);
+});

@@ -137,6 +137,10 @@ async function compileFetched(file: string, opts: WasmOptions): Promise<WebAssem
 
 /** `threaded` selects the threads build (kestrel-<backend>-mt.wasm, src/runtime/threads.ts). */
 export function compileKernels(backend: Backend, opts: WasmOptions = {}, threaded = false): Promise<WebAssembly.Module> {
+  if (backend === 'relaxed') {
+    const r = relaxedSupport();
+    if (!r.ok) return Promise.reject(new KestrelError('E_BACKEND', `backend "relaxed": ${r.reason}; use backend "simd" or "auto"`));
+  }
   if (opts.wasmBinary instanceof WebAssembly.Module) return Promise.resolve(opts.wasmBinary);
   if (opts.wasmBinary) return WebAssembly.compile(opts.wasmBinary as BufferSource);
   const key = `${backend}${threaded ? '-mt' : ''}|${opts.wasmPaths ?? ''}`;
