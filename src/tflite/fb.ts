@@ -8,6 +8,8 @@
 import { ByteBuffer } from 'flatbuffers';
 import { KestrelError } from '../errors.js';
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** One decoder for every string of every model (names: hundreds per model). */
 const UTF8 = new TextDecoder('utf-8', { fatal: false });
 
@@ -125,6 +127,11 @@ export class Table {
   f32s(vt: number, name: string): number[] | null {
     const v = this.vector(vt, 4, name);
     if (!v) return null;
+    // Per-channel models hold tens of thousands of scales, read at load before the engine
+    // has optimized anything: an aligned vector is copied by the engine in one call (the
+    // file's floats are little-endian, as typed arrays are on every platform Kestrel runs on).
+    const at = this.r.bytes.byteOffset + v.start;
+    if (at % 4 === 0 && LITTLE_ENDIAN) return Array.from(new Float32Array(this.r.bytes.buffer, at, v.length));
     const out = new Array<number>(v.length);
     for (let i = 0; i < v.length; i++) out[i] = this.r.bb.readFloat32(v.start + 4 * i);
     return out;
