@@ -2,7 +2,7 @@
 // on 1 thread and on N threads, in one Node process, measured in alternating blocks so
 // both see the same machine load. Checks that both give the reference output first.
 //
-//   npm run build && node bench/threads.mjs [--threads 2] [--repeats 7] [--secs 1] [--backend simd|scalar] [--json] [case dirs...]
+//   npm run build && node bench/threads.mjs [--threads 2] [--repeats 7] [--secs 1] [--backend simd|scalar|relaxed] [--json] [case dirs...]
 //
 // Default models: person_detect (the largest model of the conformance set) and MobileNet
 // v2 224 int8 (the largest reference model). For each repeat it times a block of runs on
@@ -15,17 +15,34 @@ import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { basename, join } from 'node:path';
 import { loadModel } from '../dist/runtime/index.js';
+import { readArgs } from './lib/args.mjs';
 import { CONFORMANCE, REFERENCE_EXTRA, firstDifference, readCase } from '../tests/helpers.mjs';
 
-const argv = process.argv.slice(2);
-const json = argv.includes('--json');
-const opt = (name, d) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : d; };
-const THREADS = Number(opt('--threads', 2));
-const REPEATS = Number(opt('--repeats', 7));
-const SECS = Number(opt('--secs', 1));
-const BACKEND = opt('--backend', 'simd');
-const withValue = new Set(['--threads', '--repeats', '--secs', '--backend']);
-const dirs = argv.filter((a, i) => !a.startsWith('--') && !withValue.has(argv[i - 1]));
+const HELP = `Usage: node bench/threads.mjs [--threads N] [--repeats N] [--secs S] [--backend simd|scalar|relaxed] [--json] [CASE_DIR ...]
+
+p50 latency of each model (conformance case folders; default person_detect and MobileNet v2
+224) on 1 thread and on N threads (default 2), in alternating blocks of about --secs seconds
+(default 1), --repeats times (default 7); prints the speed-up per repeat, its median and range,
+and the parallel CPU the machine gave a plain loop on N workers.
+`;
+let json = false, THREADS = 2, REPEATS = 7, SECS = 1, BACKEND = 'simd';
+const dirs = [];
+readArgs(process.argv.slice(2), 'threads', HELP, (flag, r) => {
+  switch (flag) {
+    case '--json': json = true; break;
+    case '--threads': THREADS = r.int(2); break;
+    case '--repeats': REPEATS = r.int(1); break;
+    case '--secs': SECS = r.num(0.05); break;
+    case '--backend': {
+      BACKEND = r.val();
+      if (!['simd', 'scalar', 'relaxed'].includes(BACKEND)) r.usage('--backend is simd, scalar or relaxed');
+      break;
+    }
+    default:
+      if (flag.startsWith('-')) r.usage(`unknown option ${r.arg}`);
+      dirs.push(r.arg);
+  }
+});
 const defaults = [
   join(CONFORMANCE, 'real', 'person_detect_person_image_minus128'),
   join(REFERENCE_EXTRA, 'real', 'mobilenet_v2_quantized_1x3x224x224_range0'),
