@@ -12,7 +12,7 @@
 // Built by bench/relaxed/run.mjs with --enable simd,relaxed-simd; timed where the engine
 // has relaxed SIMD (Chromium; Node 20 only behind a flag).
 
-const W: usize = 1024;
+const W = memory.data(256, 16);
 
 @inline function hsum(v: v128): i32 {
   return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
@@ -22,26 +22,9 @@ export function fill(seed: i32): void {
   for (let i = 0; i < 256; i++) store<i8>(W + <usize>i, <i8>((i * 37 + seed) & 0x7f));
 }
 
-export function base(iters: i32, seed: i32): i32 {
-  let x0 = i8x16.splat(<i8>seed), x1 = i8x16.splat(<i8>(seed + 1));
-  const step = i8x16.splat(1);
-  const w0 = v128.load(W, 0), w1 = v128.load(W, 16), w2 = v128.load(W, 32), w3 = v128.load(W, 48);
-  let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
-  for (let i = 0; i < iters; i++) {
-    let lo = i16x8.extend_low_i8x16_s(x0), hi = i16x8.extend_high_i8x16_s(x0);
-    a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(lo, w0), i32x4.dot_i16x8_s(hi, w0)));
-    a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(lo, w1), i32x4.dot_i16x8_s(hi, w1)));
-    a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(lo, w2), i32x4.dot_i16x8_s(hi, w2)));
-    a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(lo, w3), i32x4.dot_i16x8_s(hi, w3)));
-    lo = i16x8.extend_low_i8x16_s(x1); hi = i16x8.extend_high_i8x16_s(x1);
-    a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(lo, w0), i32x4.dot_i16x8_s(hi, w0)));
-    a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(lo, w1), i32x4.dot_i16x8_s(hi, w1)));
-    a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(lo, w2), i32x4.dot_i16x8_s(hi, w2)));
-    a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(lo, w3), i32x4.dot_i16x8_s(hi, w3)));
-    x0 = i8x16.add(x0, step); x1 = i8x16.sub(x1, step);
-  }
-  return hsum(i32x4.add(i32x4.add(a0, a1), i32x4.add(a2, a3)));
-}
+// The baseline is the roof's four-accumulator register loop (bench/roof/roof.ts): 2 input
+// vectors x 4 weight vectors x 16 MACs per iteration, inputs changing every iteration.
+export { regs4 as base } from '../roof/roof';
 
 // The positive and negative weight halves go into separate accumulators (subtracted once
 // at the end), so every dot starts an independent chain: 8 accumulators, 8 relaxed dots
