@@ -241,13 +241,83 @@ function dwEdge1R(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: u
   storeH8(d, finish8(ra, requantF(b, q + 192, magic, sign), outOff, lo, hi));
 }
 
+// requantF's float64 chain for two lanes: x the lanes as float64, m, b, c their M, B, C.
+@inline function chainF(x: v128, m: v128, b: v128, c: v128, magic: v128, sign: v128): v128 {
+  const v = f64x2.add(f64x2.mul(x, m), b);
+  return f64x2.add(f64x2.add(v, v128.or(v128.and(v, sign), c)), magic);
+}
+
+// requantF of two pixels' sums sa, sb (the same four channels) with the constants loaded
+// once: t the channels' M, B at t + 64, C at t + 128. The results go to r (sa's) and
+// r + 16 (sb's), which also orders the work for V8 (see blockF).
+@inline function requantF2(sa: v128, sb: v128, t: usize, r: usize, magic: v128, sign: v128): void {
+  const m0 = v128.load(t), m1 = v128.load(t, 16), b0 = v128.load(t, 64), b1 = v128.load(t, 80);
+  const c0 = v128.load(t, 128), c1 = v128.load(t, 144);
+  v128.store(r, i32x4.shuffle(
+    chainF(f64x2.convert_low_i32x4_s(sa), m0, b0, c0, magic, sign),
+    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(sa, sa, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6));
+  v128.store(r, i32x4.shuffle(
+    chainF(f64x2.convert_low_i32x4_s(sb), m0, b0, c0, magic, sign),
+    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(sb, sb, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6), 16);
+}
+
+// blockF for two output pixels at once, the second one's taps st bytes after the first
+// one's and its output osz bytes after d: each weight vector and output-stage constant is
+// loaded once for both. sc: 64 bytes of scratch (fences, as in blockF).
+@inline function blockF2(a0: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize, a7: usize, a8: usize,
+  st: usize, q: usize, d: usize, osz: usize, sc: usize, outOff: v128, lo: v128, hi: v128, magic: v128, sign: v128): void {
+  let xa = v128.load8x8_s(a0), xb = v128.load8x8_s(a1), ya = v128.load8x8_s(a0 + st), yb = v128.load8x8_s(a1 + st);
+  let w0 = v128.load(q), w1 = v128.load(q, 16);
+  let aA = i32x4.dot_i16x8_s(lo4(xa, xb), w0), bA = i32x4.dot_i16x8_s(hi4(xa, xb), w1);
+  let aB = i32x4.dot_i16x8_s(lo4(ya, yb), w0), bB = i32x4.dot_i16x8_s(hi4(ya, yb), w1);
+  xa = v128.load8x8_s(a2); xb = v128.load8x8_s(a3); ya = v128.load8x8_s(a2 + st); yb = v128.load8x8_s(a3 + st);
+  w0 = v128.load(q, 32); w1 = v128.load(q, 48);
+  aA = i32x4.add(aA, i32x4.dot_i16x8_s(lo4(xa, xb), w0)); bA = i32x4.add(bA, i32x4.dot_i16x8_s(hi4(xa, xb), w1));
+  aB = i32x4.add(aB, i32x4.dot_i16x8_s(lo4(ya, yb), w0)); bB = i32x4.add(bB, i32x4.dot_i16x8_s(hi4(ya, yb), w1));
+  v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
+  xa = v128.load8x8_s(a4); xb = v128.load8x8_s(a5); ya = v128.load8x8_s(a4 + st); yb = v128.load8x8_s(a5 + st);
+  w0 = v128.load(q, 64); w1 = v128.load(q, 80);
+  aA = i32x4.add(aA, i32x4.dot_i16x8_s(lo4(xa, xb), w0)); bA = i32x4.add(bA, i32x4.dot_i16x8_s(hi4(xa, xb), w1));
+  aB = i32x4.add(aB, i32x4.dot_i16x8_s(lo4(ya, yb), w0)); bB = i32x4.add(bB, i32x4.dot_i16x8_s(hi4(ya, yb), w1));
+  v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
+  xa = v128.load8x8_s(a6); xb = v128.load8x8_s(a7); ya = v128.load8x8_s(a6 + st); yb = v128.load8x8_s(a7 + st);
+  w0 = v128.load(q, 96); w1 = v128.load(q, 112);
+  aA = i32x4.add(aA, i32x4.dot_i16x8_s(lo4(xa, xb), w0)); bA = i32x4.add(bA, i32x4.dot_i16x8_s(hi4(xa, xb), w1));
+  aB = i32x4.add(aB, i32x4.dot_i16x8_s(lo4(ya, yb), w0)); bB = i32x4.add(bB, i32x4.dot_i16x8_s(hi4(ya, yb), w1));
+  // Tap 8 alone (its pair partner's weights are 0).
+  xa = v128.load8x8_s(a8); ya = v128.load8x8_s(a8 + st);
+  w0 = v128.load(q, 128); w1 = v128.load(q, 144);
+  aA = i32x4.add(aA, i32x4.dot_i16x8_s(lo4(xa, xa), w0)); bA = i32x4.add(bA, i32x4.dot_i16x8_s(hi4(xa, xa), w1));
+  aB = i32x4.add(aB, i32x4.dot_i16x8_s(lo4(ya, ya), w0)); bB = i32x4.add(bB, i32x4.dot_i16x8_s(hi4(ya, ya), w1));
+  v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
+  requantF2(aA, aB, q + 160, sc, magic, sign);
+  requantF2(bA, bB, q + 192, sc + 32, magic, sign);
+  storeH8(d, finish8(v128.load(sc), v128.load(sc, 32), outOff, lo, hi));
+  storeH8(d + osz, finish8(v128.load(sc, 16), v128.load(sc, 48), outOff, lo, hi));
+}
+
 // A run of n output pixels of one row with the window inside the image: x the first
 // window's origin, step between windows, rs between filter rows, cs between filter columns.
 function dwRunF(x: usize, rs: usize, cs: usize, step: usize, n: i32, dst: usize, osz: usize, nblk: i32, bd: usize, sc: usize,
   outOff: v128, lo: v128, hi: v128, magic: v128, sign: v128): void {
   const cs2 = cs << 1;
   const span = <usize>nblk << 3;
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  // Two pixels at a time, then the last one alone.
+  for (; i + 1 < n; i += 2) {
+    let p = x, q = bd, d = dst;
+    const e = dst + span;
+    do {
+      const p1 = p + rs, p2 = p1 + rs;
+      blockF2(p, p + cs, p1, p1 + cs, p2, p2 + cs, p + cs2, p1 + cs2, p2 + cs2, step, q, d, osz, sc, outOff, lo, hi, magic, sign);
+      p += 8;
+      q += 352;
+      d += 8;
+    } while (d < e);
+    x += step << 1;
+    dst += osz << 1;
+  }
+  for (; i < n; i++) {
     let p = x, q = bd, d = dst;
     const e = dst + span;
     do {
@@ -300,7 +370,7 @@ export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
   // scratch: tp offsets of the taps from the window origin, then tp addresses, both in
   // the packed weights' tap order (slotOf).
   const rel = scratch, abs = scratch + (<usize>tp << 2);
-  // 48 bytes after them (16-aligned) for dwRunF / dwEdgeF.
+  // 64 bytes after them (16-aligned) for dwRunF / dwEdgeF.
   const sc = (scratch + (<usize>tp << 3) + 15) & ~<usize>15;
   // requantF's constants (1.5 * 2^52 and the float64 sign bit), passed in as arguments
   // and built from k = 1 (nblk > 0 here), which the optimizer cannot fold: as literals

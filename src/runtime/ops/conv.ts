@@ -483,7 +483,7 @@ const depthwiseConv2d: OpDef = {
       }
       ctx.b.constant(folded);
       ctx.b.constant(new Int8Array(g.inC + 16).fill(inZp));
-      ctx.b.scratchBuffer(tp * 8 + 64);
+      ctx.b.scratchBuffer(tp * 8 + 80);
       // 3x3, depth multiplier 1: weights and the float64 output stage per block, where
       // every accumulator the op can meet admits that stage.
       const blocks = packed && order && dm === 1 && outC >= 8 ? dwBlockData(packed, mult, shift, bv, folded, absSum, inZp) : null;
