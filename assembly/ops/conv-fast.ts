@@ -247,20 +247,6 @@ function dwEdge1R(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: u
   return f64x2.add(f64x2.add(v, v128.or(v128.and(v, sign), c)), magic);
 }
 
-// requantF of two pixels' sums sa, sb (the same four channels) with the constants loaded
-// once: t the channels' M, B at t + 64, C at t + 128. The results go to r (sa's) and
-// r + 16 (sb's), which also orders the work for V8 (see blockF).
-@inline function requantF2(sa: v128, sb: v128, t: usize, r: usize, magic: v128, sign: v128): void {
-  const m0 = v128.load(t), m1 = v128.load(t, 16), b0 = v128.load(t, 64), b1 = v128.load(t, 80);
-  const c0 = v128.load(t, 128), c1 = v128.load(t, 144);
-  v128.store(r, i32x4.shuffle(
-    chainF(f64x2.convert_low_i32x4_s(sa), m0, b0, c0, magic, sign),
-    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(sa, sa, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6));
-  v128.store(r, i32x4.shuffle(
-    chainF(f64x2.convert_low_i32x4_s(sb), m0, b0, c0, magic, sign),
-    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(sb, sb, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6), 16);
-}
-
 // blockF for two output pixels at once, the second one's taps st bytes after the first
 // one's and its output osz bytes after d: each weight vector and output-stage constant is
 // loaded once for both. sc: 64 bytes of scratch (fences, as in blockF).
@@ -290,10 +276,27 @@ function dwEdge1R(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: u
   aA = i32x4.add(aA, i32x4.dot_i16x8_s(lo4(xa, xa), w0)); bA = i32x4.add(bA, i32x4.dot_i16x8_s(hi4(xa, xa), w1));
   aB = i32x4.add(aB, i32x4.dot_i16x8_s(lo4(ya, ya), w0)); bB = i32x4.add(bB, i32x4.dot_i16x8_s(hi4(ya, ya), w1));
   v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
-  requantF2(aA, aB, q + 160, sc, magic, sign);
-  requantF2(bA, bB, q + 192, sc + 32, magic, sign);
-  storeH8(d, finish8(v128.load(sc), v128.load(sc, 32), outOff, lo, hi));
-  storeH8(d + osz, finish8(v128.load(sc, 16), v128.load(sc, 48), outOff, lo, hi));
+  let t = q + 160;
+  let m0 = v128.load(t), m1 = v128.load(t, 16), b0 = v128.load(t, 64), b1 = v128.load(t, 80);
+  let c0 = v128.load(t, 128), c1 = v128.load(t, 144);
+  const raA = i32x4.shuffle(
+    chainF(f64x2.convert_low_i32x4_s(aA), m0, b0, c0, magic, sign),
+    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(aA, aA, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6);
+  const raB = i32x4.shuffle(
+    chainF(f64x2.convert_low_i32x4_s(aB), m0, b0, c0, magic, sign),
+    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(aB, aB, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6);
+  v128.store(sc, raA); v128.store(sc, raB, 16);
+  t = q + 192;
+  m0 = v128.load(t); m1 = v128.load(t, 16); b0 = v128.load(t, 64); b1 = v128.load(t, 80);
+  c0 = v128.load(t, 128); c1 = v128.load(t, 144);
+  const rbA = i32x4.shuffle(
+    chainF(f64x2.convert_low_i32x4_s(bA), m0, b0, c0, magic, sign),
+    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(bA, bA, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6);
+  storeH8(d, finish8(raA, rbA, outOff, lo, hi));
+  const rbB = i32x4.shuffle(
+    chainF(f64x2.convert_low_i32x4_s(bB), m0, b0, c0, magic, sign),
+    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(bB, bB, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6);
+  storeH8(d + osz, finish8(raB, rbB, outOff, lo, hi));
 }
 
 // A run of n output pixels of one row with the window inside the image: x the first
