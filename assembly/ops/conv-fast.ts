@@ -247,6 +247,69 @@ function dwEdge1R(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: u
   return f64x2.add(f64x2.add(v, v128.or(v128.and(v, sign), c)), magic);
 }
 
+// The output stage of blockF2 and blockF2S1: sums aA, bA (first pixel's channels 0-3,
+// 4-7) and aB, bB (second pixel's), the constants of each half loaded once for both.
+@inline function outF2(aA: v128, bA: v128, aB: v128, bB: v128, q: usize, d: usize, osz: usize, sc: usize,
+  outOff: v128, lo: v128, hi: v128, magic: v128, sign: v128): void {
+  let t = q + 160;
+  let m0 = v128.load(t), m1 = v128.load(t, 16), b0 = v128.load(t, 64), b1 = v128.load(t, 80);
+  let c0 = v128.load(t, 128), c1 = v128.load(t, 144);
+  const raA = i32x4.shuffle(
+    chainF(f64x2.convert_low_i32x4_s(aA), m0, b0, c0, magic, sign),
+    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(aA, aA, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6);
+  const raB = i32x4.shuffle(
+    chainF(f64x2.convert_low_i32x4_s(aB), m0, b0, c0, magic, sign),
+    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(aB, aB, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6);
+  v128.store(sc, raA); v128.store(sc, raB, 16);
+  t = q + 192;
+  m0 = v128.load(t); m1 = v128.load(t, 16); b0 = v128.load(t, 64); b1 = v128.load(t, 80);
+  c0 = v128.load(t, 128); c1 = v128.load(t, 144);
+  const rbA = i32x4.shuffle(
+    chainF(f64x2.convert_low_i32x4_s(bA), m0, b0, c0, magic, sign),
+    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(bA, bA, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6);
+  storeH8(d, finish8(raA, rbA, outOff, lo, hi));
+  const rbB = i32x4.shuffle(
+    chainF(f64x2.convert_low_i32x4_s(bB), m0, b0, c0, magic, sign),
+    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(bB, bB, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6);
+  storeH8(d + osz, finish8(raB, rbB, outOff, lo, hi));
+}
+
+// blockF2 for stride 1 (the second pixel one column to the right): the two windows span
+// four columns, read once each (12 loads instead of 18). cs: between columns; rs: rows.
+@inline function blockF2S1(p: usize, rs: usize, cs: usize, q: usize, d: usize, osz: usize, sc: usize,
+  outOff: v128, lo: v128, hi: v128, magic: v128, sign: v128): void {
+  // Row 0: first pixel's pair (0,1) = columns 0,1; second pixel's = columns 1,2.
+  let x0 = v128.load8x8_s(p), x1 = v128.load8x8_s(p + cs);
+  const u2 = v128.load8x8_s(p + (cs << 1)), u3 = v128.load8x8_s(p + cs * 3);
+  let w0 = v128.load(q), w1 = v128.load(q, 16);
+  let aA = i32x4.dot_i16x8_s(lo4(x0, x1), w0), bA = i32x4.dot_i16x8_s(hi4(x0, x1), w1);
+  let aB = i32x4.dot_i16x8_s(lo4(x1, u2), w0), bB = i32x4.dot_i16x8_s(hi4(x1, u2), w1);
+  v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
+  // Row 1: pairs (3,4); then the third column's pairs (2,5) = rows 0 and 1.
+  const p1 = p + rs;
+  x0 = v128.load8x8_s(p1); x1 = v128.load8x8_s(p1 + cs);
+  let x2 = v128.load8x8_s(p1 + (cs << 1)), x3 = v128.load8x8_s(p1 + cs * 3);
+  w0 = v128.load(q, 32); w1 = v128.load(q, 48);
+  aA = i32x4.add(aA, i32x4.dot_i16x8_s(lo4(x0, x1), w0)); bA = i32x4.add(bA, i32x4.dot_i16x8_s(hi4(x0, x1), w1));
+  aB = i32x4.add(aB, i32x4.dot_i16x8_s(lo4(x1, x2), w0)); bB = i32x4.add(bB, i32x4.dot_i16x8_s(hi4(x1, x2), w1));
+  w0 = v128.load(q, 96); w1 = v128.load(q, 112);
+  aA = i32x4.add(aA, i32x4.dot_i16x8_s(lo4(u2, x2), w0)); bA = i32x4.add(bA, i32x4.dot_i16x8_s(hi4(u2, x2), w1));
+  aB = i32x4.add(aB, i32x4.dot_i16x8_s(lo4(u3, x3), w0)); bB = i32x4.add(bB, i32x4.dot_i16x8_s(hi4(u3, x3), w1));
+  v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
+  // Row 2: pairs (6,7), then tap 8 alone (its pair partner's weights are 0).
+  const p2 = p1 + rs;
+  x0 = v128.load8x8_s(p2); x1 = v128.load8x8_s(p2 + cs);
+  x2 = v128.load8x8_s(p2 + (cs << 1)); x3 = v128.load8x8_s(p2 + cs * 3);
+  w0 = v128.load(q, 64); w1 = v128.load(q, 80);
+  aA = i32x4.add(aA, i32x4.dot_i16x8_s(lo4(x0, x1), w0)); bA = i32x4.add(bA, i32x4.dot_i16x8_s(hi4(x0, x1), w1));
+  aB = i32x4.add(aB, i32x4.dot_i16x8_s(lo4(x1, x2), w0)); bB = i32x4.add(bB, i32x4.dot_i16x8_s(hi4(x1, x2), w1));
+  w0 = v128.load(q, 128); w1 = v128.load(q, 144);
+  aA = i32x4.add(aA, i32x4.dot_i16x8_s(lo4(x2, x2), w0)); bA = i32x4.add(bA, i32x4.dot_i16x8_s(hi4(x2, x2), w1));
+  aB = i32x4.add(aB, i32x4.dot_i16x8_s(lo4(x3, x3), w0)); bB = i32x4.add(bB, i32x4.dot_i16x8_s(hi4(x3, x3), w1));
+  v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
+  outF2(aA, bA, aB, bB, q, d, osz, sc, outOff, lo, hi, magic, sign);
+}
+
 // blockF for two output pixels at once, the second one's taps st bytes after the first
 // one's and its output osz bytes after d: each weight vector and output-stage constant is
 // loaded once for both. sc: 64 bytes of scratch (fences, as in blockF).
@@ -276,27 +339,7 @@ function dwEdge1R(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: u
   aA = i32x4.add(aA, i32x4.dot_i16x8_s(lo4(xa, xa), w0)); bA = i32x4.add(bA, i32x4.dot_i16x8_s(hi4(xa, xa), w1));
   aB = i32x4.add(aB, i32x4.dot_i16x8_s(lo4(ya, ya), w0)); bB = i32x4.add(bB, i32x4.dot_i16x8_s(hi4(ya, ya), w1));
   v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
-  let t = q + 160;
-  let m0 = v128.load(t), m1 = v128.load(t, 16), b0 = v128.load(t, 64), b1 = v128.load(t, 80);
-  let c0 = v128.load(t, 128), c1 = v128.load(t, 144);
-  const raA = i32x4.shuffle(
-    chainF(f64x2.convert_low_i32x4_s(aA), m0, b0, c0, magic, sign),
-    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(aA, aA, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6);
-  const raB = i32x4.shuffle(
-    chainF(f64x2.convert_low_i32x4_s(aB), m0, b0, c0, magic, sign),
-    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(aB, aB, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6);
-  v128.store(sc, raA); v128.store(sc, raB, 16);
-  t = q + 192;
-  m0 = v128.load(t); m1 = v128.load(t, 16); b0 = v128.load(t, 64); b1 = v128.load(t, 80);
-  c0 = v128.load(t, 128); c1 = v128.load(t, 144);
-  const rbA = i32x4.shuffle(
-    chainF(f64x2.convert_low_i32x4_s(bA), m0, b0, c0, magic, sign),
-    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(bA, bA, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6);
-  storeH8(d, finish8(raA, rbA, outOff, lo, hi));
-  const rbB = i32x4.shuffle(
-    chainF(f64x2.convert_low_i32x4_s(bB), m0, b0, c0, magic, sign),
-    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(bB, bB, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6);
-  storeH8(d + osz, finish8(raB, rbB, outOff, lo, hi));
+  outF2(aA, bA, aB, bB, q, d, osz, sc, outOff, lo, hi, magic, sign);
 }
 
 // A run of n output pixels of one row with the window inside the image: x the first
@@ -310,13 +353,22 @@ function dwRunF(x: usize, rs: usize, cs: usize, step: usize, n: i32, dst: usize,
   for (; i + 1 < n; i += 2) {
     let p = x, q = bd, d = dst;
     const e = dst + span;
-    do {
-      const p1 = p + rs, p2 = p1 + rs;
-      blockF2(p, p + cs, p1, p1 + cs, p2, p2 + cs, p + cs2, p1 + cs2, p2 + cs2, step, q, d, osz, sc, outOff, lo, hi, magic, sign);
-      p += 8;
-      q += 352;
-      d += 8;
-    } while (d < e);
+    if (step == cs) {
+      do {
+        blockF2S1(p, rs, cs, q, d, osz, sc, outOff, lo, hi, magic, sign);
+        p += 8;
+        q += 352;
+        d += 8;
+      } while (d < e);
+    } else {
+      do {
+        const p1 = p + rs, p2 = p1 + rs;
+        blockF2(p, p + cs, p1, p1 + cs, p2, p2 + cs, p + cs2, p1 + cs2, p2 + cs2, step, q, d, osz, sc, outOff, lo, hi, magic, sign);
+        p += 8;
+        q += 352;
+        d += 8;
+      } while (d < e);
+    }
     x += step << 1;
     dst += osz << 1;
   }
