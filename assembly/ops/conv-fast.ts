@@ -14,7 +14,8 @@ import { threadScratch } from '../thread';
 // DEPTHWISE_CONV_2D, int8 (kernel 111), xm 0 (depth multiplier 1: eight channels are
 // one 8-byte load) or 1 (eight outputs share one input channel: a broadcast). Words:
 // 27 packed weights (int16; taps in pairs, tp = taps rounded up to even), 28 folded bias,
-// 29 a pixel of input zero points, 30 scratch for tp addresses.
+// 29 a pixel of input zero points, 30 scratch for tp offsets and tp addresses (and 64
+// bytes for the store fences of dwRunF / dwEdgeF), 31 3x3 block data or 0 (below).
 // Each output pixel gets tp tap addresses: its taps inside the image point at the
 // input, the others (and the odd tap's partner, whose weights are zero) at the zero
 // point pixel. Channels past the last full block of 8 are left to the caller.

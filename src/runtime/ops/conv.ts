@@ -455,7 +455,8 @@ const depthwiseConv2d: OpDef = {
       // For the SIMD kernel: the weights with channels in lanes, taps in pairs; the
       // bias plus input offset × Σ weights (all taps); a pixel of input zero points
       // that stands in for taps outside the image (it adds nothing once the offset is
-      // folded); room for the tap addresses of one output pixel.
+      // folded); room for the tap offsets and addresses of one output pixel and 64
+      // bytes (plus alignment) for the 3x3 block kernel's store fences.
       const taps = fH * fW;
       const tp = taps + (taps & 1);
       const fd = filter.data!;
