@@ -62,7 +62,7 @@
   return i32x4.sub(v128.xor(r, sign), sign);
 }
 
-// Output stage in float64 for the depthwise kernel's interior blocks (dwBlocksF in
+// Output stage in float64 for the depthwise kernel's 3x3 blocks (dwRunF / dwEdgeF in
 // conv-fast.ts), where its prepare admits it: MBQM(sum + bias) of four lanes, the bias
 // folded in, with the rounding done by one float64 addition. Per channel (written by
 // dwBlockData in src/runtime/ops/conv.ts):
