@@ -466,8 +466,6 @@ const depthwiseConv2d: OpDef = {
       const order = taps === 9 && fH === 3 ? Int32Array.of(0, 1, 3, 4, 6, 7, 2, 5, 8) : null;
       // Only the SIMD build reads the lane-packed copy.
       const packed = ctx.simd ? pairPackTaps(fv, outC, taps, tp, order) : null;
-      if (packed) ctx.b.constant(packed);
-      else ctx.b.i32(0);
       const biasBytes = biasBlob(ctx, bias, outC, false);
       const bv = new Int32Array(biasBytes.buffer, biasBytes.byteOffset, outC);
       const folded = new Int32Array(padTo8(outC));
@@ -482,12 +480,15 @@ const depthwiseConv2d: OpDef = {
         folded[oc] = (bv[oc]! + Math.imul(-inZp, sum)) | 0;
         absSum[oc] = abs;
       }
+      // 3x3, depth multiplier 1: weights and the float64 output stage per block, where
+      // every accumulator the op can meet admits that stage. The kernel then reads its
+      // weights there only, so word 27 is left out.
+      const blocks = packed && order && dm === 1 && outC >= 8 ? dwBlockData(packed, mult, shift, bv, folded, absSum, inZp) : null;
+      if (packed && !blocks) ctx.b.constant(packed);
+      else ctx.b.i32(0);
       ctx.b.constant(folded);
       ctx.b.constant(new Int8Array(g.inC + 16).fill(inZp));
       ctx.b.scratchBuffer(tp * 8 + 80);
-      // 3x3, depth multiplier 1: weights and the float64 output stage per block, where
-      // every accumulator the op can meet admits that stage.
-      const blocks = packed && order && dm === 1 && outC >= 8 ? dwBlockData(packed, mult, shift, bv, folded, absSum, inZp) : null;
       if (blocks) ctx.b.constant(blocks);
       else ctx.b.i32(0);
     }
