@@ -239,7 +239,14 @@ function dwEdge1R(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: u
   v128.store(sc, b, 16);
   const ra = requantF(a, q + 160, magic, sign);
   v128.store(sc, ra, 32);
-  storeH8(d, finish8(ra, requantF(b, q + 192, magic, sign), outOff, lo, hi));
+  storeH8(d, clamp8(ra, requantF(b, q + 192, magic, sign), lo, hi));
+}
+
+// requantF's results (the output zero point already added through magic) -> int16
+// lanes, clamped. As in finish8, a result beyond int16 saturates to one that still lies
+// beyond every clamp bound.
+@inline function clamp8(a: v128, b: v128, lo: v128, hi: v128): v128 {
+  return i16x8.min_s(i16x8.max_s(i16x8.narrow_i32x4_s(a, b), lo), hi);
 }
 
 // requantF's float64 chain for two lanes: x the lanes as float64, m, b, c their M, B, C.
@@ -268,11 +275,11 @@ function dwEdge1R(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: u
   const rbA = i32x4.shuffle(
     chainF(f64x2.convert_low_i32x4_s(bA), m0, b0, c0, magic, sign),
     chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(bA, bA, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6);
-  storeH8(d, finish8(raA, rbA, outOff, lo, hi));
+  storeH8(d, clamp8(raA, rbA, lo, hi));
   const rbB = i32x4.shuffle(
     chainF(f64x2.convert_low_i32x4_s(bB), m0, b0, c0, magic, sign),
     chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(bB, bB, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6);
-  storeH8(d + osz, finish8(raB, rbB, outOff, lo, hi));
+  storeH8(d + osz, clamp8(raB, rbB, lo, hi));
 }
 
 // blockF2 for stride 1 (the second pixel one column to the right): the two windows span
@@ -428,11 +435,12 @@ export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
   const rel = scratch, abs = scratch + (<usize>tp << 2);
   // 64 bytes after them (16-aligned) for dwRunF / dwEdgeF.
   const sc = (scratch + (<usize>tp << 3) + 15) & ~<usize>15;
-  // requantF's constants (1.5 * 2^52 and the float64 sign bit), passed in as arguments
+  // requantF's constants (1.5 * 2^52 + zp and the float64 sign bit), passed in as arguments
   // and built from k = 1 (nblk > 0 here), which the optimizer cannot fold: as literals
   // they were propagated into the callees, where V8 rebuilt them in every block.
+  // The magic number also adds the output zero point (exactly: an integer below 2^53).
   const k = <i64>(nblk > 0);
-  const magic = f64x2.splat(<f64>((k * 3) << 51)), sign = i64x2.splat(k << 63);
+  const magic = f64x2.splat(<f64>((k * 3) << 51) + <f64>w(p, 23)), sign = i64x2.splat(k << 63);
   for (let fy = 0; fy < fH; fy++) {
     for (let fx = 0; fx < fW; fx++) store<i32>(rel + (<usize>slotOf(fy * fW + fx, is3x3) << 2), (fy * dH * inW + fx * dW) * inC);
   }

@@ -84,7 +84,8 @@
 // t = E + C < 1/2, so 0; v has the sign of acc since |acc * M| >= M > E for acc != 0.
 // Every step is exact while (|sum| + |bias|) * m * 2^left < 2^51 (the prepare's bound):
 // each value is an integer below 2^53 over the power of two 2D. Adding 1.5 * 2^52 then
-// rounds t to the nearest integer q and leaves q's two's complement in the low 32 bits.
+// rounds t to the nearest integer q and leaves q's two's complement in the low 32 bits;
+// the callers pass magic = 1.5 * 2^52 + zp (an integer, so still exact), which gives q + zp.
 // The prepare also keeps |acc| * 2^left below 2^31, so neither the reference's sum nor
 // its left shift wraps and acc is the exact sum.
 // t: M of the first of the four channels; B at t + 64, C at t + 128 (blocks of 8).
