@@ -97,7 +97,7 @@ export function reference(c) {
 
 // ---------------------------------------------------------------- models
 
-function rng(seed) {
+export function rng(seed) {
   let s = seed >>> 0 || 1;
   return () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s; };
 }
@@ -207,6 +207,21 @@ export const dwCases = [
   { name: '3x3 stride 1, 2-pixel wide image, 16 channels', inShape: [1, 5, 2, 16], fH: 3, fW: 3, outC: 16 },
   { name: '3x3, tiny effective scale (right shifts past 22)', inShape: [1, 6, 6, 16], fH: 3, fW: 3, outC: 16, filterScale: 1e-4, inScale: 1e-4, outScale: 1, biasMax: 2000000000 },
   { name: '3x3, huge biases (saturated outputs)', inShape: [1, 6, 6, 24], fH: 3, fW: 3, outC: 24, biasMax: 2000000000 },
+  // 3x3 with depth multiplier 1 and block data (float64 output stage, pixel pairs): runs
+  // of odd and even length, channel tails past the last block of 8, both paddings, both
+  // strides, dilation, per-tensor scales, left shifts, batches and clamps.
+  { name: '3x3 stride 1, 27 channels (tail 3), odd run (width 8, SAME)', inShape: [1, 5, 8, 27], fH: 3, fW: 3, outC: 27 },
+  { name: '3x3 stride 1, 16 channels, even run (width 9, VALID: 7 pixels)', inShape: [1, 6, 9, 16], fH: 3, fW: 3, outC: 16, padding: 'VALID' },
+  { name: '3x3 stride 1, 8 channels, run of 1 (width 3, SAME)', inShape: [1, 4, 3, 8], fH: 3, fW: 3, outC: 8 },
+  { name: '3x3 stride 2, 44 channels (tail 4), SAME, odd sizes', inShape: [1, 11, 13, 44], fH: 3, fW: 3, outC: 44, s: 2 },
+  { name: '3x3 stride 2, 24 channels, VALID, even width', inShape: [1, 10, 12, 24], fH: 3, fW: 3, outC: 24, s: 2, padding: 'VALID' },
+  { name: '3x3 strides 1x2, 16 channels', inShape: [1, 7, 10, 16], fH: 3, fW: 3, outC: 16, s: 1, sW: 2 },
+  { name: '3x3 dilation 2, 24 channels, VALID', inShape: [1, 9, 11, 24], fH: 3, fW: 3, outC: 24, d: 2, padding: 'VALID' },
+  { name: '3x3 stride 1, 32 channels, per-tensor, RELU6, batch 3', inShape: [3, 6, 7, 32], fH: 3, fW: 3, outC: 32, perChannel: false, act: 'RELU6' },
+  { name: '3x3 stride 1, 19 channels, left shifts, RELU', inShape: [1, 6, 7, 19], fH: 3, fW: 3, outC: 19, filterScale: 2, inScale: 0.5, outScale: 0.02, act: 'RELU' },
+  { name: '3x3 stride 2, 16 channels, effective scale near 1 (right shift 0 and 1)', inShape: [1, 9, 9, 16], fH: 3, fW: 3, outC: 16, s: 2, filterScale: 0.6, inScale: 0.1, outScale: 0.05 },
+  { name: '3x3 stride 1, 16 channels, extreme zero points, no bias', inShape: [1, 6, 6, 16], fH: 3, fW: 3, outC: 16, inZp: -128, outZp: 127, noBias: true },
+  { name: '3x3 stride 1, 16 channels, power-of-two scales (ties in the reference rounding)', inShape: [1, 7, 7, 16], fH: 3, fW: 3, outC: 16, perChannel: false, filterScale: 0.0625, inScale: 0.5, outScale: 4 },
 ];
 
 // FULLY_CONNECTED: rows x K input, units outputs: the reference's 1x1 convolution over

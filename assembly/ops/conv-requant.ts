@@ -62,6 +62,41 @@
   return i32x4.sub(v128.xor(r, sign), sign);
 }
 
+// Output stage in float64 for the depthwise kernel's 3x3 blocks (dwRunF / dwEdgeF in
+// conv-fast.ts), where its prepare admits it: MBQM(sum + bias) of four lanes, the bias
+// folded in, with the rounding done by one float64 addition. Per channel (written by
+// dwBlockData in src/runtime/ops/conv.ts):
+//   M = m * 2^left / D,  B = bias * M + E,  C = (2^30 + H) / D - 1/2
+// with D = 2^(31+right), E = 1 / (2D), H = 2^(30+right) when right > 0 (0 otherwise), so
+// C = 2^30 / D when right > 0 and 0 when right == 0. bias: the folded bias of record
+// word 28.
+//
+// Exactness. Let acc = sum + bias, u = |acc|, P = u * m * 2^left. Unfolding the two
+// roundings of MBQM (the doubling high multiply floor((a*m + 2^30) / 2^31) with a = acc *
+// 2^left, then the divide by 2^right with ties away from zero; nested floor divisions by
+// powers of two merge into one) gives
+//   acc >= 0:  q = floor(N / D),          N = P + 2^30 + H
+//   acc <  0:  q = -floor((N - 1) / D).
+// N/D is a multiple of 1/D, so floor(N/D) is N/D - 1/2 + 1/(2D) rounded to the nearest
+// integer (never a tie), and floor((N-1)/D) is N/D - 1/2 - 1/(2D) rounded so. With
+// v = sum * M + B = acc * M + E, both are t = v + copysign(C, v) rounded to nearest: for
+// acc < 0, -t = N/D - 1/2 - 1/(2D) and rounding to nearest is odd-symmetric; acc = 0 gives
+// t = E + C < 1/2, so 0; v has the sign of acc since |acc * M| >= M > E for acc != 0.
+// Every step is exact while (|sum| + |bias|) * m * 2^left < 2^51 (the prepare's bound):
+// each value is an integer below 2^53 over the power of two 2D. Adding 1.5 * 2^52 then
+// rounds t to the nearest integer q and leaves q's two's complement in the low 32 bits;
+// the callers pass magic = 1.5 * 2^52 + zp (an integer, so still exact), which gives q + zp.
+// The prepare also keeps |acc| * 2^left below 2^31, so neither the reference's sum nor
+// its left shift wraps and acc is the exact sum.
+// t: M of the first of the four channels; B at t + 64, C at t + 128 (blocks of 8).
+@inline export function requantF(sum: v128, t: usize, magic: v128, sign: v128): v128 {
+  const v0 = f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(sum), v128.load(t)), v128.load(t, 64));
+  const v1 = f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(i32x4.shuffle(sum, sum, 2, 3, 2, 3)), v128.load(t, 16)), v128.load(t, 80));
+  const d0 = f64x2.add(f64x2.add(v0, v128.or(v128.and(v0, sign), v128.load(t, 128))), magic);
+  const d1 = f64x2.add(f64x2.add(v1, v128.or(v128.and(v1, sign), v128.load(t, 144))), magic);
+  return i32x4.shuffle(d0, d1, 0, 2, 4, 6);
+}
+
 // Eight results of requantQ (channels in a then b) -> zero point added and clamped, as
 // int16 lanes: narrowing first is exact, since a result beyond int16 saturates to one that
 // still lies beyond every clamp bound once the zero point (|zp| <= 2^15 - 1 for int16

@@ -428,9 +428,11 @@ function convRows(p: usize, mode: i32, r0: i32, r1: i32): void {
 //   16 strideH  17 strideW  18 dilH  19 dilW  20 padH  21 padW
 //   22 input offset (-zp; 0 for int16)  23 output zero point (0 for int16)
 //   24 clamp min  25 clamp max  26 requant table (conv-requant.ts; 0 for 112)
-//   27-30 (111 only; 0 for 112) for dwFast (conv-fast.ts): 27 weights (int16) with
-//   channels in lanes and taps in pairs, 28 bias + input offset × Σ weights, 29 a pixel of
-//   input zero points, 30 scratch for the tap addresses of one output pixel
+//   27-31 (111 only; 0 for 112) for dwFast (conv-fast.ts): 27 weights (int16) with
+//   channels in lanes and taps in pairs (0 when word 31 holds them), 28 bias + input offset × Σ weights, 29 a pixel of
+//   input zero points, 30 scratch (tap offsets and addresses of one output pixel, then 64
+//   bytes for dwRunF / dwEdgeF), 31 the 3x3 block data with the float64 output stage
+//   (dwRunF / dwEdgeF in conv-fast.ts; 3x3 with depth multiplier 1 only) or 0
 //
 // Rows: dwRows(p, wide, r0, r1) computes output rows [r0, r1) of batches * outH; a
 // thread-aware caller gives each thread its own copy of the scratch (word 30).

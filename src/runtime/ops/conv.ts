@@ -313,6 +313,42 @@ function pairPackTaps(src: Int8Array, outC: number, taps: number, tp: number, or
   return out;
 }
 
+/**
+ * Block data of the depthwise kernel's 3x3 depth-multiplier-1 blocks (dwBlocksF in
+ * assembly/ops/conv-fast.ts): per full block of 8 channels, 352 bytes: the block's 160
+ * bytes of packed weights (pairPackTaps) | f64 M[8] | f64 B[8] | f64 C[8], the float64
+ * output stage of requantF (assembly/ops/conv-requant.ts, which holds the proof):
+ *   M = m · 2^left / D,  B = bias · M + 1 / (2D),  C = 2^30 / D when right > 0 else 0,
+ * D = 2^(31+right), bias the folded bias (bias − zp · Σw). Returns null unless every channel
+ * admits that stage: with U = |bias| + Σ|w| · (128 + |zp|) (it bounds |Σ w·x|, the folded
+ * bias and the accumulator), U · 2^left < 2^31 and U · 2^left · m < 2^51.
+ * absSum: Σ|w| per channel; folded: the folded bias per channel.
+ */
+export function dwBlockData(packed: Int16Array, mult: Int32Array, shift: Int32Array, bias: Int32Array, folded: Int32Array, absSum: Float64Array, inZp: number): Uint8Array | null {
+  const nblk = mult.length >> 3;
+  const out = new ArrayBuffer(nblk * 352);
+  const w16 = new Int16Array(out);
+  const f64 = new Float64Array(out);
+  const maxX = 128 + Math.abs(inZp);
+  for (let c = 0; c < nblk * 8; c++) {
+    const m = mult[c]!;
+    const s = shift[c]!;
+    const left = s > 0 ? s : 0;
+    const right = s < 0 ? -s : 0;
+    if (m < 0 || right > 31) return null;
+    const u = (Math.abs(bias[c]!) + absSum[c]! * maxX) * 2 ** left;
+    if (u >= 2 ** 31 || u * m >= 2 ** 51) return null;
+    const D = 2 ** (31 + right);
+    const M = (m * 2 ** left) / D;
+    const f = (c >> 3) * 44 + 20 + (c & 7);
+    f64[f] = M;
+    f64[f + 8] = folded[c]! * M + 1 / (2 * D);
+    f64[f + 16] = right > 0 ? 2 ** 30 / D : 0;
+  }
+  for (let b = 0; b < nblk; b++) w16.set(packed.subarray(b * 80, b * 80 + 80), b * 176);
+  return new Uint8Array(out);
+}
+
 /** Common input/output checks; returns [input, filter, bias, output]. */
 function operands(ctx: OpContext): [Tensor, Tensor, Tensor | null, Tensor] {
   const n = ctx.op.inputs.length;
@@ -539,13 +575,14 @@ const depthwiseConv2d: OpDef = {
     geometryWords(ctx, g);
     ctx.b.i32s([dm, g.strideH, g.strideW, g.dilH, g.dilW, g.padH, g.padW,
       wide ? 0 : -inZp, wide ? 0 : outZp, actMin, actMax]);
-    if (wide) ctx.b.i32s([0, 0, 0, 0, 0]);
+    if (wide) ctx.b.i32s([0, 0, 0, 0, 0, 0]);
     else {
       ctx.b.constant(requantTable(mult, shift, false));
       // For the SIMD kernel: the weights with channels in lanes, taps in pairs; the
       // bias plus input offset × Σ weights (all taps); a pixel of input zero points
       // that stands in for taps outside the image (it adds nothing once the offset is
-      // folded); room for the tap addresses of one output pixel.
+      // folded); room for the tap offsets and addresses of one output pixel and 64
+      // bytes (plus alignment) for the 3x3 block kernel's store fences.
       const taps = fH * fW;
       const tp = taps + (taps & 1);
       const fd = filter.data!;
@@ -554,19 +591,32 @@ const depthwiseConv2d: OpDef = {
       // pairs are horizontal neighbours (see dwFast).
       const order = taps === 9 && fH === 3 ? Int32Array.of(0, 1, 3, 4, 6, 7, 2, 5, 8) : null;
       // Only the SIMD build reads the lane-packed copy.
-      if (ctx.simd) ctx.b.constant(pairPackTaps(fv, outC, taps, tp, order));
-      else ctx.b.i32(0);
+      const packed = ctx.simd ? pairPackTaps(fv, outC, taps, tp, order) : null;
       const biasBytes = biasBlob(ctx, bias, outC, false);
       const bv = new Int32Array(biasBytes.buffer, biasBytes.byteOffset, outC);
       const folded = new Int32Array(padTo8(outC));
+      const absSum = new Float64Array(outC);
       for (let oc = 0; oc < outC; oc++) {
-        let sum = 0;
-        for (let t = 0; t < taps; t++) sum += fv[t * outC + oc]!;
+        let sum = 0, abs = 0;
+        for (let t = 0; t < taps; t++) {
+          const v = fv[t * outC + oc]!;
+          sum += v;
+          abs += v < 0 ? -v : v;
+        }
         folded[oc] = (bv[oc]! + Math.imul(-inZp, sum)) | 0;
+        absSum[oc] = abs;
       }
+      // 3x3, depth multiplier 1: weights and the float64 output stage per block, where
+      // every accumulator the op can meet admits that stage. The kernel then reads its
+      // weights there only, so word 27 is left out.
+      const blocks = packed && order && dm === 1 && outC >= 8 ? dwBlockData(packed, mult, shift, bv, folded, absSum, inZp) : null;
+      if (packed && !blocks) ctx.b.constant(packed);
+      else ctx.b.i32(0);
       ctx.b.constant(folded);
       ctx.b.constant(new Int8Array(g.inC + 16).fill(inZp));
-      ctx.b.scratchBuffer(tp * 8);
+      ctx.b.scratchBuffer(tp * 8 + 80);
+      if (blocks) ctx.b.constant(blocks);
+      else ctx.b.i32(0);
     }
     return { kernel: wide ? K.DWCONV_I16 : K.DWCONV_I8, macs };
   },
