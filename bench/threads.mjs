@@ -16,6 +16,8 @@ import { Worker } from 'node:worker_threads';
 import { basename, join } from 'node:path';
 import { loadModel } from '../dist/runtime/index.js';
 import { readArgs } from './lib/args.mjs';
+import { buildRoof } from './roof/run.mjs';
+import { readFileSync } from 'node:fs';
 import { CONFORMANCE, REFERENCE_EXTRA, firstDifference, readCase } from '../tests/helpers.mjs';
 
 const HELP = `Usage: node bench/threads.mjs [--threads N] [--repeats N] [--secs S] [--backend simd|scalar|relaxed] [--json] [CASE_DIR ...]
@@ -79,9 +81,31 @@ async function parallelCapacity(n) {
   return median(ratios);
 }
 
+// The same with the int8 SIMD loop of the roof benchmark (bench/roof/): two virtual CPUs
+// that are hyperthreads of one host core share its vector units, which a scalar loop
+// barely notices; this figure bounds the speed-up of the SIMD kernels.
+const ROOF = readFileSync(buildRoof());
+async function simdCapacity(n) {
+  const code = `const { parentPort, workerData } = require('node:worker_threads');
+    const x = new WebAssembly.Instance(new WebAssembly.Module(workerData), {}).exports;
+    x.fill(1); x.l1_8(2000);
+    const t0 = performance.now(); const s = x.l1_8(60000);
+    parentPort.postMessage([performance.now() - t0, s]);`;
+  const run = (k) => Promise.all(Array.from({ length: k }, () => new Promise((resolve, reject) => { const w = new Worker(code, { eval: true, workerData: ROOF }); w.once('message', (m) => { resolve(m[0]); void w.terminate(); }); w.once('error', reject); })));
+  await run(1);
+  const ratios = [];
+  for (let i = 0; i < 3; i++) {
+    const [t1] = await run(1);
+    const tn = Math.max(...(await run(n)));
+    ratios.push((n * t1) / tn);
+  }
+  return median(ratios);
+}
+
 const rows = [];
 const load0 = loadavg()[0];
 const cap0 = await parallelCapacity(THREADS);
+const simd0 = await simdCapacity(THREADS);
 for (const dir of dirs.length ? dirs : defaults) {
   const { meta, model: bytes, inputs, outputs } = readCase(dir);
   const one = await loadModel(bytes, { backend: BACKEND, name: basename(dir) });
@@ -113,13 +137,15 @@ for (const dir of dirs.length ? dirs : defaults) {
 }
 const load1 = loadavg()[0];
 const cap1 = await parallelCapacity(THREADS);
-const env = { node: process.version, cores: availableParallelism(), loadavg_1min_before: load0, loadavg_1min_after: load1, parallel_capacity_before: cap0, parallel_capacity_after: cap1, repeats: REPEATS, secs_per_block: SECS };
+const simd1 = await simdCapacity(THREADS);
+const env = { node: process.version, cores: availableParallelism(), loadavg_1min_before: load0, loadavg_1min_after: load1, parallel_capacity_before: cap0, parallel_capacity_after: cap1, simd_capacity_before: simd0, simd_capacity_after: simd1, repeats: REPEATS, secs_per_block: SECS };
 
 if (json) {
   console.log(JSON.stringify({ environment: env, results: rows }, null, 2));
 } else {
   console.log(`threads bench: ${THREADS} threads vs 1, ${BACKEND} build; node ${env.node}, ${env.cores} cores; load average (1 min) ${f(load0, 2)} before, ${f(load1, 2)} after`);
   console.log(`parallel CPU available to ${THREADS} threads (${THREADS}.00 = idle cores): ${f(cap0, 2)} before, ${f(cap1, 2)} after`);
+  console.log(`parallel int8 SIMD throughput of ${THREADS} threads (the roof loop): ${f(simd0, 2)} before, ${f(simd1, 2)} after`);
   console.log(`${REPEATS} repeats of ~${SECS} s blocks per side; p50 per block\n`);
   for (const r of rows) {
     console.log(`${r.model}: ${(r.macs / 1e6).toFixed(1)} M MACs, ${r.split_ops}/${r.ops} ops split (${f(100 * r.split_macs_fraction, 1)} % of MACs)`);
