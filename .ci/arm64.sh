@@ -16,10 +16,13 @@
 #       Node 22 also: kestrel bench --pin 0 with koffi's linux-arm64 prebuild (pinning works,
 #       output CRC32 equal to x64's).
 # Exits non-zero when any output differs or any check fails; prints a summary with wall and
-# CPU seconds per step. Cost: about 200 s of CPU for the cortex-a57 conformance run and 45 s
-# for the cortex-a76 jobs, plus about a minute of downloads on a fresh machine (two Node
-# builds of ~50 MB from npm, qemu-user-static and the sysroot from Debian): about 5 minutes
-# on an otherwise idle 2-core machine (9 minutes measured on a shared, busy one).
+# CPU seconds per step. Cost: about 115 s of CPU for the cortex-a57 conformance run and
+# 75 s for the cortex-a76 jobs, plus about a minute of downloads on a fresh machine (two
+# Node builds of ~50 MB from npm, qemu-user-static and the sysroot from Debian): about 4
+# minutes on an otherwise idle 2-core machine. The conformance runs pass --expose-gc: the
+# script then collects disposed models' memories after every case. Without it the emulator
+# held every wasm memory's address-space reservation until a collection came, and grew
+# past 24 GB (killed by the OOM killer) on the three builds' 492 runs.
 #
 # Needs root (apt-get, dpkg --add-architecture) unless qemu-user-static is installed and the
 # cache is filled. Everything downloaded lands in $KESTREL_ARM64_CACHE (default
@@ -109,7 +112,7 @@ emulate() {
 }
 
 emulate cortex-a57 conformance-a57.log "cortex-a57 Node $NODE_MAIN: conformance, simd + scalar + relaxed" \
-  "$NODE22" scripts/conformance.mjs --backend all --require-relaxed --quiet
+  "$NODE22" --expose-gc scripts/conformance.mjs --backend all --require-relaxed --quiet
 
 if wait "$COMPILE_PID"; then
   note "x64 (beside the a57 job): compile 4 models ahead of time" "$(grep -o '[0-9.]* s$' "$LOGS/compile.log" | cut -d' ' -f1)" "$(tail -n 1 "$LOGS/compile.log" | sed 's/ to .* in / in /')"
@@ -122,7 +125,7 @@ fi
 emulate cortex-a76 runtime-a76-node22.log "cortex-a76 Node $NODE_MAIN: runtime checks + compiled" \
   "$NODE22" scripts/runtime-check.mjs --require-simd --compiled "$CACHE/compiled"
 emulate cortex-a76 conformance-relaxed-a76.log "cortex-a76 Node $NODE_MAIN: conformance, relaxed (dot-product CPU)" \
-  "$NODE22" scripts/conformance.mjs --backend relaxed --require-relaxed --quiet
+  "$NODE22" --expose-gc scripts/conformance.mjs --backend relaxed --require-relaxed --quiet
 emulate cortex-a76 runtime-a76-node20.log "cortex-a76 Node $NODE_OLD: runtime checks + compiled" \
   "$NODE20" scripts/runtime-check.mjs --require-simd --compiled "$CACHE/compiled"
 # kestrel bench --pin on arm64: the package tree as installed there (koffi with its
@@ -168,7 +171,7 @@ fi
 
 if [ "${KESTREL_ARM64_FULL:-0}" = 1 ]; then
   emulate cortex-a76 conformance-a76.log "cortex-a76 Node $NODE_MAIN: conformance, simd + scalar" \
-    "$NODE22" scripts/conformance.mjs --backend all --quiet
+    "$NODE22" --expose-gc scripts/conformance.mjs --backend all --quiet
 fi
 
 echo

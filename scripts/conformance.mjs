@@ -1,6 +1,6 @@
 // Runs every conformance and extra reference case and compares outputs byte for byte,
 // without the test runner (for other engines and emulated CPUs, e.g. ARM64 Node under qemu).
-// Usage: node scripts/conformance.mjs [--backend simd|scalar|relaxed|all] [--require-relaxed] [--quiet]
+// Usage: node [--expose-gc] scripts/conformance.mjs [--backend simd|scalar|relaxed|all] [--require-relaxed] [--quiet]
 // `all` is simd and scalar, and relaxed where this engine runs the relaxed-SIMD build;
 // --require-relaxed fails when it cannot.
 import { loadModel, relaxedSupport } from '../dist/runtime/index.js';
@@ -33,6 +33,10 @@ for (const c of cases) {
     if (problem) { failed++; console.log(`FAIL ${c.suite}/${c.name} [${backend}]: ${problem}`); }
     else { passed++; if (!quiet) console.log(`ok   ${c.suite}/${c.name} [${backend}]`); }
   }
+  // A disposed model's WebAssembly.Memory is freed only by garbage collection. Under
+  // qemu-user every live memory's address-space reservation also costs the emulator real
+  // memory, so with --expose-gc the memories are collected after every case.
+  globalThis.gc?.();
 }
 console.log(`${process.arch} node ${process.version}: ${cases.length} cases × ${backends.length} backend(s) (${backends.join(', ')}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 console.log(`${passed} passed, ${failed} failed`);
