@@ -146,7 +146,8 @@ function makeContext(graph: Graph, op: Op, b: RecordBuilder, simd: boolean, rela
 
 /**
  * Builds the plan. `base` is the first free address of the kernel module (heapBase);
- * `simd` says which build will run it.
+ * `simd` and `relaxed` say which build will run it (relaxed: the relaxed-SIMD build, whose
+ * GEMM records carry its own weight layout).
  */
 export function buildPlan(graph: Graph, base: number, simd = true, threadLayout?: ThreadLayout, relaxed = false): Plan {
   checkSupported(graph);
