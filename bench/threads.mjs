@@ -65,12 +65,12 @@ function block(model, inputs) {
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.ceil(s.length / 2) - 1]; };
 const f = (x, d = 3) => x.toFixed(d);
 
-// How much parallel CPU the machine gives right now: the same fixed loop on 1 worker,
-// then on N workers at once; N × t1 / tN is about N on idle cores and about 1 when
-// other work takes the rest. The speed-up cannot exceed it.
-async function parallelCapacity(n) {
-  const code = `const t0 = performance.now(); let s = 0; for (let i = 0; i < 2e8; i++) s = (s + i) | 0; require('node:worker_threads').parentPort.postMessage([performance.now() - t0, s]);`;
-  const run = (k) => Promise.all(Array.from({ length: k }, () => new Promise((resolve, reject) => { const w = new Worker(code, { eval: true }); w.once('message', (m) => { resolve(m[0]); void w.terminate(); }); w.once('error', reject); })));
+// How much parallel work the machine gives right now: the same fixed job on 1 worker,
+// then on N workers at once; N × t1 / tN is about N on idle cores and about 1 when other
+// work takes the rest. The speed-up cannot exceed it. `code` is a worker script that
+// posts [milliseconds, checksum]; workerData goes to it.
+async function capacity(n, code, workerData) {
+  const run = (k) => Promise.all(Array.from({ length: k }, () => new Promise((resolve, reject) => { const w = new Worker(code, { eval: true, workerData }); w.once('message', (m) => { resolve(m[0]); void w.terminate(); }); w.once('error', reject); })));
   await run(1);
   const ratios = [];
   for (let i = 0; i < 3; i++) {
@@ -81,26 +81,18 @@ async function parallelCapacity(n) {
   return median(ratios);
 }
 
-// The same with the int8 SIMD loop of the roof benchmark (bench/roof/): two virtual CPUs
-// that are hyperthreads of one host core share its vector units, which a scalar loop
-// barely notices; this figure bounds the speed-up of the SIMD kernels.
+// A plain scalar loop.
+const parallelCapacity = (n) => capacity(n, `const t0 = performance.now(); let s = 0; for (let i = 0; i < 2e8; i++) s = (s + i) | 0; require('node:worker_threads').parentPort.postMessage([performance.now() - t0, s]);`);
+
+// The int8 SIMD loop of the roof benchmark (bench/roof/): two virtual CPUs that are
+// hyperthreads of one host core share its vector units, which a scalar loop barely
+// notices; this figure bounds the speed-up of the SIMD kernels.
 const ROOF = readFileSync(buildRoof());
-async function simdCapacity(n) {
-  const code = `const { parentPort, workerData } = require('node:worker_threads');
-    const x = new WebAssembly.Instance(new WebAssembly.Module(workerData), {}).exports;
-    x.fill(1); x.l1_8(2000);
-    const t0 = performance.now(); const s = x.l1_8(60000);
-    parentPort.postMessage([performance.now() - t0, s]);`;
-  const run = (k) => Promise.all(Array.from({ length: k }, () => new Promise((resolve, reject) => { const w = new Worker(code, { eval: true, workerData: ROOF }); w.once('message', (m) => { resolve(m[0]); void w.terminate(); }); w.once('error', reject); })));
-  await run(1);
-  const ratios = [];
-  for (let i = 0; i < 3; i++) {
-    const [t1] = await run(1);
-    const tn = Math.max(...(await run(n)));
-    ratios.push((n * t1) / tn);
-  }
-  return median(ratios);
-}
+const simdCapacity = (n) => capacity(n, `const { parentPort, workerData } = require('node:worker_threads');
+  const x = new WebAssembly.Instance(new WebAssembly.Module(workerData), {}).exports;
+  x.fill(1); x.l1_8(2000);
+  const t0 = performance.now(); const s = x.l1_8(60000);
+  parentPort.postMessage([performance.now() - t0, s]);`, ROOF);
 
 const rows = [];
 const load0 = loadavg()[0];

@@ -5,10 +5,11 @@
 // Table (written by requantTable in src/runtime/ops/conv.ts), np = outC rounded up to
 // a multiple of 8, entries past outC harmless (multiplier 0):
 //   i32 mult[np] | i32 2^left[np] | i32 half[np] | u32 2^(31-right)[np]
-//   | u32 cap[np] | i32 2^(S-right)[np] | i32 S | i32 fast
+//   | u32 cap[np] | i32 2^(S-right)[np] | i32 S | i32 fast | i32 anyLeft
 // with left = max(shift, 0), right = max(-shift, 0) <= 31, half = 2^(right-1) (0 when
 // right == 0), S = 22 for int8 outputs and 16 for int16 outputs (the kernels pass the same
-// constant), cap = 2^(32-S+right) - 1, and fast = 0 when every right <= S, else -1.
+// constant), cap = 2^(32-S+right) - 1, fast = 0 when every right <= S, else -1, and
+// anyLeft = 1 when some channel has left > 0, else 0.
 //
 // Exactness. With a = x * 2^left (wrapping, as the reference's int32 product):
 //  - the doubling high multiply (nudge, then truncating division by 2^31) equals
@@ -115,11 +116,10 @@
   return load<i32>(t + (<usize>np * 24) + 4);
 }
 
-// Whether any of the np channels of the table at t has a left shift.
+// Whether any of the np channels of the table at t has a left shift (the table's anyLeft
+// word, set at load).
 @inline export function anyLeft(t: usize, np: i32): bool {
-  const l = t + (<usize>np << 2);
-  for (let c = 0; c < np; c++) if (load<i32>(l + (<usize>c << 2)) != 1) return true;
-  return false;
+  return load<i32>(t + (<usize>np * 24) + 8) != 0;
 }
 
 // Eight i32 results (two vectors) -> eight int8 at dst.

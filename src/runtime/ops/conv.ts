@@ -173,10 +173,11 @@ function biasBlob(ctx: OpContext, bias: Tensor | null, outC: number, wide: boole
  * the same integers as the multiplier / shift pair in another form, for np = outC rounded
  * up to a multiple of 8 channels (the padding entries have multiplier 0):
  *   i32 mult[np] | i32 2^left[np] | i32 half[np] | u32 2^(31-right)[np]
- *   | u32 cap[np] | i32 2^(S-right)[np] | i32 S | i32 fast
+ *   | u32 cap[np] | i32 2^(S-right)[np] | i32 S | i32 fast | i32 anyLeft
  * with S = 22 for int8 outputs, 16 for int16 (the kernels use the same constant), cap =
- * 2^(32-S+right) - 1, and fast = 0 when every right shift is <= S (else -1: the kernels
- * use the 64-bit division).
+ * 2^(32-S+right) - 1, fast = 0 when every right shift is <= S (else -1: the kernels
+ * use the 64-bit division), and anyLeft = 1 when some channel shifts left (else the
+ * kernels skip that multiply).
  */
 function requantTable(mult: Int32Array, shift: Int32Array, wide: boolean): Uint8Array {
   const n = mult.length;
@@ -186,8 +187,11 @@ function requantTable(mult: Int32Array, shift: Int32Array, wide: boolean): Uint8
   const buf = new ArrayBuffer(np * 24 + 16);
   const i32 = new Int32Array(buf);
   const u32 = new Uint32Array(buf);
-  let rmax = 0;
-  for (let k = 0; k < n; k++) rmax = Math.max(rmax, shift[k]! < 0 ? -shift[k]! : 0);
+  let rmax = 0, anyLeft = 0;
+  for (let k = 0; k < n; k++) {
+    rmax = Math.max(rmax, shift[k]! < 0 ? -shift[k]! : 0);
+    if (shift[k]! > 0) anyLeft = 1;
+  }
   const fast = rmax <= S;
   for (let k = 0; k < np; k++) {
     const s = k < n ? shift[k]! : 0;
@@ -202,6 +206,7 @@ function requantTable(mult: Int32Array, shift: Int32Array, wide: boolean): Uint8
   }
   i32[6 * np] = S;
   i32[6 * np + 1] = fast ? 0 : -1;
+  i32[6 * np + 2] = anyLeft;
   return new Uint8Array(buf);
 }
 
@@ -463,7 +468,6 @@ export function filterView(data: Uint8Array, count: number): Int8Array {
  */
 export function gemmRecord(ctx: OpContext, s: GemmSpec): void {
   const { g, k } = s;
-  const kp = k + (k & 1);
   const { lanes, layout, sums, blobs } = lanePacked(s.weights, g.outC, k, ctx.relaxed);
   let c = blobs.find((b) => b.inZp === s.inZp && sameBytes(b.mult, s.mult) && sameBytes(b.shift, s.shift) && sameBytes(b.bias, s.bias));
   if (!c) {
