@@ -115,7 +115,9 @@ export function makeCase(spec, seed) {
   // build cannot split those into 7-bit halves and keeps the int16 layout for the op.
   if (spec.withMinus128) for (let i = 3; i < fSize; i += 37) filter[i] = -128;
   const perChannel = spec.perChannel ?? true;
-  const filterScales = perChannel
+  const filterScales = spec.perChannelPow2
+    ? Array.from({ length: outC }, () => Math.fround(spec.filterScale * 2 ** ((r() % 5) - 2)))
+    : perChannel
     ? Array.from({ length: outC }, () => Math.fround((spec.filterScale ?? 0.01) * (0.25 + (r() % 1000) / 400)))
     : [Math.fround(spec.filterScale ?? 0.01)];
   const bm = spec.biasMax ?? 20000;
@@ -186,6 +188,14 @@ export const convCases = [
   { name: '3x3, effective scale near 1 (right shift 0 and 1)', inShape: [1, 5, 5, 4], fH: 3, fW: 3, outC: 10, filterScale: 0.6, inScale: 0.1, outScale: 0.05 },
   { name: '3x3, Cin 6, Cout 12, weights of -128', inShape: [1, 7, 6, 6], fH: 3, fW: 3, outC: 12, withMinus128: true },
   { name: '1x1, Cin 12, Cout 16 (input read in place by the relaxed build), batch 2', inShape: [2, 5, 3, 12], fH: 1, fW: 1, outC: 16 },
+  // The float32 output stage (conv-requant.ts stageV): with power-of-two scales every
+  // accumulator 64 ± 1 past a multiple of 128 is an exact tie of its rounding, which the
+  // stage must hand to the integer one; many pixels and channels give the ordinary
+  // near-ties (about 1 block in 60) too.
+  { name: '1x1, Cin 16, Cout 24, power-of-two scales (ties in the float32 stage)', inShape: [1, 9, 11, 16], fH: 1, fW: 1, outC: 24, perChannel: false, filterScale: 0.0625, inScale: 0.5, outScale: 4 },
+  { name: '3x3, Cin 3, Cout 16, power-of-two per-channel scales', inShape: [1, 10, 9, 3], fH: 3, fW: 3, outC: 16, filterScale: 0.125, inScale: 0.25, outScale: 2, perChannelPow2: true },
+  { name: '1x1, Cin 24, Cout 144, 20x20 (many near-ties)', inShape: [1, 20, 20, 24], fH: 1, fW: 1, outC: 144 },
+  { name: '1x1, Cin 32, Cout 40, 12x12, extreme zero points', inShape: [1, 12, 12, 32], fH: 1, fW: 1, outC: 40, inZp: -128, outZp: 127 },
 ];
 
 export const dwCases = [
@@ -238,6 +248,7 @@ export const fcCases = [
   { name: '17 rows, K 10, 11 units, per-tensor', rows: 17, K: 10, units: 11, perChannel: false },
   { name: '1 row, K 2,100, 5 units (long rows: the direct kernel on SIMD too)', rows: 1, K: 2100, units: 5 },
   { name: '7 rows, K 20, 9 units, weights of -128', rows: 7, K: 20, units: 9, withMinus128: true },
+  { name: '30 rows, K 16, 20 units, power-of-two scales (ties in the float32 stage)', rows: 30, K: 16, units: 20, perChannel: false, filterScale: 0.0625, inScale: 0.5, outScale: 4 },
 ];
 
 /** Every case as the spec check() takes, with a name. */

@@ -105,3 +105,82 @@ test('the float64 output stage is refused when the accumulator bound is too wide
   // acc * 2^left reaches 2^31 (the reference's left shift would wrap).
   t.is(one(2 ** 30, 12, 2 ** 20, 0), null);
 });
+
+// ---------------------------------------------------------------- float32 output stage
+
+// The GEMM kernel's float32 output stage (stageV and pixF in assembly/ops/conv-gemm.ts) as
+// scalar float32 arithmetic (Math.fround after every operation, as the wasm float32 lanes
+// round): the clamped result where it does not flag the lane, and the flag. Every
+// unflagged result must be the reference's; flagged lanes go to the integer stage.
+const F = Math.fround;
+const MG = 12582912; // 1.5 * 2^23
+function stage32(acc, M, C, zp) {
+  const x = F(acc);
+  const v = F(F(x * M) + (x < 0 ? -C : C));
+  const r = F(v + MG);
+  const n = r - MG;
+  const flagged = Math.abs(F(v - n)) >= F(0.5 - 1 / 4096);
+  return { flagged, out: Math.min(127, Math.max(-128, n + zp)) };
+}
+
+test('the float32 output stage equals MBQM on every lane it does not flag', async (t) => {
+  const { gemmFloatStage } = await import('../dist/runtime/ops/conv.js');
+  const r = rng(7);
+  let checked = 0, flagged = 0, admitted = 0, rejected = 0;
+  for (let trial = 0; trial < 400; trial++) {
+    const n = 8;
+    const mult = new Int32Array(n), shift = new Int32Array(n), bias = new Int32Array(n);
+    const k = 1 + (r() % 1200);
+    const inZp = (r() % 256) - 128, zp = (r() % 256) - 128;
+    for (let c = 0; c < n; c++) {
+      const kind = r() % 4;
+      mult[c] = kind === 0 ? 2 ** 30 : kind === 1 ? (2 ** 30 + (r() % 2 ** 16) * 2 ** 14) : 2 ** 30 + (r() % 2 ** 30);
+      shift[c] = trial % 9 === 0 ? r() % 3 : -(r() % 24);
+      const bm = trial % 10 === 0 ? 1 << 29 : [100, 20000, 1 << 18][r() % 3];
+      bias[c] = (r() % (2 * bm + 1)) - bm;
+    }
+    const stage = gemmFloatStage(mult, shift, new Uint8Array(bias.buffer), k, inZp);
+    if (!stage) { rejected++; continue; }
+    admitted++;
+    for (let c = 0; c < n; c++) {
+      const M = stage[c], C = stage[8 + c];
+      const U = Math.abs(bias[c]) + 128 * k * (128 + Math.abs(inZp));
+      const accs = [0, 1, -1, U, -U];
+      for (let i = 0; i < 30; i++) accs.push((r() % (2 * U + 1)) - U);
+      // Next to the thresholds where MBQM steps, in the range that is not clamped.
+      const left = Math.max(shift[c], 0), right = Math.max(-shift[c], 0);
+      const D = 2 ** (31 + right), H = right > 0 ? 2 ** (30 + right) : 0, mm = mult[c] * 2 ** left;
+      for (let i = 0; i < 30; i++) {
+        const q = (r() % 700) - 350;
+        const acc0 = Math.floor((q * D - 2 ** 30 - H) / mm);
+        for (const d of [-2, -1, 0, 1, 2]) for (const sg of [1, -1]) accs.push(sg * (acc0 + d));
+      }
+      for (const acc of accs) {
+        if (Math.abs(acc) > U) continue;
+        const s = stage32(acc, M, C, zp);
+        checked++;
+        if (s.flagged) { flagged++; continue; }
+        const want = Math.min(127, Math.max(-128, mbqm(acc, mult[c], shift[c]) + zp));
+        if (s.out !== want) t.fail(`m ${mult[c]} shift ${shift[c]} acc ${acc}: got ${s.out}, want ${want}`);
+      }
+    }
+  }
+  t.true(admitted > 100 && rejected > 0, `admitted ${admitted}, rejected ${rejected}`);
+  // Half the accumulators sit next to a threshold on purpose, so many are flagged.
+  t.true(checked > 50000 && flagged > 100 && flagged < checked / 2, `checked ${checked}, flagged ${flagged}`);
+});
+
+test('the float32 output stage is refused when the accumulator bound is too wide', async (t) => {
+  const { gemmFloatStage } = await import('../dist/runtime/ops/conv.js');
+  const one = (m, s, b, k, zp) => gemmFloatStage(Int32Array.of(m, m), Int32Array.of(s, s), new Uint8Array(Int32Array.of(b, b).buffer), k, zp);
+  t.truthy(one(2 ** 30, -8, 20000, 960, 5));
+  // U * M >= 2^21: a large bias with a small right shift.
+  t.is(one(2 ** 30, -1, 2 ** 23, 16, 0), null);
+  // U * 2^left reaches 2^31 (the reference's left shift would wrap).
+  t.is(one(2 ** 30, 8, 2 ** 23, 16, 0), null);
+  // A right shift past 31 (MBQM's range).
+  t.is(one(2 ** 30, -32, 0, 16, 0), null);
+  const s = one(2 ** 30, -3, 0, 16, 0);
+  t.deepEqual([...s.slice(0, 2)], [2 ** -4, 2 ** -4]); // m / 2^(31+3) = 2^30 / 2^34
+  t.deepEqual([...s.slice(8, 10)], [2 ** -4, 2 ** -4]); // 2^30 / D
+});

@@ -3,21 +3,23 @@
 // relaxed-SIMD build (the conformance cases on one and on two threads), each compared with
 // its reference. Prints one JSON line:
 // { support, cases, threadedCases, failures: [...], convCases, relaxedOps, int16Ops }, where relaxedOps
-// counts the GEMM records that took the relaxed layout (record word 32 = 1).
+// counts the GEMM records that took the relaxed layout (record word 32 = 1), floatOps those
+// with the float32 output stage (word 33 a constant).
 import { createModel, loadModel, relaxedSupport } from '../dist/runtime/index.js';
 import { conformanceCases, firstDifference as describe, readCase, REFERENCE_EXTRA } from './helpers.mjs';
 import { allCases, firstDifference } from './conv-cases.mjs';
 
 const support = relaxedSupport();
-const out = { support, cases: 0, threadedCases: 0, failures: [], convCases: 0, relaxedOps: 0, int16Ops: 0 };
+const out = { support, cases: 0, threadedCases: 0, failures: [], convCases: 0, relaxedOps: 0, int16Ops: 0, floatOps: 0 };
 
-/** Counts the GEMM records (kernel 101 with 33 words) by their layout word. */
+/** Counts the GEMM records (kernel 101 with 34 words) by their layout and output stage. */
 function countLayouts(model) {
   for (const p of model.plan.ops) {
     const words = p.builder.words;
-    if (p.kernel !== 101 || words.length !== 33) continue;
+    if (p.kernel !== 101 || words.length !== 34) continue;
     if (words[32].v === 1) out.relaxedOps++;
     else out.int16Ops++;
+    if (words[33].k === 'const') out.floatOps++;
   }
 }
 

@@ -12,7 +12,8 @@
 // (groupOf(kp) rows of kp int16, kp = K rounded up to even, plus 32 bytes of slack),
 // 7-24 geometry, 25-27 output zero point and clamp, 29 requant table, 30 folded bias,
 // 31 the weights with channels in lanes (per block of 8 channels, kp / 2 pairs of 16 int8),
-// 32 the layout of word 31: 0 as just described, 1 the relaxed build's quads (below).
+// 32 the layout of word 31: 0 as just described, 1 the relaxed build's quads (below), 33 the
+// float32 output stage's constants (stageV in conv-requant.ts) or 0 for the integer stage.
 //
 // The relaxed build (ASC_FEATURE_RELAXED_SIMD, kestrel-relaxed.wasm) multiplies int8 by
 // int8 directly with i32x4.relaxed_dot_i8x16_i7x16_add_s, which every engine computes the
@@ -30,7 +31,7 @@
 // convGemmPixels(p, q0, q1) output pixels [q0, q1), convGemmChannels(p, b0, b1) blocks of
 // 8 output channels [b0, b1) of every pixel; a thread-aware caller gives each thread its own copy of the scratch (word 6).
 import { w, wp } from '../fixedpoint';
-import { anyLeft, finish8, requantQ, rqFast, storeH8 } from './conv-requant';
+import { anyLeft, finish8, requantQ, rqFast, stageV, storeH8 } from './conv-requant';
 import { threadScratch } from '../thread';
 
 // Eight results of one pixel (finish8's int16 lanes): all of them, or the first n (< 8).
@@ -110,18 +111,45 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
   }
 }
 
-// Four output pixels whose int16 rows (kp values each, row i at scr + i * rowB) are in
-// the scratch -> all output channels of the pixels, written from dst (dstStride bytes
-// between pixels); only the first nv (1..4) pixels are stored.
+// One pixel's eight accumulators (channels 0-3 in a, 4-7 in b; bias included) through
+// the integer output stage -> dst (the first n of them).
+@inline function pixQ(a: v128, b: v128, ta: usize, stride: usize, left: bool, fast: bool,
+  zp: v128, lo: v128, hi: v128, dst: usize, n: i32): void {
+  store8(dst, finish8(requantQ(a, ta, stride, left, fast, 22), requantQ(b, ta + 16, stride, left, fast, 22), zp, lo, hi), n);
+}
+
+// The same through the float32 stage (stageV in conv-requant.ts; ma..cb the channels' M
+// and C, sg the float32 sign bits, mg 1.5 * 2^23). Returns flag raised to the |d| of the
+// eight lanes: where it reaches FCHECK the results may be wrong, and the caller redoes the
+// pixel with pixQ.
+@inline function pixF(a: v128, b: v128, t: usize, stride: usize, sg: v128, mg: v128,
+  zp: v128, lo: v128, hi: v128, dst: usize, n: i32, flag: v128): v128 {
+  const va = stageV(a, v128.load(t), v128.load(t + stride), sg), vb = stageV(b, v128.load(t, 16), v128.load(t + stride, 16), sg);
+  const ra = f32x4.add(va, mg), rb = f32x4.add(vb, mg);
+  store8(dst, finish8(i32x4.sub(ra, mg), i32x4.sub(rb, mg), zp, lo, hi), n);
+  const da = f32x4.sub(va, f32x4.sub(ra, mg)), db = f32x4.sub(vb, f32x4.sub(rb, mg));
+  return f32x4.pmax(flag, f32x4.pmax(v128.andnot(da, sg), v128.andnot(db, sg)));
+}
+
+// |d| from which pixF's lanes are redone: 1/2 - 2^-12.
+const FCHECK: f32 = 0.5 - 1.0 / 4096.0;
+
 // The int16 rows of count pixels (row i at scr + i * rowB, kp values each) -> all output
 // channels of the pixels, written from dst (outC bytes between pixels): groups of four
-// pixels run the 4 x 8 register block, the last count % 4 pixels a 1 x 8 block.
-@inline function blocks(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0: i32, oc1: i32, left: bool, fast: bool): void {
+// pixels run the 4 x 8 register block, the last count % 4 pixels a 1 x 8 block. The
+// accumulators start at the bias. useF: the float32 output stage (record word 33), else
+// the integer one (left, fast: requantQ's cases).
+@inline function blocks(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0: i32, oc1: i32, left: bool, fast: bool, useF: bool): void {
   const wq = wp(p, 31), bias = wp(p, 30), rq = wp(p, 29);
   const outC = w(p, 13);
   const np = (outC + 7) & ~7;
   const stride = <usize>np << 2;
   const zp = i16x8.splat(<i16>w(p, 25)), lo = i16x8.splat(<i16>w(p, 26)), hi = i16x8.splat(<i16>w(p, 27));
+  const fs = useF ? wp(p, 33) : 0;
+  // The float32 stage's constants, from a value the optimizer cannot fold (as literals
+  // V8 rebuilt them in every block).
+  const one = <i32>(outC > 0);
+  const sg = i32x4.splat(one << 31), mg = f32x4.splat(<f32>(one * 12582912)), chk = f32x4.splat(<f32>one * FCHECK);
   const blockBytes = rowB << 2;
   const dstStride = <usize>outC;
   let i = 0;
@@ -131,8 +159,9 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
     const dRow = dst + <usize>i * dstStride;
     for (let oc = oc0; oc < oc1; oc += 8) {
       let wv = wq + <usize>(oc >> 3) * blockBytes;
-      let a0 = i32x4.splat(0), b0 = i32x4.splat(0), a1 = i32x4.splat(0), b1 = i32x4.splat(0);
-      let a2 = i32x4.splat(0), b2 = i32x4.splat(0), a3 = i32x4.splat(0), b3 = i32x4.splat(0);
+      const o4 = <usize>oc << 2;
+      let a0 = v128.load(bias + o4), b0 = v128.load(bias + o4 + 16);
+      let a1 = a0, b1 = b0, a2 = a0, b2 = b0, a3 = a0, b3 = b0;
       for (let x = r0; x < xe; x += 4) {
         const w0 = v128.load8x8_s(wv), w1 = v128.load8x8_s(wv, 8);
         let t = v128.load32_splat(x);
@@ -145,15 +174,27 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
         a3 = i32x4.add(a3, i32x4.dot_i16x8_s(t, w0)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(t, w1));
         wv += 16;
       }
-      const o4 = <usize>oc << 2;
-      const ba = v128.load(bias + o4), bb = v128.load(bias + o4 + 16);
-      const ta = rq + o4, tb = ta + 16;
+      const ta = rq + o4;
       const n = outC - oc;
       const d = dRow + <usize>oc;
-      store8(d, finish8(requantQ(i32x4.add(a0, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b0, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
-      store8(d + dstStride, finish8(requantQ(i32x4.add(a1, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b1, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
-      store8(d + 2 * dstStride, finish8(requantQ(i32x4.add(a2, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b2, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
-      store8(d + 3 * dstStride, finish8(requantQ(i32x4.add(a3, ba), ta, stride, left, fast, 22), requantQ(i32x4.add(b3, bb), tb, stride, left, fast, 22), zp, lo, hi), n);
+      if (useF) {
+        const t = fs + o4;
+        let flag = pixF(a0, b0, t, stride, sg, mg, zp, lo, hi, d, n, f32x4.splat(0));
+        flag = pixF(a1, b1, t, stride, sg, mg, zp, lo, hi, d + dstStride, n, flag);
+        flag = pixF(a2, b2, t, stride, sg, mg, zp, lo, hi, d + 2 * dstStride, n, flag);
+        flag = pixF(a3, b3, t, stride, sg, mg, zp, lo, hi, d + 3 * dstStride, n, flag);
+        if (v128.any_true(f32x4.ge(flag, chk))) {
+          pixQ(a0, b0, ta, stride, true, false, zp, lo, hi, d, n);
+          pixQ(a1, b1, ta, stride, true, false, zp, lo, hi, d + dstStride, n);
+          pixQ(a2, b2, ta, stride, true, false, zp, lo, hi, d + 2 * dstStride, n);
+          pixQ(a3, b3, ta, stride, true, false, zp, lo, hi, d + 3 * dstStride, n);
+        }
+      } else {
+        pixQ(a0, b0, ta, stride, left, fast, zp, lo, hi, d, n);
+        pixQ(a1, b1, ta, stride, left, fast, zp, lo, hi, d + dstStride, n);
+        pixQ(a2, b2, ta, stride, left, fast, zp, lo, hi, d + 2 * dstStride, n);
+        pixQ(a3, b3, ta, stride, left, fast, zp, lo, hi, d + 3 * dstStride, n);
+      }
     }
   }
   for (; i < count; i++) {
@@ -162,35 +203,50 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
     const dRow = dst + <usize>i * dstStride;
     for (let oc = oc0; oc < oc1; oc += 8) {
       let wv = wq + <usize>(oc >> 3) * blockBytes;
-      let a0 = i32x4.splat(0), b0 = i32x4.splat(0);
+      const o4 = <usize>oc << 2;
+      let a0 = v128.load(bias + o4), b0 = v128.load(bias + o4 + 16);
       for (let x = r0; x < xe; x += 4) {
         const t = v128.load32_splat(x);
         a0 = i32x4.add(a0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv)));
         b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 8)));
         wv += 16;
       }
-      const o4 = <usize>oc << 2;
-      store8(dRow + <usize>oc, finish8(
-        requantQ(i32x4.add(a0, v128.load(bias + o4)), rq + o4, stride, left, fast, 22),
-        requantQ(i32x4.add(b0, v128.load(bias + o4 + 16)), rq + o4 + 16, stride, left, fast, 22), zp, lo, hi), outC - oc);
+      tail1(a0, b0, p, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, dRow + <usize>oc, outC - oc);
     }
+  }
+}
+
+// One pixel's output stage outside the 4-pixel blocks (tail pixels, and the relaxed
+// kernel): float32 with the check, or integer.
+@inline function tail1(a: v128, b: v128, p: usize, o4: usize, stride: usize, left: bool, fast: bool, useF: bool, fs: usize,
+  sg: v128, mg: v128, chk: v128, zp: v128, lo: v128, hi: v128, d: usize, n: i32): void {
+  const ta = wp(p, 29) + o4;
+  if (useF) {
+    const t = fs + o4;
+    const flag = pixF(a, b, t, stride, sg, mg, zp, lo, hi, d, n, f32x4.splat(0));
+    if (v128.any_true(f32x4.ge(flag, chk))) pixQ(a, b, ta, stride, true, false, zp, lo, hi, d, n);
+  } else {
+    pixQ(a, b, ta, stride, left, fast, zp, lo, hi, d, n);
   }
 }
 
 // The block kernel as plain functions (one call per group of pixels keeps the pixel
 // loop's variables out of the block's registers), with and without channels that shift
-// left, with the 32-bit (F) or the 64-bit (S) division.
+// left, with the 32-bit (F) or the 64-bit (S) division; blocksX with the float32 stage.
 function blocksLF(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0: i32, oc1: i32): void {
-  blocks(p, scr, rowB, dst, count, oc0, oc1, true, true);
+  blocks(p, scr, rowB, dst, count, oc0, oc1, true, true, false);
 }
 function blocksRF(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0: i32, oc1: i32): void {
-  blocks(p, scr, rowB, dst, count, oc0, oc1, false, true);
+  blocks(p, scr, rowB, dst, count, oc0, oc1, false, true, false);
 }
 function blocksLS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0: i32, oc1: i32): void {
-  blocks(p, scr, rowB, dst, count, oc0, oc1, true, false);
+  blocks(p, scr, rowB, dst, count, oc0, oc1, true, false, false);
 }
 function blocksRS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0: i32, oc1: i32): void {
-  blocks(p, scr, rowB, dst, count, oc0, oc1, false, false);
+  blocks(p, scr, rowB, dst, count, oc0, oc1, false, false, false);
+}
+function blocksX(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0: i32, oc1: i32): void {
+  blocks(p, scr, rowB, dst, count, oc0, oc1, true, false, true);
 }
 
 // ---------------------------------------------------------------------------------
@@ -201,12 +257,15 @@ function blocksRS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0
   return i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wv, acc);
 }
 
-@inline function blocksQ(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32, left: bool, fast: bool): void {
-  const wq = wp(p, 31), bias = wp(p, 30), rq = wp(p, 29);
+@inline function blocksQ(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32, left: bool, fast: bool, useF: bool): void {
+  const wq = wp(p, 31), bias = wp(p, 30);
   const outC = w(p, 13);
   const np = (outC + 7) & ~7;
   const stride = <usize>np << 2;
   const zp = i16x8.splat(<i16>w(p, 25)), lo = i16x8.splat(<i16>w(p, 26)), hi = i16x8.splat(<i16>w(p, 27));
+  const fs = useF ? wp(p, 33) : 0;
+  const one = <i32>(outC > 0);
+  const sg = i32x4.splat(one << 31), mg = f32x4.splat(<f32>(one * 12582912)), chk = f32x4.splat(<f32>one * FCHECK);
   const blockBytes = <usize>kq << 4;
   const dstStride = <usize>outC;
   const kqB = <usize>kq;
@@ -217,8 +276,10 @@ function blocksRS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0
     const dRow = dst + <usize>i * dstStride;
     for (let oc = oc0; oc < oc1; oc += 8) {
       let wv = wq + <usize>(oc >> 3) * blockBytes;
-      let pa0 = i32x4.splat(0), na0 = i32x4.splat(0), pb0 = i32x4.splat(0), nb0 = i32x4.splat(0);
-      let pa1 = i32x4.splat(0), na1 = i32x4.splat(0), pb1 = i32x4.splat(0), nb1 = i32x4.splat(0);
+      const o4 = <usize>oc << 2;
+      // The positive halves' sums start at the bias.
+      let pa0 = v128.load(bias + o4), na0 = i32x4.splat(0), pb0 = v128.load(bias + o4 + 16), nb0 = i32x4.splat(0);
+      let pa1 = pa0, na1 = na0, pb1 = pb0, nb1 = nb0;
       for (let x = r0; x < xe; x += 4) {
         const wpa = v128.load(wv), wna = v128.load(wv, 16), wpb = v128.load(wv, 32), wnb = v128.load(wv, 48);
         let t = v128.load32_splat(x);
@@ -227,13 +288,10 @@ function blocksRS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0
         pa1 = rdot(t, wpa, pa1); na1 = rdot(t, wna, na1); pb1 = rdot(t, wpb, pb1); nb1 = rdot(t, wnb, nb1);
         wv += 64;
       }
-      const o4 = <usize>oc << 2;
-      const ba = v128.load(bias + o4), bb = v128.load(bias + o4 + 16);
-      const ta = rq + o4, tb = ta + 16;
-      const n = outC - oc;
       const d = dRow + <usize>oc;
-      store8(d, finish8(requantQ(i32x4.add(i32x4.sub(pa0, na0), ba), ta, stride, left, fast, 22), requantQ(i32x4.add(i32x4.sub(pb0, nb0), bb), tb, stride, left, fast, 22), zp, lo, hi), n);
-      store8(d + dstStride, finish8(requantQ(i32x4.add(i32x4.sub(pa1, na1), ba), ta, stride, left, fast, 22), requantQ(i32x4.add(i32x4.sub(pb1, nb1), bb), tb, stride, left, fast, 22), zp, lo, hi), n);
+      const n = outC - oc;
+      tail1(i32x4.sub(pa0, na0), i32x4.sub(pb0, nb0), p, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, d, n);
+      tail1(i32x4.sub(pa1, na1), i32x4.sub(pb1, nb1), p, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, d + dstStride, n);
     }
   }
   if (i < count) {
@@ -242,32 +300,33 @@ function blocksRS(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0
     const dRow = dst + <usize>i * dstStride;
     for (let oc = oc0; oc < oc1; oc += 8) {
       let wv = wq + <usize>(oc >> 3) * blockBytes;
-      let pa = i32x4.splat(0), na = i32x4.splat(0), pb = i32x4.splat(0), nb = i32x4.splat(0);
+      const o4 = <usize>oc << 2;
+      let pa = v128.load(bias + o4), na = i32x4.splat(0), pb = v128.load(bias + o4 + 16), nb = i32x4.splat(0);
       for (let x = r0; x < xe; x += 4) {
         const t = v128.load32_splat(x);
         pa = rdot(t, v128.load(wv), pa); na = rdot(t, v128.load(wv, 16), na);
         pb = rdot(t, v128.load(wv, 32), pb); nb = rdot(t, v128.load(wv, 48), nb);
         wv += 64;
       }
-      const o4 = <usize>oc << 2;
-      store8(dRow + <usize>oc, finish8(
-        requantQ(i32x4.add(i32x4.sub(pa, na), v128.load(bias + o4)), rq + o4, stride, left, fast, 22),
-        requantQ(i32x4.add(i32x4.sub(pb, nb), v128.load(bias + o4 + 16)), rq + o4 + 16, stride, left, fast, 22), zp, lo, hi), outC - oc);
+      tail1(i32x4.sub(pa, na), i32x4.sub(pb, nb), p, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, dRow + <usize>oc, outC - oc);
     }
   }
 }
 
 function blocksQLF(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32): void {
-  blocksQ(p, scr, rowB, kq, dst, count, oc0, oc1, true, true);
+  blocksQ(p, scr, rowB, kq, dst, count, oc0, oc1, true, true, false);
 }
 function blocksQRF(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32): void {
-  blocksQ(p, scr, rowB, kq, dst, count, oc0, oc1, false, true);
+  blocksQ(p, scr, rowB, kq, dst, count, oc0, oc1, false, true, false);
 }
 function blocksQLS(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32): void {
-  blocksQ(p, scr, rowB, kq, dst, count, oc0, oc1, true, false);
+  blocksQ(p, scr, rowB, kq, dst, count, oc0, oc1, true, false, false);
 }
 function blocksQRS(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32): void {
-  blocksQ(p, scr, rowB, kq, dst, count, oc0, oc1, false, false);
+  blocksQ(p, scr, rowB, kq, dst, count, oc0, oc1, false, false, false);
+}
+function blocksQX(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32): void {
+  blocksQ(p, scr, rowB, kq, dst, count, oc0, oc1, true, false, true);
 }
 
 // n int8 from src to dst (n < 8: byte by byte, so nothing at or past end is read).
@@ -311,7 +370,7 @@ function gather8(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
 }
 
 // Output pixels [q0, q1), channels [oc0, oc1), layout 1.
-function pixelsQ(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32, left: bool, fast: bool): void {
+function pixelsQ(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32, left: bool, fast: bool, useF: bool): void {
   const inC = w(p, 10);
   const k = w(p, 14) * w(p, 15) * inC;
   const kq = (k + 3) & ~3;
@@ -345,7 +404,9 @@ function pixelsQ(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32, left: bool, fas
       }
     }
     const dst = output + <usize>q * outC;
-    if (fast) {
+    if (useF) {
+      blocksQX(p, rows, rowB, kq, dst, count, oc0, oc1);
+    } else if (fast) {
       if (left) blocksQLF(p, rows, rowB, kq, dst, count, oc0, oc1);
       else blocksQRF(p, rows, rowB, kq, dst, count, oc0, oc1);
     } else {
@@ -371,7 +432,7 @@ function pixelsQ(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32, left: bool, fas
 }
 
 // Output pixels [q0, q1), G at a time.
-@inline function pixels(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32, is1x1: bool, dense: bool, left: bool, fast: bool): void {
+@inline function pixels(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32, is1x1: bool, dense: bool, left: bool, fast: bool, useF: bool): void {
   const k = w(p, 14) * w(p, 15) * w(p, 10);
   const kp = k + (k & 1);
   const rowB = <usize>kp << 1;
@@ -421,7 +482,9 @@ function pixelsQ(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32, left: bool, fas
       }
     }
     const dst = output + <usize>q * outC;
-    if (fast) {
+    if (useF) {
+      blocksX(p, scr, rowB, dst, count, oc0, oc1);
+    } else if (fast) {
       if (left) blocksLF(p, scr, rowB, dst, count, oc0, oc1);
       else blocksRF(p, scr, rowB, dst, count, oc0, oc1);
     } else {
@@ -460,16 +523,18 @@ function convGemmPart(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32): void {
   const np = (outC + 7) & ~7;
   const left = anyLeft(wp(p, 29), np);
   const fast = rqFast(wp(p, 29), np) >= 0;
+  // Word 33: the float32 output stage's constants, or 0 (its prepare refused it).
+  const useF = wp(p, 33) != 0;
   if (ASC_FEATURE_RELAXED_SIMD) {
     if (w(p, 32) == 1) {
-      pixelsQ(p, q0, q1, oc0, oc1, left, fast);
+      pixelsQ(p, q0, q1, oc0, oc1, left, fast, useF);
       return;
     }
   }
   if (is1x1) {
-    if (dense) pixels(p, q0, q1, oc0, oc1, true, true, left, fast);
-    else pixels(p, q0, q1, oc0, oc1, true, false, left, fast);
+    if (dense) pixels(p, q0, q1, oc0, oc1, true, true, left, fast, useF);
+    else pixels(p, q0, q1, oc0, oc1, true, false, left, fast, useF);
   } else {
-    pixels(p, q0, q1, oc0, oc1, false, false, left, fast);
+    pixels(p, q0, q1, oc0, oc1, false, false, left, fast, useF);
   }
 }

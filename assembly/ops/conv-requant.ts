@@ -127,3 +127,31 @@
   const h = i16x8.narrow_i32x4_s(a, b);
   v128.store64_lane(dst, i8x16.narrow_i16x8_s(h, h), 0);
 }
+
+// Output stage in float32 for the GEMM kernel (conv-gemm.ts), where its prepare admits
+// it (gemmFloatStage in src/runtime/ops/conv.ts): four lanes per operation instead of
+// requantQ's 64-bit products, and a check that sends the rare lanes it cannot decide to
+// requantQ. Per channel: f32 M = m * 2^left / D rounded to float32, and C as in requantF
+// (2^30 / D when right > 0, else 0: a power of two, exact), D = 2^(31+right).
+//
+// Exactness. requantF's proof shows that MBQM(acc) is t = acc * M_e + E + copysign(C, acc)
+// rounded to the nearest integer, never a tie, with M_e the exact M and E = 1/(2D) < 2^-32
+// (its v has the sign of acc). Here v = fl(fl(fl(acc) * M) + copysign(C, acc)): four
+// roundings of relative size 2^-24 at most (the conversion of acc, M, the product, the
+// sum) and E dropped give |v - t| <= 4.001 * 2^-24 * |acc * M_e| + 2^-26 + 2^-32, below
+// 2^-12 while |t| <= 520. Adding 1.5 * 2^23 rounds v to the nearest integer n (|v| < 2^22
+// is the prepare's bound, with U the largest |acc|: U * M_e < 2^21), whose two's
+// complement is then the low bits of the sum minus those of 1.5 * 2^23, and d = v - n is
+// exact. When |d| < 1/2 - 2^-12, v lies more than 2^-12 from every half-integer, so t,
+// within 2^-12 of v, rounds to the same n: n is MBQM(acc). When |t| > 520, v has t's sign
+// and |v| > 519, so n and the exact result both clamp to the same int8 bound (|zp| <= 128).
+// Otherwise (|d| >= 1/2 - 2^-12, a 2^-11 chance per lane) the caller redoes the block
+// with requantQ. The prepare also keeps U * 2^left below 2^31, so the reference's left
+// shift of acc does not wrap (a sum that wraps is the same wrapped int32 here).
+
+// The float32 value v of four accumulators (acc includes the bias), per channel M and C;
+// sg = the float32 sign bits.
+@inline export function stageV(acc: v128, m: v128, c: v128, sg: v128): v128 {
+  const x = f32x4.convert_i32x4_s(acc);
+  return f32x4.add(f32x4.mul(x, m), v128.or(v128.and(x, sg), c));
+}

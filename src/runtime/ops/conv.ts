@@ -418,6 +418,8 @@ export interface GemmSpec {
 interface Shared {
   mult: Int32Array; shift: Int32Array; bias: Uint8Array; inZp: number;
   table: Uint8Array; folded: Int32Array;
+  /** The float32 output stage's constants, or null where it is not exact. */
+  stage: Float32Array | null;
 }
 interface Packed {
   k: number; outC: number; sums: Int32Array; blobs: Shared[];
@@ -464,7 +466,8 @@ export function filterView(data: Uint8Array, count: number): Int8Array {
  * Writes the record of kernel 101 for the SIMD build's GEMM (assembly/ops/conv-gemm.ts):
  * CONV_2D int8 without groups, and FULLY_CONNECTED int8 as a 1x1 convolution over its
  * rows (src/runtime/ops/matmul.ts). Word 1 (the scalar kernels' weights) stays 0; word 32 names
- * the layout of word 31: 1 for the relaxed build's quads, 0 for the int16 pairs.
+ * the layout of word 31: 1 for the relaxed build's quads, 0 for the int16 pairs; word 33 holds
+ * the float32 output stage's constants (gemmFloatStage), or 0 where it is not exact.
  */
 export function gemmRecord(ctx: OpContext, s: GemmSpec): void {
   const { g, k } = s;
@@ -474,6 +477,7 @@ export function gemmRecord(ctx: OpContext, s: GemmSpec): void {
     c = {
       mult: s.mult, shift: s.shift, bias: s.bias, inZp: s.inZp,
       table: requantTable(s.mult, s.shift, false), folded: foldBias(s.bias, sums, s.inZp),
+      stage: gemmFloatStage(s.mult, s.shift, s.bias, k, s.inZp),
     };
     blobs.push(c);
   }
@@ -484,6 +488,38 @@ export function gemmRecord(ctx: OpContext, s: GemmSpec): void {
   ctx.b.i32s([g.inC, 1, g.strideH, g.strideW, g.dilH, g.dilW, g.padH, g.padW,
     -s.inZp, s.outZp, s.actMin, s.actMax, Math.ceil(k / 8) * 8]);
   ctx.b.constant(c.table).constant(c.folded).constant(lanes).i32(layout);
+  if (c.stage) ctx.b.constant(c.stage);
+  else ctx.b.i32(0);
+}
+
+/**
+ * Constants of the GEMM kernel's float32 output stage (stageV in
+ * assembly/ops/conv-requant.ts, which holds the proof), for np = outC rounded up to 8
+ * channels: f32 M[np] | f32 C[np], M = m · 2^left / D rounded to float32, C = 2^30 / D when
+ * right > 0 else 0, D = 2^(31+right); padding channels 0. Returns null unless every
+ * channel admits it: with U = |bias| + 128 · k · (128 + |zp|), a bound on |acc| (|w| <= 128,
+ * |x − zp| <= 128 + |zp|), U · 2^left < 2^31 and U · M < 2^21.
+ */
+export function gemmFloatStage(mult: Int32Array, shift: Int32Array, bias: Uint8Array, k: number, inZp: number): Float32Array | null {
+  const n = mult.length;
+  const np = padTo8(n);
+  const out = new Float32Array(2 * np);
+  const bv = new DataView(bias.buffer, bias.byteOffset, bias.byteLength);
+  const xs = 128 * k * (128 + Math.abs(inZp));
+  for (let c = 0; c < n; c++) {
+    const m = mult[c]!;
+    const s = shift[c]!;
+    const left = s > 0 ? s : 0;
+    const right = s < 0 ? -s : 0;
+    if (m < 0 || right > 31) return null;
+    const u = (Math.abs(bv.getInt32(c * 4, true)) + xs) * 2 ** left;
+    const D = 2 ** (31 + right);
+    const M = (m * 2 ** left) / D;
+    if (u >= 2 ** 31 || u * M >= 2 ** 21) return null;
+    out[c] = M;
+    out[np + c] = right > 0 ? 2 ** 30 / D : 0;
+  }
+  return out;
 }
 
 const conv2d: OpDef = {
