@@ -155,7 +155,7 @@ export function splitRows(rec: usize): i32 {
   if (g == 2) return (load<i32>(p + (13 << 2)) + 7) >> 3;
   if ((id >= 101 && id <= 103) || id == 111 || id == 112) return convRowCount(id, p);
   if (id == 201 || id == 202) return fcRowCount(p);
-  if (id >= 301 && id <= 308) return elementwiseRowCount(id, p);
+  if (id >= 301 && id <= 309) return elementwiseRowCount(id, p);
   return 0;
 }
 

@@ -201,6 +201,68 @@ function rowMaxMin<T>(isMax: bool, a: usize, sa: i32, b: usize, sb: i32, o: usiz
 }
 
 // ---------------------------------------------------------------------------------
+// 309 ADDSUB_I8_TABLE: [a, b, out, nd, (words 4-16 as kernel 301), table, built, walk...]
+// An int8 ADD or SUB on large tensors: every output is one of 65536 values, looked up as
+// table[(u(a) << 8) | u(b)], u(x) = x & 255. The table (65536 bytes, then the 256 bytes
+// 0..255) is filled on the op's first run by kernel 301's own row code, one row per value
+// of a, and word 18 then set: before any other thread reads it (splitRows runs on thread
+// 0 before it hands out rows, through elementwiseRowCount).
+const ADDSUB_T_WALK = 19;
+
+function ensureTable(p: usize): void {
+  if (w(p, 18) != 0) return;
+  const t = wp(p, 17);
+  const iota = t + 65536;
+  // Row u(a): a broadcast (step 0) against b = every int8 value in u8 order.
+  for (let ua = 0; ua < 256; ua++) rowAddSub<i8>(p, iota + <usize>ua, 0, iota, 1, t + (<usize>ua << 8), 256);
+  store<i32>(p + (18 << 2), 1);
+}
+
+@inline function lookup(t: usize, ia: i32, ib: i32): u8 {
+  return load<u8>(t + <usize>(((ia & 255) << 8) | (ib & 255)));
+}
+
+function rowTable(p: usize, a: usize, sa: i32, b: usize, sb: i32, o: usize, n: i32): void {
+  const t = wp(p, 17);
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (sa && sb) {
+      // Sixteen at a time: interleaving the bytes of b and a gives the sixteen indices as
+      // int16 lanes (b the low byte, a the high one).
+      for (; i + 16 <= n; i += 16) {
+        const va = v128.load(a + <usize>i), vb = v128.load(b + <usize>i);
+        const lo = i8x16.shuffle(vb, va, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const hi = i8x16.shuffle(vb, va, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        const d = o + <usize>i;
+        store<u8>(d, load<u8>(t + <usize>i16x8.extract_lane_u(lo, 0)));
+        store<u8>(d, load<u8>(t + <usize>i16x8.extract_lane_u(lo, 1)), 1);
+        store<u8>(d, load<u8>(t + <usize>i16x8.extract_lane_u(lo, 2)), 2);
+        store<u8>(d, load<u8>(t + <usize>i16x8.extract_lane_u(lo, 3)), 3);
+        store<u8>(d, load<u8>(t + <usize>i16x8.extract_lane_u(lo, 4)), 4);
+        store<u8>(d, load<u8>(t + <usize>i16x8.extract_lane_u(lo, 5)), 5);
+        store<u8>(d, load<u8>(t + <usize>i16x8.extract_lane_u(lo, 6)), 6);
+        store<u8>(d, load<u8>(t + <usize>i16x8.extract_lane_u(lo, 7)), 7);
+        store<u8>(d, load<u8>(t + <usize>i16x8.extract_lane_u(hi, 0)), 8);
+        store<u8>(d, load<u8>(t + <usize>i16x8.extract_lane_u(hi, 1)), 9);
+        store<u8>(d, load<u8>(t + <usize>i16x8.extract_lane_u(hi, 2)), 10);
+        store<u8>(d, load<u8>(t + <usize>i16x8.extract_lane_u(hi, 3)), 11);
+        store<u8>(d, load<u8>(t + <usize>i16x8.extract_lane_u(hi, 4)), 12);
+        store<u8>(d, load<u8>(t + <usize>i16x8.extract_lane_u(hi, 5)), 13);
+        store<u8>(d, load<u8>(t + <usize>i16x8.extract_lane_u(hi, 6)), 14);
+        store<u8>(d, load<u8>(t + <usize>i16x8.extract_lane_u(hi, 7)), 15);
+      }
+    }
+  }
+  // The rest, and rows where an input is broadcast (its step is 0).
+  const stepA = <usize>(sa ? 1 : 0), stepB = <usize>(sb ? 1 : 0);
+  a += <usize>i * stepA; b += <usize>i * stepB;
+  for (; i < n; i++) {
+    store<u8>(o + <usize>i, lookup(t, <i32>load<u8>(a), <i32>load<u8>(b)));
+    a += stepA; b += stepB;
+  }
+}
+
+// ---------------------------------------------------------------------------------
 // The walk: dimension d of the entries at `dims`; rows (d == 0) go to the op's row.
 
 function row(id: i32, p: usize, a: usize, sa: i32, b: usize, sb: i32, o: usize, n: i32): void {
@@ -213,6 +275,7 @@ function row(id: i32, p: usize, a: usize, sa: i32, b: usize, sb: i32, o: usize, 
     case 306: rowMaxMin<i8>(false, a, sa, b, sb, o, n); break;
     case 307: rowMaxMin<i16>(true, a, sa, b, sb, o, n); break;
     case 308: rowMaxMin<i16>(false, a, sa, b, sb, o, n); break;
+    case 309: rowTable(p, a, sa, b, sb, o, n); break;
     default: break;
   }
 }
@@ -237,12 +300,18 @@ function run(id: i32, p: usize, walkWord: i32): void {
   walk(id, p, p + (<usize>walkWord << 2), nd - 1, wp(p, 0), wp(p, 1), wp(p, 2));
 }
 
+function runTable(p: usize): void {
+  ensureTable(p);
+  run(309, p, ADDSUB_T_WALK);
+}
+
 // Returns false for an id this family does not know.
 export function runElementwise(id: i32, p: usize): bool {
   switch (id) {
     case 301: case 302: run(id, p, ADDSUB_WALK); break;
     case 303: case 304: run(id, p, MUL_WALK); break;
     case 305: case 306: case 307: case 308: run(id, p, MAXMIN_WALK); break;
+    case 309: runTable(p); break;
     default: return false;
   }
   return true;
@@ -256,10 +325,11 @@ export function runElementwise(id: i32, p: usize): bool {
 const EW_BLOCK = 2048;
 
 @inline function walkWordOf(id: i32): i32 {
-  return id <= 302 ? ADDSUB_WALK : id <= 304 ? MUL_WALK : MAXMIN_WALK;
+  return id <= 302 ? ADDSUB_WALK : id <= 304 ? MUL_WALK : id <= 308 ? MAXMIN_WALK : ADDSUB_T_WALK;
 }
 
 export function elementwiseRowCount(id: i32, p: usize): i32 {
+  if (id == 309) ensureTable(p);
   if (w(p, 3) != 1) return 0;
   const n = load<i32>(p + (<usize>walkWordOf(id) << 2));
   return (n + EW_BLOCK - 1) / EW_BLOCK;
@@ -267,13 +337,13 @@ export function elementwiseRowCount(id: i32, p: usize): i32 {
 
 // Runs rows [r0, r1) of a single-row walk. Returns false for an id this family does not know.
 export function runElementwiseRows(id: i32, p: usize, r0: i32, r1: i32): bool {
-  if (id < 301 || id > 308) return false;
+  if (id < 301 || id > 309) return false;
   const e = p + (<usize>walkWordOf(id) << 2);
   const n = load<i32>(e), sa = load<i32>(e, 4), sb = load<i32>(e, 8);
   const s = r0 * EW_BLOCK;
   const end = min(r1 * EW_BLOCK, n);
   if (end <= s) return true;
-  const esz: usize = id == 301 || id == 303 || id == 305 || id == 306 ? 1 : 2;
+  const esz: usize = id == 301 || id == 303 || id == 305 || id == 306 || id == 309 ? 1 : 2;
   const off = <usize>s * esz;
   row(id, p, wp(p, 0) + off * <usize>sa, sa, wp(p, 1) + off * <usize>sb, sb, wp(p, 2) + off, end - s);
   return true;

@@ -31,7 +31,7 @@ export interface ThreadedExports extends KernelExports {
 /** Kernel ids whose output rows can be split (assembly/index.ts splitRows). */
 const SPLIT_KERNELS = new Set([101, 102, 103, 111, 112, 201, 202]);
 /** Elementwise kernels (ADD SUB MUL MAXIMUM MINIMUM): split in blocks of output elements when not broadcasting. */
-const SPLIT_ELEMENTWISE = new Set([301, 302, 303, 304, 305, 306, 307, 308]);
+const SPLIT_ELEMENTWISE = new Set([301, 302, 303, 304, 305, 306, 307, 308, 309]);
 /** Ops smaller than this stay on thread 0: handing out work costs about as much as this many MACs. */
 export const MIN_SPLIT_MACS = 16 * 1024;
 /** Elementwise ops with fewer output elements stay on thread 0. */

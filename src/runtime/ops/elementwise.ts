@@ -32,7 +32,15 @@ export const K = {
   MIN_I8: 306,
   MAX_I16: 307,
   MIN_I16: 308,
+  ADDSUB_I8_TABLE: 309,
 } as const;
+
+/**
+ * int8 ADD / SUB outputs from which the kernel looks results up in a table of all 65536
+ * input pairs (64 KiB, filled on the first run, which costs about as much as computing
+ * 65536 outputs) instead of computing them: from here it pays for itself within a few runs.
+ */
+export const ADD_TABLE_MIN = 4096;
 
 /** Highest tensor rank accepted (TFLite's broadcast loop handles up to 8). */
 const MAX_RANK = 8;
@@ -200,8 +208,21 @@ function prepareAddSub(ctx: OpContext, isSub: boolean): Prepared {
   const dims = head(ctx, o);
   // Params (words 4..16): [off1, off2, leftShift, m1, r1, m2, r2, mo, ro, outOff, actMin, actMax, negate]
   ctx.b.i32s([-q1.zeroPoint, -q2.zeroPoint, leftShift, m1, r1, m2, r2, mo, ro, qo.zeroPoint, actMin, actMax, isSub ? -1 : 0]);
+  if (o.dtype === 'int8' && numElements(o.out.shape) >= ADD_TABLE_MIN) {
+    // Kernel 309: the table (filled by the kernel on the first run) and its flag.
+    ctx.b.constant(lookupTableSpace()).i32(0);
+    walk(ctx, dims, 1);
+    return { kernel: K.ADDSUB_I8_TABLE };
+  }
   walk(ctx, dims, dtypeSize(o.dtype));
   return { kernel: o.dtype === 'int16' ? K.ADDSUB_I16 : K.ADDSUB_I8 };
+}
+
+/** Room for kernel 309's table (65536 bytes, filled on the first run) and the bytes 0..255 after it. */
+function lookupTableSpace(): Uint8Array {
+  const b = new Uint8Array(65536 + 256);
+  for (let i = 0; i < 256; i++) b[65536 + i] = i;
+  return b;
 }
 
 function prepareMul(ctx: OpContext): Prepared {
