@@ -132,3 +132,31 @@ test('the Node example classifies both bundled frames through the package entry 
   t.regex(await run(join(ROOT, 'assets', 'person.gray')), /^person \(/);
   t.regex(await run(join(ROOT, 'assets', 'no_person.gray')), /^no person \(/);
 });
+
+test('a disposed model\'s kernel instance serves the next model, zeroed: the same outputs as a fresh one', async (t) => {
+  // Two different models in turn, each run on inputs that leave the arena full of values.
+  const cases = conformanceCases().filter((c) => c.name.startsWith('person_detect') || c.name.startsWith('micro_speech'));
+  t.true(cases.length >= 2);
+  const fresh = [];
+  for (const c of cases) {
+    const { model, inputs } = readCase(c.dir);
+    const m = await loadModel(model, { backend: 'simd' });
+    fresh.push(m.run(inputs));
+    // Not disposed: the next load gets a fresh instance.
+  }
+  let prevMemory = null;
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < cases.length; i++) {
+      const { model, inputs } = readCase(cases[i].dir);
+      const m = await loadModel(model, { backend: 'simd' });
+      const mem = m['kernels'].memory;
+      if (prevMemory) t.is(mem, prevMemory, 'the disposed model\'s instance is used again');
+      // Junk in every input first, so what the arena held differs from a clean run.
+      m.run(inputs.map((x) => x.map((_, j) => (j * 37) % 100)));
+      const got = m.run(inputs);
+      got.forEach((o, k) => t.deepEqual(Buffer.from(o.buffer), Buffer.from(fresh[i][k].buffer), `${cases[i].name} output ${k}`));
+      prevMemory = mem;
+      m.dispose();
+    }
+  }
+});
