@@ -232,6 +232,10 @@ export const dwCases = [
   { name: '3x3 stride 2, 16 channels, effective scale near 1 (right shift 0 and 1)', inShape: [1, 9, 9, 16], fH: 3, fW: 3, outC: 16, s: 2, filterScale: 0.6, inScale: 0.1, outScale: 0.05 },
   { name: '3x3 stride 1, 16 channels, extreme zero points, no bias', inShape: [1, 6, 6, 16], fH: 3, fW: 3, outC: 16, inZp: -128, outZp: 127, noBias: true },
   { name: '3x3 stride 1, 16 channels, power-of-two scales (ties in the reference rounding)', inShape: [1, 7, 7, 16], fH: 3, fW: 3, outC: 16, perChannel: false, filterScale: 0.0625, inScale: 0.5, outScale: 4 },
+  // The float32 output stage's ties (handed to the integer stage): power-of-two scales with
+  // outputs mostly inside the clamp, so many accumulators land exactly on a tie.
+  { name: '3x3 stride 1, 24 channels, power-of-two scales, small biases (ties in the float32 stage)', inShape: [1, 12, 12, 24], fH: 3, fW: 3, outC: 24, perChannel: false, filterScale: 0.0625, inScale: 0.5, outScale: 16, biasMax: 100 },
+  { name: '3x3 stride 2, 16 channels, power-of-two per-channel scales, small biases', inShape: [1, 13, 13, 16], fH: 3, fW: 3, outC: 16, s: 2, filterScale: 0.125, inScale: 0.5, outScale: 16, perChannelPow2: true, biasMax: 100 },
 ];
 
 // FULLY_CONNECTED: rows x K input, units outputs: the reference's 1x1 convolution over

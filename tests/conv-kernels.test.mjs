@@ -32,80 +32,6 @@ test('the reference rounds as TFLite\'s fixed-point helpers do', (t) => {
   t.is(mbqm(-10, 2 ** 30, -1), -3);
 });
 
-// ---------------------------------------------------------------- float64 output stage
-
-// The depthwise kernel's float64 output stage (requantF in assembly/ops/conv-requant.ts)
-// as scalar float64 arithmetic (JavaScript numbers round to nearest even with no fused
-// operations, as the wasm float64 lanes do), checked against MBQM on accumulators the
-// prepare-time bound admits, including the ones next to every rounding threshold.
-
-const MAGIC = 6755399441055744; // 1.5 * 2^52
-function stageF(sum, M, B, C) {
-  const v = sum * M + B;
-  const neg = v < 0 || Object.is(v, -0);
-  const t = v + (neg ? -C : C);
-  return (t + MAGIC) - MAGIC;
-}
-
-test('the float64 output stage equals MBQM wherever the bound admits it', (t) => {
-  const r = rng(99);
-  let checked = 0, admitted = 0, rejected = 0;
-  for (let trial = 0; trial < 400; trial++) {
-    const mult = new Int32Array(8), shift = new Int32Array(8), bias = new Int32Array(8), folded = new Int32Array(8);
-    const absSum = new Float64Array(8), sumW = new Float64Array(8);
-    const zp = (r() % 256) - 128;
-    for (let c = 0; c < 8; c++) {
-      // Multipliers with many trailing zeros too (float32 scale ratios, powers of two).
-      const kind = r() % 4;
-      mult[c] = kind === 0 ? 2 ** 30 : kind === 1 ? (2 ** 30 + (r() % 2 ** 16) * 2 ** 14) : 2 ** 30 + (r() % 2 ** 30);
-      shift[c] = trial % 7 === 0 ? r() % 4 : -(r() % 14);
-      absSum[c] = 9 + (r() % (9 * 127 - 8));
-      sumW[c] = (r() % (2 * absSum[c] + 1)) - absSum[c];
-      const bm = trial % 10 === 0 ? 1 << 28 : [100, 20000, 1 << 18][r() % 3];
-      bias[c] = (r() % (2 * bm + 1)) - bm;
-      folded[c] = bias[c] - zp * sumW[c];
-    }
-    const blob = dwBlockData(new Int16Array(80), mult, shift, bias, folded, absSum, zp);
-    if (!blob) { rejected++; continue; }
-    admitted++;
-    const f = new Float64Array(blob.buffer, blob.byteOffset, 44);
-    for (let c = 0; c < 8; c++) {
-      const M = f[20 + c], B = f[28 + c], C = f[36 + c];
-      const maxSum = 128 * absSum[c];
-      const sums = [0, maxSum, -maxSum, 1, -1];
-      for (let i = 0; i < 40; i++) sums.push((r() % (2 * maxSum + 1)) - maxSum);
-      // Accumulators next to the thresholds where MBQM's result steps: acc * m * 2^left
-      // + 2^30 + H at a multiple of D (and the sign-mirrored ones).
-      const left = Math.max(shift[c], 0), right = Math.max(-shift[c], 0);
-      const D = 2 ** (31 + right), H = right > 0 ? 2 ** (30 + right) : 0, mm = mult[c] * 2 ** left;
-      for (let i = 0; i < 20; i++) {
-        const k = (r() % 256) - 128;
-        const acc0 = Math.floor((k * D - 2 ** 30 - H) / mm);
-        for (const d of [-1, 0, 1, 2]) for (const sg of [1, -1]) sums.push(sg * (acc0 + d) - folded[c]);
-      }
-      for (const sum of sums) {
-        if (Math.abs(sum) > maxSum) continue;
-        const want = mbqm(sum + folded[c], mult[c], shift[c]);
-        const got = stageF(sum, M, B, C);
-        if (got !== want) t.fail(`m ${mult[c]} shift ${shift[c]} acc ${sum + folded[c]}: got ${got}, want ${want}`);
-        checked++;
-      }
-    }
-  }
-  t.true(admitted > 100 && rejected > 0, `admitted ${admitted}, rejected ${rejected}`);
-  t.true(checked > 10000);
-});
-
-test('the float64 output stage is refused when the accumulator bound is too wide', (t) => {
-  const one = (m, s, b, abs) => dwBlockData(new Int16Array(80), Int32Array.of(m, m, m, m, m, m, m, m), Int32Array.of(s, s, s, s, s, s, s, s),
-    Int32Array.of(b, b, b, b, b, b, b, b), Int32Array.of(b, b, b, b, b, b, b, b), Float64Array.of(abs, abs, abs, abs, abs, abs, abs, abs), 0);
-  t.truthy(one(2 ** 30, -8, 20000, 1143));
-  // |bias| * m >= 2^51.
-  t.is(one(2 ** 31 - 1, -8, 2 ** 21, 0), null);
-  // acc * 2^left reaches 2^31 (the reference's left shift would wrap).
-  t.is(one(2 ** 30, 12, 2 ** 20, 0), null);
-});
-
 // ---------------------------------------------------------------- float32 output stage
 
 // The GEMM kernel's float32 output stage (stageV and pixF in assembly/ops/conv-gemm.ts) as
@@ -183,4 +109,66 @@ test('the float32 output stage is refused when the accumulator bound is too wide
   const s = one(2 ** 30, -3, 0, 16, 0);
   t.deepEqual([...s.slice(0, 2)], [2 ** -4, 2 ** -4]); // m / 2^(31+3) = 2^30 / 2^34
   t.deepEqual([...s.slice(8, 10)], [2 ** -4, 2 ** -4]); // 2^30 / D
+});
+
+test('the depthwise block data holds the float32 stage where its bound admits it, and the integer stage for the lanes it hands back', (t) => {
+  const r = rng(99);
+  let checked = 0, admitted = 0, rejected = 0;
+  for (let trial = 0; trial < 400; trial++) {
+    const mult = new Int32Array(8), shift = new Int32Array(8), bias = new Int32Array(8), folded = new Int32Array(8);
+    const absSum = new Float64Array(8);
+    const zp = (r() % 256) - 128, outZp = (r() % 256) - 128;
+    for (let c = 0; c < 8; c++) {
+      const kind = r() % 4;
+      mult[c] = kind === 0 ? 2 ** 30 : kind === 1 ? (2 ** 30 + (r() % 2 ** 16) * 2 ** 14) : 2 ** 30 + (r() % 2 ** 30);
+      shift[c] = trial % 7 === 0 ? r() % 4 : -(r() % 14);
+      absSum[c] = 9 + (r() % (9 * 127 - 8));
+      const sumW = (r() % (2 * absSum[c] + 1)) - absSum[c];
+      const bm = trial % 10 === 0 ? 1 << 28 : [100, 20000, 1 << 18][r() % 3];
+      bias[c] = (r() % (2 * bm + 1)) - bm;
+      folded[c] = bias[c] - zp * sumW;
+    }
+    const packed = Int16Array.from({ length: 80 }, (_, i) => i - 40);
+    const blob = dwBlockData(packed, mult, shift, bias, folded, absSum, zp);
+    if (!blob) { rejected++; continue; }
+    admitted++;
+    t.is(blob.length, 384);
+    t.deepEqual([...new Int16Array(blob.buffer, blob.byteOffset, 80)], [...packed]);
+    const f = new Float32Array(blob.buffer, blob.byteOffset, 96), w = new Int32Array(blob.buffer, blob.byteOffset, 96);
+    for (let c = 0; c < 8; c++) {
+      const left = Math.max(shift[c], 0), right = Math.max(-shift[c], 0);
+      t.is(w[56 + c], folded[c]);
+      t.deepEqual([w[64 + c], w[72 + c], w[80 + c], w[88 + c] >>> 0], [mult[c], 2 ** left, right ? 2 ** (right - 1) : 0, 2 ** (31 - right)]);
+      const M = f[40 + c], C = f[48 + c];
+      const U = Math.abs(bias[c]) + absSum[c] * (128 + Math.abs(zp));
+      const accs = [0, 1, -1, Math.floor(U), -Math.floor(U)];
+      for (let i = 0; i < 40; i++) accs.push(Math.round((r() / 2 ** 32) * 2 * U - U));
+      const D = 2 ** (31 + right), H = right > 0 ? 2 ** (30 + right) : 0, mm = mult[c] * 2 ** left;
+      for (let i = 0; i < 20; i++) {
+        const q = (r() % 600) - 300;
+        const acc0 = Math.floor((q * D - 2 ** 30 - H) / mm);
+        for (const d of [-1, 0, 1, 2]) for (const sg of [1, -1]) accs.push(sg * (acc0 + d));
+      }
+      for (const acc of accs) {
+        if (Math.abs(acc) > U) continue;
+        const s = stage32(acc, M, C, outZp);
+        if (s.flagged) continue;
+        const want = Math.min(127, Math.max(-128, mbqm(acc, mult[c], shift[c]) + outZp));
+        if (s.out !== want) t.fail(`m ${mult[c]} shift ${shift[c]} acc ${acc}: got ${s.out}, want ${want}`);
+        checked++;
+      }
+    }
+  }
+  t.true(admitted > 100 && rejected > 0, `admitted ${admitted}, rejected ${rejected}`);
+  t.true(checked > 10000);
+});
+
+test('the depthwise block data is refused when the accumulator bound is too wide', (t) => {
+  const one = (m, s, b, abs) => dwBlockData(new Int16Array(80), Int32Array.of(m, m, m, m, m, m, m, m), Int32Array.of(s, s, s, s, s, s, s, s),
+    Int32Array.of(b, b, b, b, b, b, b, b), Int32Array.of(b, b, b, b, b, b, b, b), Float64Array.of(abs, abs, abs, abs, abs, abs, abs, abs), 0);
+  t.truthy(one(2 ** 30, -8, 20000, 1143));
+  // U * M >= 2^21.
+  t.is(one(2 ** 31 - 1, -1, 2 ** 23, 0), null);
+  // acc * 2^left reaches 2^31 (the reference's left shift would wrap).
+  t.is(one(2 ** 30, 12, 2 ** 20, 0), null);
 });

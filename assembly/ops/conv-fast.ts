@@ -7,7 +7,7 @@
 // as (w(oc, i), w(oc, i+1)) per lane, with the input offset folded into the bias, so the
 // int8 input is used as it is; i32 sums wrap as the reference's accumulator does.
 import { w, wp } from '../fixedpoint';
-import { anyLeft, finish8, requantF, requantQ, rqFast, storeH8 } from './conv-requant';
+import { anyLeft, FCHECK, finish8, pixF, pixQ, requantQ, rqFast, storeH8 } from './conv-requant';
 import { threadScratch } from '../thread';
 
 // ---------------------------------------------------------------------------------
@@ -203,23 +203,32 @@ function dwEdge1R(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: u
 }
 
 // 3x3 filters, depth multiplier 1, with block data (record word 31, written where the
-// float64 output stage is exact for every accumulator; dwBlockData in
-// src/runtime/ops/conv.ts): per block of 8 channels, 352 bytes: the block's packed weights
-// (160 bytes, as word 27) | f64 M[8] | f64 B[8] | f64 C[8] (requantF, conv-requant.ts,
-// with the bias folded into B). One pointer walks all per-block constants and the loops
-// are plain functions with few live values, so V8 keeps them in registers.
+// float32 output stage is exact for every accumulator; dwBlockData in
+// src/runtime/ops/conv.ts): per block of 8 channels, 384 bytes: the block's packed weights
+// (160 bytes, as word 27) | f32 M[8] | f32 C[8] (stageV, conv-requant.ts) | i32 folded
+// bias[8] | the integer stage's i32 mult[8] | 2^left[8] | half[8] | 2^(31-right)[8] (as the
+// requant table, with a stride of 32 bytes: requantQ, for the lanes the check sends back).
+// One pointer walks all per-block constants and the loops are plain functions with few
+// live values, so V8 keeps them in registers.
+const DW_BLOCK: usize = 384;
+
+// The output stage of one pixel's eight channels (a, b: accumulators with the bias) -> d.
+@inline function outF1(a: v128, b: v128, q: usize, d: usize, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128): void {
+  const flag = pixF(a, b, q + 160, 32, sg, mg, zp, lo, hi, d, 8, f32x4.splat(0));
+  if (v128.any_true(f32x4.ge(flag, f32x4.splat(FCHECK)))) pixQ(a, b, q + 256, 32, true, false, zp, lo, hi, d, 8);
+}
 
 // Eight channels of one output pixel: a0..a8 the nine taps' input addresses in the packed
-// order (0 1 3 4 6 7 2 5 8), q the block data, d the output, sc 48 bytes of scratch.
+// order (0 1 3 4 6 7 2 5 8), q the block data, d the output, sc 64 bytes of scratch.
 // The stores to sc are fences for V8's code generator, which emits a block's loads
 // before the arithmetic that consumes them: each store forces the arithmetic before it,
 // so no more values are live at once than the 16 vector registers hold (without them,
 // V8 spilled a third of the loaded vectors to the stack and read them back).
 @inline function blockF(a0: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize, a7: usize, a8: usize,
-  q: usize, d: usize, sc: usize, outOff: v128, lo: v128, hi: v128, magic: v128, sign: v128): void {
+  q: usize, d: usize, sc: usize, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128): void {
   let xa = v128.load8x8_s(a0), xb = v128.load8x8_s(a1);
-  let a = i32x4.dot_i16x8_s(lo4(xa, xb), v128.load(q));
-  let b = i32x4.dot_i16x8_s(hi4(xa, xb), v128.load(q, 16));
+  let a = i32x4.add(v128.load(q, 224), i32x4.dot_i16x8_s(lo4(xa, xb), v128.load(q)));
+  let b = i32x4.add(v128.load(q, 240), i32x4.dot_i16x8_s(hi4(xa, xb), v128.load(q, 16)));
   xa = v128.load8x8_s(a2); xb = v128.load8x8_s(a3);
   a = i32x4.add(a, i32x4.dot_i16x8_s(lo4(xa, xb), v128.load(q, 32)));
   b = i32x4.add(b, i32x4.dot_i16x8_s(hi4(xa, xb), v128.load(q, 48)));
@@ -237,61 +246,33 @@ function dwEdge1R(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: u
   b = i32x4.add(b, i32x4.dot_i16x8_s(hi4(xa, xa), v128.load(q, 144)));
   v128.store(sc, a);
   v128.store(sc, b, 16);
-  const ra = requantF(a, q + 160, magic, sign);
-  v128.store(sc, ra, 32);
-  storeH8(d, clamp8(ra, requantF(b, q + 192, magic, sign), lo, hi));
-}
-
-// requantF's results (the output zero point already added through magic) -> int16
-// lanes, clamped. As in finish8, a result beyond int16 saturates to one that still lies
-// beyond every clamp bound.
-@inline function clamp8(a: v128, b: v128, lo: v128, hi: v128): v128 {
-  return i16x8.min_s(i16x8.max_s(i16x8.narrow_i32x4_s(a, b), lo), hi);
-}
-
-// requantF's float64 chain for two lanes: x the lanes as float64, m, b, c their M, B, C.
-@inline function chainF(x: v128, m: v128, b: v128, c: v128, magic: v128, sign: v128): v128 {
-  const v = f64x2.add(f64x2.mul(x, m), b);
-  return f64x2.add(f64x2.add(v, v128.or(v128.and(v, sign), c)), magic);
+  outF1(a, b, q, d, zp, lo, hi, mg, sg);
 }
 
 // The output stage of blockF2 and blockF2S1: sums aA, bA (first pixel's channels 0-3,
-// 4-7) and aB, bB (second pixel's), the constants of each half loaded once for both.
-@inline function outF2(aA: v128, bA: v128, aB: v128, bB: v128, q: usize, d: usize, osz: usize, sc: usize,
-  outOff: v128, lo: v128, hi: v128, magic: v128, sign: v128): void {
-  let t = q + 160;
-  let m0 = v128.load(t), m1 = v128.load(t, 16), b0 = v128.load(t, 64), b1 = v128.load(t, 80);
-  let c0 = v128.load(t, 128), c1 = v128.load(t, 144);
-  const raA = i32x4.shuffle(
-    chainF(f64x2.convert_low_i32x4_s(aA), m0, b0, c0, magic, sign),
-    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(aA, aA, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6);
-  const raB = i32x4.shuffle(
-    chainF(f64x2.convert_low_i32x4_s(aB), m0, b0, c0, magic, sign),
-    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(aB, aB, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6);
-  v128.store(sc, raA); v128.store(sc, raB, 16);
-  t = q + 192;
-  m0 = v128.load(t); m1 = v128.load(t, 16); b0 = v128.load(t, 64); b1 = v128.load(t, 80);
-  c0 = v128.load(t, 128); c1 = v128.load(t, 144);
-  const rbA = i32x4.shuffle(
-    chainF(f64x2.convert_low_i32x4_s(bA), m0, b0, c0, magic, sign),
-    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(bA, bA, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6);
-  storeH8(d, clamp8(raA, rbA, lo, hi));
-  const rbB = i32x4.shuffle(
-    chainF(f64x2.convert_low_i32x4_s(bB), m0, b0, c0, magic, sign),
-    chainF(f64x2.convert_low_i32x4_s(i32x4.shuffle(bB, bB, 2, 3, 2, 3)), m1, b1, c1, magic, sign), 0, 2, 4, 6);
-  storeH8(d + osz, clamp8(raB, rbB, lo, hi));
+// 4-7) and aB, bB (second pixel's), bias included; the second pixel's output osz bytes
+// after d.
+@inline function outF2(aA: v128, bA: v128, aB: v128, bB: v128, q: usize, d: usize, osz: usize,
+  zp: v128, lo: v128, hi: v128, mg: v128, sg: v128): void {
+  let flag = pixF(aA, bA, q + 160, 32, sg, mg, zp, lo, hi, d, 8, f32x4.splat(0));
+  flag = pixF(aB, bB, q + 160, 32, sg, mg, zp, lo, hi, d + osz, 8, flag);
+  if (v128.any_true(f32x4.ge(flag, f32x4.splat(FCHECK)))) {
+    pixQ(aA, bA, q + 256, 32, true, false, zp, lo, hi, d, 8);
+    pixQ(aB, bB, q + 256, 32, true, false, zp, lo, hi, d + osz, 8);
+  }
 }
 
 // blockF2 for stride 1 (the second pixel one column to the right): the two windows span
 // four columns, read once each (12 loads instead of 18). cs: between columns; rs: rows.
 @inline function blockF2S1(p: usize, rs: usize, cs: usize, q: usize, d: usize, osz: usize, sc: usize,
-  outOff: v128, lo: v128, hi: v128, magic: v128, sign: v128): void {
+  zp: v128, lo: v128, hi: v128, mg: v128, sg: v128): void {
   // Row 0: first pixel's pair (0,1) = columns 0,1; second pixel's = columns 1,2.
   let x0 = v128.load8x8_s(p), x1 = v128.load8x8_s(p + cs);
   const u2 = v128.load8x8_s(p + (cs << 1)), u3 = v128.load8x8_s(p + cs * 3);
   let w0 = v128.load(q), w1 = v128.load(q, 16);
-  let aA = i32x4.dot_i16x8_s(lo4(x0, x1), w0), bA = i32x4.dot_i16x8_s(hi4(x0, x1), w1);
-  let aB = i32x4.dot_i16x8_s(lo4(x1, u2), w0), bB = i32x4.dot_i16x8_s(hi4(x1, u2), w1);
+  const ba = v128.load(q, 224), bb = v128.load(q, 240);
+  let aA = i32x4.add(ba, i32x4.dot_i16x8_s(lo4(x0, x1), w0)), bA = i32x4.add(bb, i32x4.dot_i16x8_s(hi4(x0, x1), w1));
+  let aB = i32x4.add(ba, i32x4.dot_i16x8_s(lo4(x1, u2), w0)), bB = i32x4.add(bb, i32x4.dot_i16x8_s(hi4(x1, u2), w1));
   v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
   // Row 1: pairs (3,4); then the third column's pairs (2,5) = rows 0 and 1.
   const p1 = p + rs;
@@ -315,18 +296,19 @@ function dwEdge1R(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: u
   aA = i32x4.add(aA, i32x4.dot_i16x8_s(lo4(x2, x2), w0)); bA = i32x4.add(bA, i32x4.dot_i16x8_s(hi4(x2, x2), w1));
   aB = i32x4.add(aB, i32x4.dot_i16x8_s(lo4(x3, x3), w0)); bB = i32x4.add(bB, i32x4.dot_i16x8_s(hi4(x3, x3), w1));
   v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
-  outF2(aA, bA, aB, bB, q, d, osz, sc, outOff, lo, hi, magic, sign);
+  outF2(aA, bA, aB, bB, q, d, osz, zp, lo, hi, mg, sg);
 }
 
 // blockF for two output pixels at once, the second one's taps st bytes after the first
 // one's and its output osz bytes after d: each weight vector and output-stage constant is
 // loaded once for both. sc: 64 bytes of scratch (fences, as in blockF).
 @inline function blockF2(a0: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize, a7: usize, a8: usize,
-  st: usize, q: usize, d: usize, osz: usize, sc: usize, outOff: v128, lo: v128, hi: v128, magic: v128, sign: v128): void {
+  st: usize, q: usize, d: usize, osz: usize, sc: usize, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128): void {
   let xa = v128.load8x8_s(a0), xb = v128.load8x8_s(a1), ya = v128.load8x8_s(a0 + st), yb = v128.load8x8_s(a1 + st);
   let w0 = v128.load(q), w1 = v128.load(q, 16);
-  let aA = i32x4.dot_i16x8_s(lo4(xa, xb), w0), bA = i32x4.dot_i16x8_s(hi4(xa, xb), w1);
-  let aB = i32x4.dot_i16x8_s(lo4(ya, yb), w0), bB = i32x4.dot_i16x8_s(hi4(ya, yb), w1);
+  const ba = v128.load(q, 224), bb = v128.load(q, 240);
+  let aA = i32x4.add(ba, i32x4.dot_i16x8_s(lo4(xa, xb), w0)), bA = i32x4.add(bb, i32x4.dot_i16x8_s(hi4(xa, xb), w1));
+  let aB = i32x4.add(ba, i32x4.dot_i16x8_s(lo4(ya, yb), w0)), bB = i32x4.add(bb, i32x4.dot_i16x8_s(hi4(ya, yb), w1));
   xa = v128.load8x8_s(a2); xb = v128.load8x8_s(a3); ya = v128.load8x8_s(a2 + st); yb = v128.load8x8_s(a3 + st);
   w0 = v128.load(q, 32); w1 = v128.load(q, 48);
   aA = i32x4.add(aA, i32x4.dot_i16x8_s(lo4(xa, xb), w0)); bA = i32x4.add(bA, i32x4.dot_i16x8_s(hi4(xa, xb), w1));
@@ -347,13 +329,13 @@ function dwEdge1R(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: u
   aA = i32x4.add(aA, i32x4.dot_i16x8_s(lo4(xa, xa), w0)); bA = i32x4.add(bA, i32x4.dot_i16x8_s(hi4(xa, xa), w1));
   aB = i32x4.add(aB, i32x4.dot_i16x8_s(lo4(ya, ya), w0)); bB = i32x4.add(bB, i32x4.dot_i16x8_s(hi4(ya, ya), w1));
   v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
-  outF2(aA, bA, aB, bB, q, d, osz, sc, outOff, lo, hi, magic, sign);
+  outF2(aA, bA, aB, bB, q, d, osz, zp, lo, hi, mg, sg);
 }
 
 // A run of n output pixels of one row with the window inside the image: x the first
 // window's origin, step between windows, rs between filter rows, cs between filter columns.
 function dwRunF(x: usize, rs: usize, cs: usize, step: usize, n: i32, dst: usize, osz: usize, nblk: i32, bd: usize, sc: usize,
-  outOff: v128, lo: v128, hi: v128, magic: v128, sign: v128): void {
+  zp: v128, lo: v128, hi: v128, mg: v128, sg: v128): void {
   const cs2 = cs << 1;
   const span = <usize>nblk << 3;
   let i = 0;
@@ -363,17 +345,17 @@ function dwRunF(x: usize, rs: usize, cs: usize, step: usize, n: i32, dst: usize,
     const e = dst + span;
     if (step == cs) {
       do {
-        blockF2S1(p, rs, cs, q, d, osz, sc, outOff, lo, hi, magic, sign);
+        blockF2S1(p, rs, cs, q, d, osz, sc, zp, lo, hi, mg, sg);
         p += 8;
-        q += 352;
+        q += DW_BLOCK;
         d += 8;
       } while (d < e);
     } else {
       do {
         const p1 = p + rs, p2 = p1 + rs;
-        blockF2(p, p + cs, p1, p1 + cs, p2, p2 + cs, p + cs2, p1 + cs2, p2 + cs2, step, q, d, osz, sc, outOff, lo, hi, magic, sign);
+        blockF2(p, p + cs, p1, p1 + cs, p2, p2 + cs, p + cs2, p1 + cs2, p2 + cs2, step, q, d, osz, sc, zp, lo, hi, mg, sg);
         p += 8;
-        q += 352;
+        q += DW_BLOCK;
         d += 8;
       } while (d < e);
     }
@@ -385,9 +367,9 @@ function dwRunF(x: usize, rs: usize, cs: usize, step: usize, n: i32, dst: usize,
     const e = dst + span;
     do {
       const p1 = p + rs, p2 = p1 + rs;
-      blockF(p, p + cs, p1, p1 + cs, p2, p2 + cs, p + cs2, p1 + cs2, p2 + cs2, q, d, sc, outOff, lo, hi, magic, sign);
+      blockF(p, p + cs, p1, p1 + cs, p2, p2 + cs, p + cs2, p1 + cs2, p2 + cs2, q, d, sc, zp, lo, hi, mg, sg);
       p += 8;
-      q += 352;
+      q += DW_BLOCK;
       d += 8;
     } while (d < e);
     x += step;
@@ -397,15 +379,15 @@ function dwRunF(x: usize, rs: usize, cs: usize, step: usize, n: i32, dst: usize,
 
 // One output pixel whose window crosses the image border: abs holds the nine tap
 // addresses in the packed order (taps outside the image at the zero point pixel).
-function dwEdgeF(abs: usize, dst: usize, nblk: i32, bd: usize, sc: usize, outOff: v128, lo: v128, hi: v128, magic: v128, sign: v128): void {
+function dwEdgeF(abs: usize, dst: usize, nblk: i32, bd: usize, sc: usize, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128): void {
   const a0 = <usize>load<u32>(abs), a1 = <usize>load<u32>(abs, 4), a2 = <usize>load<u32>(abs, 8);
   const a3 = <usize>load<u32>(abs, 12), a4 = <usize>load<u32>(abs, 16), a5 = <usize>load<u32>(abs, 20);
   const a6 = <usize>load<u32>(abs, 24), a7 = <usize>load<u32>(abs, 28), a8 = <usize>load<u32>(abs, 32);
   const span = <usize>nblk << 3;
   let q = bd;
   for (let c: usize = 0; c < span; c += 8) {
-    blockF(a0 + c, a1 + c, a2 + c, a3 + c, a4 + c, a5 + c, a6 + c, a7 + c, a8 + c, q, dst + c, sc, outOff, lo, hi, magic, sign);
-    q += 352;
+    blockF(a0 + c, a1 + c, a2 + c, a3 + c, a4 + c, a5 + c, a6 + c, a7 + c, a8 + c, q, dst + c, sc, zp, lo, hi, mg, sg);
+    q += DW_BLOCK;
   }
 }
 
@@ -435,12 +417,11 @@ export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
   const rel = scratch, abs = scratch + (<usize>tp << 2);
   // 64 bytes after them (16-aligned) for dwRunF / dwEdgeF.
   const sc = (scratch + (<usize>tp << 3) + 15) & ~<usize>15;
-  // requantF's constants (1.5 * 2^52 + zp and the float64 sign bit), passed in as arguments
-  // and built from k = 1 (nblk > 0 here), which the optimizer cannot fold: as literals
-  // they were propagated into the callees, where V8 rebuilt them in every block.
-  // The magic number also adds the output zero point (exactly: an integer below 2^53).
-  const k = <i64>(nblk > 0);
-  const magic = f64x2.splat(<f64>((k * 3) << 51) + <f64>w(p, 23)), sign = i64x2.splat(k << 63);
+  // The float32 stage's constants (1.5 * 2^23 and the float32 sign bits), passed in as
+  // arguments and built from k = 1 (nblk > 0 here), which the optimizer cannot fold: as
+  // literals they were propagated into the callees, where V8 rebuilt them in every block.
+  const k = <i32>(nblk > 0);
+  const mg = f32x4.splat(<f32>(k * 12582912)), sg = i32x4.splat(k << 31);
   for (let fy = 0; fy < fH; fy++) {
     for (let fx = 0; fx < fW; fx++) store<i32>(rel + (<usize>slotOf(fy * fW + fx, is3x3) << 2), (fy * dH * inW + fx * dW) * inC);
   }
@@ -468,7 +449,7 @@ export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
           const base = input + <usize>(((b * inH + iy0) * inW + ox * sW - padW) * inC);
           const step = <usize>(sW * inC);
           if (bd != 0) {
-            dwRunF(base, <usize>(dH * inW * inC), <usize>(dW * inC), step, n, dst, osz, nblk, bd, sc, outOff, lo, hi, magic, sign);
+            dwRunF(base, <usize>(dH * inW * inC), <usize>(dW * inC), step, n, dst, osz, nblk, bd, sc, outOff, lo, hi, mg, sg);
           } else if (xm == 0) {
             if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true, fast, false);
             else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false, fast, false);
@@ -508,7 +489,7 @@ export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
             }
           }
           if (taps & 1) store<u32>(abs + (<usize>taps << 2), <u32>zpPix);
-          if (bd != 0) dwEdgeF(abs, dst, nblk, bd, sc, outOff, lo, hi, magic, sign);
+          if (bd != 0) dwEdgeF(abs, dst, nblk, bd, sc, outOff, lo, hi, mg, sg);
           else if (is3x3) {
             // The unrolled 3x3 block with the nine addresses as offsets from 0.
             if (xm == 0) {

@@ -31,18 +31,8 @@
 // convGemmPixels(p, q0, q1) output pixels [q0, q1), convGemmChannels(p, b0, b1) blocks of
 // 8 output channels [b0, b1) of every pixel; a thread-aware caller gives each thread its own copy of the scratch (word 6).
 import { w, wp } from '../fixedpoint';
-import { anyLeft, finish8, requantQ, rqFast, stageV, storeH8 } from './conv-requant';
+import { anyLeft, FCHECK, pixF, pixQ, rqFast, store8 } from './conv-requant';
 import { threadScratch } from '../thread';
-
-// Eight results of one pixel (finish8's int16 lanes): all of them, or the first n (< 8).
-@inline function store8(dst: usize, v: v128, n: i32): void {
-  if (n >= 8) {
-    storeH8(dst, v);
-  } else {
-    const bits = i64x2.extract_lane(i8x16.narrow_i16x8_s(v, v), 0);
-    for (let i = 0; i < n; i++) store<i8>(dst + <usize>i, <i8>(bits >> (<i64>i << 3)));
-  }
-}
 
 // n int8 at src -> n int16 at dst, reading nothing at or past end (the input's end).
 // With n >= 8 the last vector may overlap the one before it (the same values again);
@@ -110,29 +100,6 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
     c += runB;
   }
 }
-
-// One pixel's eight accumulators (channels 0-3 in a, 4-7 in b; bias included) through
-// the integer output stage -> dst (the first n of them).
-@inline function pixQ(a: v128, b: v128, ta: usize, stride: usize, left: bool, fast: bool,
-  zp: v128, lo: v128, hi: v128, dst: usize, n: i32): void {
-  store8(dst, finish8(requantQ(a, ta, stride, left, fast, 22), requantQ(b, ta + 16, stride, left, fast, 22), zp, lo, hi), n);
-}
-
-// The same through the float32 stage (stageV in conv-requant.ts; ma..cb the channels' M
-// and C, sg the float32 sign bits, mg 1.5 * 2^23). Returns flag raised to the |d| of the
-// eight lanes: where it reaches FCHECK the results may be wrong, and the caller redoes the
-// pixel with pixQ.
-@inline function pixF(a: v128, b: v128, t: usize, stride: usize, sg: v128, mg: v128,
-  zp: v128, lo: v128, hi: v128, dst: usize, n: i32, flag: v128): v128 {
-  const va = stageV(a, v128.load(t), v128.load(t + stride), sg), vb = stageV(b, v128.load(t, 16), v128.load(t + stride, 16), sg);
-  const ra = f32x4.add(va, mg), rb = f32x4.add(vb, mg);
-  store8(dst, finish8(i32x4.sub(ra, mg), i32x4.sub(rb, mg), zp, lo, hi), n);
-  const da = f32x4.sub(va, f32x4.sub(ra, mg)), db = f32x4.sub(vb, f32x4.sub(rb, mg));
-  return f32x4.pmax(flag, f32x4.pmax(v128.andnot(da, sg), v128.andnot(db, sg)));
-}
-
-// |d| from which pixF's lanes are redone: 1/2 - 2^-12.
-const FCHECK: f32 = 0.5 - 1.0 / 4096.0;
 
 // The int16 rows of count pixels (row i at scr + i * rowB, kp values each) -> all output
 // channels of the pixels, written from dst (outC bytes between pixels): groups of four

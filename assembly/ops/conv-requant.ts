@@ -63,40 +63,21 @@
   return i32x4.sub(v128.xor(r, sign), sign);
 }
 
-// Output stage in float64 for the depthwise kernel's 3x3 blocks (dwRunF / dwEdgeF in
-// conv-fast.ts), where its prepare admits it: MBQM(sum + bias) of four lanes, the bias
-// folded in, with the rounding done by one float64 addition. Per channel (written by
-// dwBlockData in src/runtime/ops/conv.ts):
-//   M = m * 2^left / D,  B = bias * M + E,  C = (2^30 + H) / D - 1/2
-// with D = 2^(31+right), E = 1 / (2D), H = 2^(30+right) when right > 0 (0 otherwise), so
-// C = 2^30 / D when right > 0 and 0 when right == 0. bias: the folded bias of record
-// word 28.
-//
-// Exactness. Let acc = sum + bias, u = |acc|, P = u * m * 2^left. Unfolding the two
-// roundings of MBQM (the doubling high multiply floor((a*m + 2^30) / 2^31) with a = acc *
-// 2^left, then the divide by 2^right with ties away from zero; nested floor divisions by
-// powers of two merge into one) gives
+// MBQM as one rounding to the nearest integer (used by the float32 stage below). Let
+// acc be the accumulator (bias included), u = |acc|, P = u * m * 2^left, D = 2^(31+right),
+// H = 2^(30+right) when right > 0 (0 otherwise). Unfolding the two roundings of MBQM (the
+// doubling high multiply floor((a*m + 2^30) / 2^31) with a = acc * 2^left, then the
+// divide by 2^right with ties away from zero; nested floor divisions by powers of two
+// merge into one) gives
 //   acc >= 0:  q = floor(N / D),          N = P + 2^30 + H
 //   acc <  0:  q = -floor((N - 1) / D).
 // N/D is a multiple of 1/D, so floor(N/D) is N/D - 1/2 + 1/(2D) rounded to the nearest
 // integer (never a tie), and floor((N-1)/D) is N/D - 1/2 - 1/(2D) rounded so. With
-// v = sum * M + B = acc * M + E, both are t = v + copysign(C, v) rounded to nearest: for
+// M = m * 2^left / D, E = 1 / (2D) and C = (2^30 + H) / D - 1/2 (= 2^30 / D when right > 0,
+// 0 otherwise), both are t = v + copysign(C, v) rounded to nearest, v = acc * M + E: for
 // acc < 0, -t = N/D - 1/2 - 1/(2D) and rounding to nearest is odd-symmetric; acc = 0 gives
 // t = E + C < 1/2, so 0; v has the sign of acc since |acc * M| >= M > E for acc != 0.
-// Every step is exact while (|sum| + |bias|) * m * 2^left < 2^51 (the prepare's bound):
-// each value is an integer below 2^53 over the power of two 2D. Adding 1.5 * 2^52 then
-// rounds t to the nearest integer q and leaves q's two's complement in the low 32 bits;
-// the callers pass magic = 1.5 * 2^52 + zp (an integer, so still exact), which gives q + zp.
-// The prepare also keeps |acc| * 2^left below 2^31, so neither the reference's sum nor
-// its left shift wraps and acc is the exact sum.
-// t: M of the first of the four channels; B at t + 64, C at t + 128 (blocks of 8).
-@inline export function requantF(sum: v128, t: usize, magic: v128, sign: v128): v128 {
-  const v0 = f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(sum), v128.load(t)), v128.load(t, 64));
-  const v1 = f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(i32x4.shuffle(sum, sum, 2, 3, 2, 3)), v128.load(t, 16)), v128.load(t, 80));
-  const d0 = f64x2.add(f64x2.add(v0, v128.or(v128.and(v0, sign), v128.load(t, 128))), magic);
-  const d1 = f64x2.add(f64x2.add(v1, v128.or(v128.and(v1, sign), v128.load(t, 144))), magic);
-  return i32x4.shuffle(d0, d1, 0, 2, 4, 6);
-}
+// This needs acc * 2^left not to wrap (the reference shifts in int32).
 
 // Eight results of requantQ (channels in a then b) -> zero point added and clamped, as
 // int16 lanes: narrowing first is exact, since a result beyond int16 saturates to one that
@@ -128,15 +109,15 @@
   v128.store64_lane(dst, i8x16.narrow_i16x8_s(h, h), 0);
 }
 
-// Output stage in float32 for the GEMM kernel (conv-gemm.ts), where its prepare admits
-// it (gemmFloatStage in src/runtime/ops/conv.ts): four lanes per operation instead of
+// Output stage in float32 for the GEMM kernel (conv-gemm.ts) and the depthwise 3x3 blocks
+// (conv-fast.ts), where their prepare admits it (gemmFloatStage, dwBlockData in
+// src/runtime/ops/conv.ts): four lanes per operation instead of
 // requantQ's 64-bit products, and a check that sends the rare lanes it cannot decide to
 // requantQ. Per channel: f32 M = m * 2^left / D rounded to float32, and C as in requantF
 // (2^30 / D when right > 0, else 0: a power of two, exact), D = 2^(31+right).
 //
-// Exactness. requantF's proof shows that MBQM(acc) is t = acc * M_e + E + copysign(C, acc)
-// rounded to the nearest integer, never a tie, with M_e the exact M and E = 1/(2D) < 2^-32
-// (its v has the sign of acc). Here v = fl(fl(fl(acc) * M) + copysign(C, acc)): four
+// Exactness. MBQM(acc) is t = acc * M_e + E + copysign(C, acc) rounded to the nearest
+// integer, never a tie (above), with M_e the exact M and E = 1/(2D) < 2^-32. Here v = fl(fl(fl(acc) * M) + copysign(C, acc)): four
 // roundings of relative size 2^-24 at most (the conversion of acc, M, the product, the
 // sum) and E dropped give |v - t| <= 4.001 * 2^-24 * |acc * M_e| + 2^-26 + 2^-32, below
 // 2^-12 while |t| <= 520. Adding 1.5 * 2^23 rounds v to the nearest integer n (|v| < 2^22
@@ -155,3 +136,37 @@
   const x = f32x4.convert_i32x4_s(acc);
   return f32x4.add(f32x4.mul(x, m), v128.or(v128.and(x, sg), c));
 }
+
+// Eight results of one pixel (finish8's int16 lanes): all of them, or the first n (< 8).
+@inline export function store8(dst: usize, v: v128, n: i32): void {
+  if (n >= 8) {
+    storeH8(dst, v);
+  } else {
+    const bits = i64x2.extract_lane(i8x16.narrow_i16x8_s(v, v), 0);
+    for (let i = 0; i < n; i++) store<i8>(dst + <usize>i, <i8>(bits >> (<i64>i << 3)));
+  }
+}
+
+// One pixel's eight accumulators (channels 0-3 in a, 4-7 in b; bias included) through
+// the integer output stage -> dst (the first n of them).
+@inline export function pixQ(a: v128, b: v128, ta: usize, stride: usize, left: bool, fast: bool,
+  zp: v128, lo: v128, hi: v128, dst: usize, n: i32): void {
+  store8(dst, finish8(requantQ(a, ta, stride, left, fast, 22), requantQ(b, ta + 16, stride, left, fast, 22), zp, lo, hi), n);
+}
+
+// The same through the float32 stage (stageV; t: M of the eight channels, their C at
+// t + stride; sg the float32 sign bits, mg 1.5 * 2^23). Returns flag raised to the |d| of
+// the eight lanes: where it reaches FCHECK the results may be wrong, and the caller redoes
+// the pixel with pixQ.
+@inline export function pixF(a: v128, b: v128, t: usize, stride: usize, sg: v128, mg: v128,
+  zp: v128, lo: v128, hi: v128, dst: usize, n: i32, flag: v128): v128 {
+  const va = stageV(a, v128.load(t), v128.load(t + stride), sg), vb = stageV(b, v128.load(t, 16), v128.load(t + stride, 16), sg);
+  const ra = f32x4.add(va, mg), rb = f32x4.add(vb, mg);
+  store8(dst, finish8(i32x4.sub(ra, mg), i32x4.sub(rb, mg), zp, lo, hi), n);
+  const da = f32x4.sub(va, f32x4.sub(ra, mg)), db = f32x4.sub(vb, f32x4.sub(rb, mg));
+  return f32x4.pmax(flag, f32x4.pmax(v128.andnot(da, sg), v128.andnot(db, sg)));
+}
+
+// |d| from which pixF's lanes are redone: 1/2 - 2^-12.
+export const FCHECK: f32 = 0.5 - 1.0 / 4096.0;
+

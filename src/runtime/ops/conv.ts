@@ -319,21 +319,24 @@ function pairPackTaps(src: Int8Array, outC: number, taps: number, tp: number, or
 }
 
 /**
- * Block data of the depthwise kernel's 3x3 depth-multiplier-1 blocks (dwBlocksF in
- * assembly/ops/conv-fast.ts): per full block of 8 channels, 352 bytes: the block's 160
- * bytes of packed weights (pairPackTaps) | f64 M[8] | f64 B[8] | f64 C[8], the float64
- * output stage of requantF (assembly/ops/conv-requant.ts, which holds the proof):
- *   M = m · 2^left / D,  B = bias · M + 1 / (2D),  C = 2^30 / D when right > 0 else 0,
- * D = 2^(31+right), bias the folded bias (bias − zp · Σw). Returns null unless every channel
- * admits that stage: with U = |bias| + Σ|w| · (128 + |zp|) (it bounds |Σ w·x|, the folded
- * bias and the accumulator), U · 2^left < 2^31 and U · 2^left · m < 2^51.
- * absSum: Σ|w| per channel; folded: the folded bias per channel.
+ * Block data of the depthwise kernel's 3x3 depth-multiplier-1 blocks (dwRunF in
+ * assembly/ops/conv-fast.ts): per full block of 8 channels, 384 bytes: the block's 160
+ * bytes of packed weights (pairPackTaps) | f32 M[8] | f32 C[8] | i32 folded bias[8] |
+ * i32 mult[8] | 2^left[8] | half[8] | 2^(31−right)[8]. M and C are the float32 output
+ * stage's (stageV in assembly/ops/conv-requant.ts, which holds the proof; as
+ * gemmFloatStage), the last four rows the integer stage's (requantTable's rows, for the
+ * lanes the float32 stage hands back). Returns null unless every channel admits the
+ * float32 stage: with U = |bias| + Σ|w| · (128 + |zp|) (it bounds the accumulator),
+ * U · 2^left < 2^31 and U · M < 2^21. absSum: Σ|w| per channel; folded: the folded bias
+ * (bias − zp · Σw) per channel.
  */
 export function dwBlockData(packed: Int16Array, mult: Int32Array, shift: Int32Array, bias: Int32Array, folded: Int32Array, absSum: Float64Array, inZp: number): Uint8Array | null {
   const nblk = mult.length >> 3;
-  const out = new ArrayBuffer(nblk * 352);
+  const out = new ArrayBuffer(nblk * 384);
   const w16 = new Int16Array(out);
-  const f64 = new Float64Array(out);
+  const f32 = new Float32Array(out);
+  const i32 = new Int32Array(out);
+  const u32 = new Uint32Array(out);
   const maxX = 128 + Math.abs(inZp);
   for (let c = 0; c < nblk * 8; c++) {
     const m = mult[c]!;
@@ -342,15 +345,19 @@ export function dwBlockData(packed: Int16Array, mult: Int32Array, shift: Int32Ar
     const right = s < 0 ? -s : 0;
     if (m < 0 || right > 31) return null;
     const u = (Math.abs(bias[c]!) + absSum[c]! * maxX) * 2 ** left;
-    if (u >= 2 ** 31 || u * m >= 2 ** 51) return null;
     const D = 2 ** (31 + right);
     const M = (m * 2 ** left) / D;
-    const f = (c >> 3) * 44 + 20 + (c & 7);
-    f64[f] = M;
-    f64[f + 8] = folded[c]! * M + 1 / (2 * D);
-    f64[f + 16] = right > 0 ? 2 ** 30 / D : 0;
+    if (u >= 2 ** 31 || (u / 2 ** left) * M >= 2 ** 21) return null;
+    const f = (c >> 3) * 96 + 40 + (c & 7);
+    f32[f] = M;
+    f32[f + 8] = right > 0 ? 2 ** 30 / D : 0;
+    i32[f + 16] = folded[c]!;
+    i32[f + 24] = m;
+    i32[f + 32] = 1 << left;
+    i32[f + 40] = right > 0 ? 1 << (right - 1) : 0;
+    u32[f + 48] = (1 << (31 - right)) >>> 0;
   }
-  for (let b = 0; b < nblk; b++) w16.set(packed.subarray(b * 80, b * 80 + 80), b * 176);
+  for (let b = 0; b < nblk; b++) w16.set(packed.subarray(b * 80, b * 80 + 80), b * 192);
   return new Uint8Array(out);
 }
 
