@@ -201,18 +201,18 @@ function rowMaxMin<T>(isMax: bool, a: usize, sa: i32, b: usize, sb: i32, o: usiz
 }
 
 // ---------------------------------------------------------------------------------
-// 309 ADDSUB_I8_TABLE: [a, b, out, nd, (words 4-16 as kernel 301), table, built, walk...]
+// 309 ADDSUB_I8_TABLE: [a, b, out, nd, (words 4-16 as kernel 301), table, built, iota, walk...]
 // An int8 ADD or SUB on large tensors: every output is one of 65536 values, looked up as
-// table[(u(a) << 8) | u(b)], u(x) = x & 255. The table (65536 bytes, then the 256 bytes
-// 0..255) is filled on the op's first run by kernel 301's own row code, one row per value
-// of a, and word 18 then set: before any other thread reads it (splitRows runs on thread
-// 0 before it hands out rows, through elementwiseRowCount).
-const ADDSUB_T_WALK = 19;
+// table[(u(a) << 8) | u(b)], u(x) = x & 255. The table (65536 bytes of memory that start
+// zeroed) is filled on the op's first run by kernel 301's own row code, one row per value
+// of a, from iota (the bytes 0..255), and word 18 then set: before any other thread reads
+// it (splitRows runs on thread 0 before it hands out rows, through elementwiseRowCount).
+const ADDSUB_T_WALK = 20;
 
 function ensureTable(p: usize): void {
   if (w(p, 18) != 0) return;
   const t = wp(p, 17);
-  const iota = t + 65536;
+  const iota = wp(p, 19);
   // Row u(a): a broadcast (step 0) against b = every int8 value in u8 order.
   for (let ua = 0; ua < 256; ua++) rowAddSub<i8>(p, iota + <usize>ua, 0, iota, 1, t + (<usize>ua << 8), 256);
   store<i32>(p + (18 << 2), 1);

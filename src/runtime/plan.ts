@@ -216,8 +216,9 @@ export function buildPlan(graph: Graph, base: number, simd = true, threadLayout?
     if (seen !== undefined && seen % c.align === 0) return seen;
     cursor = align(cursor, Math.max(ALIGN, c.align));
     const at = cursor;
-    image.push({ offset: at, bytes: c.bytes });
-    cursor += c.bytes.length;
+    // A zeroed region: memory starts zeroed (and a reused instance's is zeroed again).
+    if (c.size === undefined) image.push({ offset: at, bytes: c.bytes });
+    cursor += c.size ?? c.bytes.length;
     inBuffer.set(key, at);
     return at;
   }));

@@ -17,7 +17,21 @@ const HI = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? 1 : 0;
 
 /** frexp: x = q * 2^e with q in [0.5, 1) (x > 0 finite). */
 export function frexp(x: number): [number, number] {
-  if (x === 0 || !Number.isFinite(x)) return [x, 0];
+  const q = frexpQ(x);
+  return [q, frexpE];
+}
+
+/** The exponent of the last frexpQ. */
+let frexpE = 0;
+
+/**
+ * frexp's q, with e left in frexpE: no array per call (this runs for every output channel
+ * of every op at load, before the engine has optimized it, where each small array was
+ * garbage to collect).
+ */
+function frexpQ(x: number): number {
+  frexpE = 0;
+  if (x === 0 || !Number.isFinite(x)) return x;
   // Normal numbers: the exponent and mantissa straight from the IEEE-754 bits (no log2 /
   // pow; this runs for every output channel of every op at load, mostly before the engine
   // has optimized it).
@@ -26,11 +40,13 @@ export function frexp(x: number): [number, number] {
   const be = (hi >>> 20) & 0x7ff;
   if (be !== 0) {
     U32[HI] = (hi & 0x800fffff) | (1022 << 20);
-    return [F64[0]!, be - 1022];
+    frexpE = be - 1022;
+    return F64[0]!;
   }
   // Subnormal: scale into the normal range first (exact), then the same.
-  const [q, e] = frexp(x * 2 ** 64);
-  return [q, e - 64];
+  const q = frexpQ(x * 2 ** 64);
+  frexpE -= 64;
+  return q;
 }
 
 /**
@@ -39,7 +55,8 @@ export function frexp(x: number): [number, number] {
  */
 export function quantizeMultiplier(m: number): { multiplier: number; shift: number } {
   if (m === 0) return { multiplier: 0, shift: 0 };
-  let [q, shift] = frexp(m);
+  const q = frexpQ(m);
+  let shift = frexpE;
   let qFixed = roundHalfAway(q * 2 ** 31);
   if (qFixed === 2 ** 31) {
     qFixed /= 2;

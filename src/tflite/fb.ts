@@ -131,7 +131,14 @@ export class Table {
     // has optimized anything: an aligned vector is copied by the engine in one call (the
     // file's floats are little-endian, as typed arrays are on every platform Kestrel runs on).
     const at = this.r.bytes.byteOffset + v.start;
-    if (at % 4 === 0 && LITTLE_ENDIAN) return Array.from(new Float32Array(this.r.bytes.buffer, at, v.length));
+    if (at % 4 === 0 && LITTLE_ENDIAN) {
+      // An index loop, not Array.from: before optimization, Array.from walks the typed
+      // array through the iterator protocol, one result object per element.
+      const f = new Float32Array(this.r.bytes.buffer, at, v.length);
+      const out = new Array<number>(v.length);
+      for (let i = 0; i < f.length; i++) out[i] = f[i]!;
+      return out;
+    }
     const out = new Array<number>(v.length);
     for (let i = 0; i < v.length; i++) out[i] = this.r.bb.readFloat32(v.start + 4 * i);
     return out;

@@ -124,7 +124,8 @@ export function readTflite(bytes: Uint8Array, opts: ReadOptions = {}): Graph {
     if (zp64.length !== 0 && zp64.length !== scale.length) {
       bad('E_QUANT_INVALID', `${label} has ${scale.length} scales but ${zp64.length} zero points`);
     }
-    for (const s of scale) {
+    for (let i = 0; i < scale.length; i++) {
+      const s = scale[i]!;
       if (!Number.isFinite(s) || s < 0) bad('E_QUANT_INVALID', `${label} has invalid scale ${s}`);
     }
     const zeroPoint = zp64.length ? zp64 : scale.map(() => 0);

@@ -209,8 +209,8 @@ function prepareAddSub(ctx: OpContext, isSub: boolean): Prepared {
   // Params (words 4..16): [off1, off2, leftShift, m1, r1, m2, r2, mo, ro, outOff, actMin, actMax, negate]
   ctx.b.i32s([-q1.zeroPoint, -q2.zeroPoint, leftShift, m1, r1, m2, r2, mo, ro, qo.zeroPoint, actMin, actMax, isSub ? -1 : 0]);
   if (o.dtype === 'int8' && numElements(o.out.shape) >= ADD_TABLE_MIN) {
-    // Kernel 309: the table (filled by the kernel on the first run) and its flag.
-    ctx.b.constant(lookupTableSpace()).i32(0);
+    // Kernel 309: the table (filled by the kernel on the first run), its flag, the bytes 0..255.
+    ctx.b.zeroed(65536).i32(0).constant(IOTA);
     walk(ctx, dims, 1);
     return { kernel: K.ADDSUB_I8_TABLE };
   }
@@ -218,12 +218,8 @@ function prepareAddSub(ctx: OpContext, isSub: boolean): Prepared {
   return { kernel: o.dtype === 'int16' ? K.ADDSUB_I16 : K.ADDSUB_I8 };
 }
 
-/** Room for kernel 309's table (65536 bytes, filled on the first run) and the bytes 0..255 after it. */
-function lookupTableSpace(): Uint8Array {
-  const b = new Uint8Array(65536 + 256);
-  for (let i = 0; i < 256; i++) b[65536 + i] = i;
-  return b;
-}
+/** The bytes 0..255 (kernel 309 fills its table from them); one blob, placed once per model. */
+const IOTA = Uint8Array.from({ length: 256 }, (_, i) => i);
 
 function prepareMul(ctx: OpContext): Prepared {
   const o = operands(ctx);

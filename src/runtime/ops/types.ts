@@ -22,7 +22,8 @@ export type Word =
 
 export class RecordBuilder {
   readonly words: Word[] = [];
-  readonly constants: { bytes: Uint8Array; align: number }[] = [];
+  /** Blobs to place; `zeroed` ones are `size` bytes of memory left zero (not in the image). */
+  readonly constants: { bytes: Uint8Array; align: number; size?: number }[] = [];
   readonly scratch: number[] = [];
   /** Tensors whose data the kernel reads or writes through a `tensor` word. */
   readonly tensorsUsed = new Set<number>();
@@ -56,6 +57,16 @@ export class RecordBuilder {
   constant(bytes: Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array, align = 16): this {
     const u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.constants.push({ bytes: u8, align });
+    this.words.push({ k: 'const', c: this.constants.length - 1 });
+    return this;
+  }
+  /**
+   * Address of `bytes` bytes of memory that start zeroed and keep what the kernel writes
+   * there from run to run (a table the kernel fills on its first run): placed with the
+   * constants, but nothing is copied in at load.
+   */
+  zeroed(bytes: number, align = 16): this {
+    this.constants.push({ bytes: new Uint8Array(0), align, size: Math.max(0, Math.ceil(bytes)) });
     this.words.push({ k: 'const', c: this.constants.length - 1 });
     return this;
   }
