@@ -280,7 +280,9 @@ export function buildPlan(graph: Graph, base: number, simd = true, threadLayout?
     let k = (p.address - records.offset) / 4;
     rec[k++] = p.kernel;
     rec[k++] = p.builder.words.length;
-    for (const wd of p.builder.words) {
+    const words = p.builder.words;
+    for (let j = 0; j < words.length; j++) {
+      const wd = words[j]!;
       switch (wd.k) {
         case 'i32': rec[k++] = wd.v; break;
         case 'tensor': rec[k++] = tensorAddress.get(wd.t)!; break;

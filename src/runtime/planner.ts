@@ -52,7 +52,10 @@ export class ArenaPlanner {
       const b = this.buffers[id]!;
       const size = align(b.size, a);
       let candidate = 0;
-      for (const p of placed) {
+      // Index loops (here and below): before the engine optimizes this code, for...of
+      // allocates an iterator result per step, and this loop is quadratic in the buffers.
+      for (let j = 0; j < placed.length; j++) {
+        const p = placed[j]!;
         if (p.firstUse > b.lastUse || b.firstUse > p.lastUse) continue;
         if (candidate + size <= p.offset) break;
         candidate = Math.max(candidate, align(p.offset + p.size, a));
