@@ -54,12 +54,16 @@ Options:
   --browser        run in headless Chromium (/usr/bin/chromium or $KESTREL_CHROMIUM)
   --kestrel-backend B  Kestrel's kernel build: simd (default) or relaxed (relaxed SIMD's
                    dot product in the GEMM convolution; Chromium, or Node 22+)
+  --no-liftoff     (with --browser) start Chromium with --js-flags=--no-liftoff: both engines'
+                   wasm is compiled optimized up front (no baseline code, but no run-time
+                   feedback either; init figures then include that compile). See Tier-up
+                   in bench/README.md
   --json           one JSON document on stdout instead of the table
   -h, --help       this text
 `;
 
 function parseArgs(argv) {
-  const o = { minSecs: 4, rounds: 5, warmup: 10, initReps: 5, coldReps: 1, roofSecs: 2, seed: 1, json: false, browser: false, rebuild: false, models: null, kestrelBackend: 'simd' };
+  const o = { minSecs: 4, rounds: 5, warmup: 10, initReps: 5, coldReps: 1, roofSecs: 2, seed: 1, json: false, browser: false, noLiftoff: false, rebuild: false, models: null, kestrelBackend: 'simd' };
   readArgs(argv, 'perf', HELP, (flag, r) => {
     switch (flag) {
       case '--models': o.models = String(r.val() ?? '').split(',').map((s) => s.trim()).filter(Boolean); break;
@@ -72,6 +76,7 @@ function parseArgs(argv) {
       case '--seed': o.seed = r.int(0); break;
       case '--rebuild': o.rebuild = true; break;
       case '--browser': o.browser = true; break;
+      case '--no-liftoff': o.noLiftoff = true; break;
       case '--kestrel-backend': {
         const b = r.val();
         if (b !== 'simd' && b !== 'relaxed') r.usage('--kestrel-backend is simd or relaxed');
@@ -331,6 +336,7 @@ export function printTable({ env, roof, rows }, settings) {
 async function main() {
   if (process.argv[2] === '--cold-child') return coldChild(process.argv[3], process.argv[4]);
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.noLiftoff && !opts.browser) usage('--no-liftoff applies to --browser runs');
   if (opts.browser) opts.coldReps = 0;
   const settings = { rounds: opts.rounds, minSecs: opts.minSecs, warmup: opts.warmup, initReps: opts.initReps, coldReps: opts.coldReps, seed: opts.seed };
   let result;

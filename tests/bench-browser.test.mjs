@@ -84,3 +84,14 @@ browserTest('targets/browser/bench.html runs the sample model and shows the figu
     server.close();
   }
 });
+
+browserTest('bench/profile-browser.mjs prints every op of a model, timed in Chromium and in Node', async (t) => {
+  const model = join(ROOT, 'assets', 'person_detect.tflite');
+  const { stdout } = await exec(process.execPath, [join(ROOT, 'bench', 'profile-browser.mjs'), '--runs', '3', '--warmup', '2', '--min-ms', '0', model], { cwd: ROOT, maxBuffer: 16 << 20, timeout: 240_000 });
+  t.regex(stdout, /page isolated: yes, 5 µs timer/);
+  t.regex(stdout, /whole run p50: Chromium +[\d.]+ µs, Node +[\d.]+ µs, ratio ([\d.]+|—)/);
+  // person_detect's 31 ops, each on its own line (--min-ms 0 folds none away).
+  const rows = stdout.split('\n').filter((l) => /^\s+\d+\s+[A-Z_0-9]+\s+\d+\s+[\d.]+\s+[\d.]+\s+([\d.]+|—)$/.test(l));
+  t.is(rows.length, 31);
+  t.regex(stdout, /by op type[^\n]*\n\s+(CONV_2D|DEPTHWISE_CONV_2D)/);
+});

@@ -124,3 +124,9 @@ test('bench/perf.mjs --kestrel-backend: relaxed is refused clearly where Node ca
   t.not(r.code ?? 0, 0);
   t.regex(String(r.stderr), /relaxed SIMD/);
 });
+
+test('bench/perf.mjs --no-liftoff is a Chromium setting: a usage error without --browser', async (t) => {
+  const bad = await exec(process.execPath, [join(ROOT, 'bench', 'perf.mjs'), '--no-liftoff'], { cwd: ROOT }).catch((e) => e);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--no-liftoff applies to --browser runs/);
+});

@@ -122,6 +122,7 @@ export async function runBrowser(opts, { log, prepareModels, selectModels, input
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...(opts.noLiftoff ? ['--js-flags=--no-liftoff'] : []),
       // Extra engine flags for experiments, e.g. KESTREL_CHROMIUM_FLAGS='--js-flags=--no-liftoff'.
       ...(process.env.KESTREL_CHROMIUM_FLAGS ?? '').split(' ').filter(Boolean)],
   });
@@ -141,7 +142,7 @@ export async function runBrowser(opts, { log, prepareModels, selectModels, input
     const err = await page.evaluate(() => window.perfError);
     if (err) throw new Error(`in Chromium: ${err}`);
     const result = await page.evaluate(() => window.perfResult);
-    result.env.browser = `${result.env.browser}, Chromium ${browser.version()}`;
+    result.env.browser = `${result.env.browser}, Chromium ${browser.version()}${opts.noLiftoff ? ' with --js-flags=--no-liftoff' : ''}`;
     return result;
   } finally {
     await browser.close();

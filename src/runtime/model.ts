@@ -143,7 +143,13 @@ export class Model {
     } else {
       const reused = takePooled(module);
       let k = reused?.k ?? instantiateKernels(module);
-      this.plan = buildPlan(graph, k.heapBase(), backend !== 'scalar', undefined, backend === 'relaxed');
+      try {
+        this.plan = buildPlan(graph, k.heapBase(), backend !== 'scalar', undefined, backend === 'relaxed');
+      } catch (e) {
+        // A model that cannot be planned leaves the pooled instance for the next one.
+        if (reused) releasePooled(module, reused.k, reused.used);
+        throw e;
+      }
       if (this.plan.memoryBytes > limit) {
         if (reused) releasePooled(module, reused.k, reused.used);
         throw new KestrelError('E_MEMORY_LIMIT', `${graph.source}: model needs ${this.plan.memoryBytes} bytes of wasm memory, over the limit of ${limit}`);
