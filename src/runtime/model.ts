@@ -144,7 +144,7 @@ export class Model {
       const reused = takePooled(module);
       let k = reused?.k ?? instantiateKernels(module);
       try {
-        this.plan = buildPlan(graph, k.heapBase(), backend !== 'scalar', undefined, backend === 'relaxed');
+        this.plan = buildPlan(graph, k.heapBase(), backend !== 'scalar', { relaxed: backend === 'relaxed' });
       } catch (e) {
         // A model that cannot be planned leaves the pooled instance for the next one.
         if (reused) releasePooled(module, reused.k, reused.used);

@@ -144,12 +144,20 @@ function makeContext(graph: Graph, op: Op, b: RecordBuilder, simd: boolean, rela
   return ctx;
 }
 
+/** What else buildPlan needs to know. */
+export interface PlanOptions {
+  /** The threads' layout (src/runtime/threads.ts), for a threaded model. */
+  threadLayout?: ThreadLayout;
+  /** The plan is for the relaxed-SIMD build, whose GEMM records carry its own weight layout. */
+  relaxed?: boolean;
+}
+
 /**
  * Builds the plan. `base` is the first free address of the kernel module (heapBase);
- * `simd` and `relaxed` say which build will run it (relaxed: the relaxed-SIMD build, whose
- * GEMM records carry its own weight layout).
+ * `simd` says whether the SIMD build will run it.
  */
-export function buildPlan(graph: Graph, base: number, simd = true, threadLayout?: ThreadLayout, relaxed = false): Plan {
+export function buildPlan(graph: Graph, base: number, simd = true, options: PlanOptions = {}): Plan {
+  const { threadLayout, relaxed = false } = options;
   checkSupported(graph);
   checkTopology(graph);
   const nOps = graph.ops.length;

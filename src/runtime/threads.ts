@@ -194,9 +194,9 @@ export class ThreadGroup {
     // heapBase is a constant of the module: ask a throwaway instance.
     const probe = instantiateShared(module, new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true } as WebAssembly.MemoryDescriptor), graph.source);
     const plan = buildPlan(graph, probe.heapBase(), backend !== 'scalar', {
-      count,
-      split: (p: PlannedOp) => chunksFor(graph, p, count) > 0,
-    }, backend === 'relaxed');
+      threadLayout: { count, split: (p: PlannedOp) => chunksFor(graph, p, count) > 0 },
+      relaxed: backend === 'relaxed',
+    });
     this.plan = plan;
     this.ctrl = align(plan.memoryBytes, 64);
     this.table = this.ctrl + CTRL_BYTES;
