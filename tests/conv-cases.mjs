@@ -253,6 +253,7 @@ export const fcCases = [
   { name: '1 row, K 2,100, 5 units (long rows: the direct kernel on SIMD too)', rows: 1, K: 2100, units: 5 },
   { name: '7 rows, K 20, 9 units, weights of -128', rows: 7, K: 20, units: 9, withMinus128: true },
   { name: '30 rows, K 16, 20 units, power-of-two scales (ties in the float32 stage)', rows: 30, K: 16, units: 20, perChannel: false, filterScale: 0.0625, inScale: 0.5, outScale: 4 },
+  { name: '3 rows (no 4-row block), K 24, 200 units, power-of-two scales', rows: 3, K: 24, units: 200, perChannel: false, filterScale: 0.0625, inScale: 0.5, outScale: 4 },
 ];
 
 /** Every case as the spec check() takes, with a name. */

@@ -7,7 +7,7 @@
 // as (w(oc, i), w(oc, i+1)) per lane, with the input offset folded into the bias, so the
 // int8 input is used as it is; i32 sums wrap as the reference's accumulator does.
 import { w, wp } from '../fixedpoint';
-import { anyLeft, FCHECK, finish8, pixF, pixQ, requantQ, rqFast, storeH8 } from './conv-requant';
+import { anyLeft, FCHECK, finish8, pixF, pixFQ, pixQ, requantQ, rqFast, storeH8 } from './conv-requant';
 import { threadScratch } from '../thread';
 
 // ---------------------------------------------------------------------------------
@@ -214,8 +214,7 @@ const DW_BLOCK: usize = 384;
 
 // The output stage of one pixel's eight channels (a, b: accumulators with the bias) -> d.
 @inline function outF1(a: v128, b: v128, q: usize, d: usize, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128): void {
-  const flag = pixF(a, b, q + 160, 32, sg, mg, zp, lo, hi, d, 8, f32x4.splat(0));
-  if (v128.any_true(f32x4.ge(flag, f32x4.splat(FCHECK)))) pixQ(a, b, q + 256, 32, true, false, zp, lo, hi, d, 8);
+  pixFQ(a, b, q + 160, q + 256, 32, sg, mg, f32x4.splat(FCHECK), zp, lo, hi, d, 8);
 }
 
 // Eight channels of one output pixel: a0..a8 the nine taps' input addresses in the packed

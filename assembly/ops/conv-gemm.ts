@@ -31,7 +31,7 @@
 // convGemmPixels(p, q0, q1) output pixels [q0, q1), convGemmChannels(p, b0, b1) blocks of
 // 8 output channels [b0, b1) of every pixel; a thread-aware caller gives each thread its own copy of the scratch (word 6).
 import { w, wp } from '../fixedpoint';
-import { anyLeft, FCHECK, pixF, pixQ, rqFast, store8 } from './conv-requant';
+import { anyLeft, FCHECK, pixF, pixFQ, pixQ, rqFast } from './conv-requant';
 import { threadScratch } from '../thread';
 
 // n int8 at src -> n int16 at dst, reading nothing at or past end (the input's end).
@@ -178,23 +178,17 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
         b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 8)));
         wv += 16;
       }
-      tail1(a0, b0, p, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, dRow + <usize>oc, outC - oc);
+      tail1(a0, b0, rq, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, dRow + <usize>oc, outC - oc);
     }
   }
 }
 
 // One pixel's output stage outside the 4-pixel blocks (tail pixels, and the relaxed
-// kernel): float32 with the check, or integer.
-@inline function tail1(a: v128, b: v128, p: usize, o4: usize, stride: usize, left: bool, fast: bool, useF: bool, fs: usize,
+// kernel): float32 with the check, or integer. rq: the requant table.
+@inline function tail1(a: v128, b: v128, rq: usize, o4: usize, stride: usize, left: bool, fast: bool, useF: bool, fs: usize,
   sg: v128, mg: v128, chk: v128, zp: v128, lo: v128, hi: v128, d: usize, n: i32): void {
-  const ta = wp(p, 29) + o4;
-  if (useF) {
-    const t = fs + o4;
-    const flag = pixF(a, b, t, stride, sg, mg, zp, lo, hi, d, n, f32x4.splat(0));
-    if (v128.any_true(f32x4.ge(flag, chk))) pixQ(a, b, ta, stride, true, false, zp, lo, hi, d, n);
-  } else {
-    pixQ(a, b, ta, stride, left, fast, zp, lo, hi, d, n);
-  }
+  if (useF) pixFQ(a, b, fs + o4, rq + o4, stride, sg, mg, chk, zp, lo, hi, d, n);
+  else pixQ(a, b, rq + o4, stride, left, fast, zp, lo, hi, d, n);
 }
 
 // The block kernel as plain functions (one call per group of pixels keeps the pixel
@@ -225,7 +219,7 @@ function blocksX(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0:
 }
 
 @inline function blocksQ(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32, left: bool, fast: bool, useF: bool): void {
-  const wq = wp(p, 31), bias = wp(p, 30);
+  const wq = wp(p, 31), bias = wp(p, 30), rq = wp(p, 29);
   const outC = w(p, 13);
   const np = (outC + 7) & ~7;
   const stride = <usize>np << 2;
@@ -257,8 +251,8 @@ function blocksX(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0:
       }
       const d = dRow + <usize>oc;
       const n = outC - oc;
-      tail1(i32x4.sub(pa0, na0), i32x4.sub(pb0, nb0), p, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, d, n);
-      tail1(i32x4.sub(pa1, na1), i32x4.sub(pb1, nb1), p, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, d + dstStride, n);
+      tail1(i32x4.sub(pa0, na0), i32x4.sub(pb0, nb0), rq, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, d, n);
+      tail1(i32x4.sub(pa1, na1), i32x4.sub(pb1, nb1), rq, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, d + dstStride, n);
     }
   }
   if (i < count) {
@@ -275,7 +269,7 @@ function blocksX(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0:
         pb = rdot(t, v128.load(wv, 32), pb); nb = rdot(t, v128.load(wv, 48), nb);
         wv += 64;
       }
-      tail1(i32x4.sub(pa, na), i32x4.sub(pb, nb), p, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, dRow + <usize>oc, outC - oc);
+      tail1(i32x4.sub(pa, na), i32x4.sub(pb, nb), rq, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, dRow + <usize>oc, outC - oc);
     }
   }
 }

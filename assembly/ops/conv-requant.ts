@@ -167,6 +167,14 @@
   return f32x4.pmax(flag, f32x4.pmax(v128.andnot(da, sg), v128.andnot(db, sg)));
 }
 
+// One pixel through the float32 stage (constants at tf), redone by the integer stage
+// (constants at tq, any left or right shift) when the check flags a lane (chk: FCHECK).
+@inline export function pixFQ(a: v128, b: v128, tf: usize, tq: usize, stride: usize, sg: v128, mg: v128, chk: v128,
+  zp: v128, lo: v128, hi: v128, dst: usize, n: i32): void {
+  const flag = pixF(a, b, tf, stride, sg, mg, zp, lo, hi, dst, n, f32x4.splat(0));
+  if (v128.any_true(f32x4.ge(flag, chk))) pixQ(a, b, tq, stride, true, false, zp, lo, hi, dst, n);
+}
+
 // |d| from which pixF's lanes are redone: 1/2 - 2^-12.
 export const FCHECK: f32 = 0.5 - 1.0 / 4096.0;
 
