@@ -8,7 +8,8 @@
 #       and relaxed-SIMD builds, byte for byte against TensorFlow Lite Micro's outputs;
 #   cortex-a76 (close to Jetson Orin, with dot-product instructions), Node 22: the
 #       relaxed-SIMD build on every conformance case again (the engine may map its dot
-#       product to the CPU's own there);
+#       product to the CPU's own there), then once more with the x86-only unsigned dot
+#       layout forced (its kernel's exact fallback runs);
 #   cortex-a76, Node 22 and Node 20:
 #       scripts/runtime-check.mjs: loading, the real models on both builds, LSTM state, input
 #       and model errors, the CommonJS entry, and ahead-of-time compiled modules built here on
@@ -126,6 +127,10 @@ emulate cortex-a76 runtime-a76-node22.log "cortex-a76 Node $NODE_MAIN: runtime c
   "$NODE22" scripts/runtime-check.mjs --require-simd --compiled "$CACHE/compiled"
 emulate cortex-a76 conformance-relaxed-a76.log "cortex-a76 Node $NODE_MAIN: conformance, relaxed (dot-product CPU)" \
   "$NODE22" --expose-gc scripts/conformance.mjs --backend relaxed --require-relaxed --quiet
+# The relaxed build's unsigned direct layout does not hold on arm64: every convolution
+# call takes its kernel's exact fallback, which must match the reference too.
+emulate cortex-a76 conformance-relaxed-unsigned-a76.log "cortex-a76 Node $NODE_MAIN: conformance, relaxed, unsigned layout forced" \
+  "$NODE22" --expose-gc scripts/conformance.mjs --backend relaxed --require-relaxed --relaxed-dot unsigned --quiet
 emulate cortex-a76 runtime-a76-node20.log "cortex-a76 Node $NODE_OLD: runtime checks + compiled" \
   "$NODE20" scripts/runtime-check.mjs --require-simd --compiled "$CACHE/compiled"
 # kestrel bench --pin on arm64: the package tree as installed there (koffi with its

@@ -17,6 +17,8 @@ import { convGemmPixels, convGemmChannels } from './ops/conv-gemm';
 import { runMatmulRows, fcRowCount } from './ops/matmul';
 import { runElementwiseRows, elementwiseRowCount } from './ops/elementwise';
 export { setThread };
+// The relaxed build's dot-product probe (src/runtime/wasm.ts, relaxedDotMode).
+export { relaxedDot } from './ops/conv-gemm';
 
 // Runs one record; returns false for an unknown kernel id.
 function runRecord(rec: usize): bool {

@@ -33,10 +33,11 @@ function compare(dtype, want, got) {
 }
 
 /**
- * cases: [{ id, url }] with url the case folder ('/tests/fixtures/conformance/ops/x/').
- * Returns [{ id, backend, ok, outputs: [{ sha256, equal, detail }], error }].
+ * cases: [{ id, url }] with url the case folder ('/tests/fixtures/conformance/ops/x/');
+ * loadOptions: more options for every loadModel call.
+ * Returns [{ id, backend, ok, outputs: [{ sha256, equal, detail }], error, relaxedDot }].
  */
-export async function runCases({ bundle, cases, backends, wasmPaths }) {
+export async function runCases({ bundle, cases, backends, wasmPaths, loadOptions }) {
   const kestrel = await import(bundle);
   const results = [];
   for (const c of cases) {
@@ -53,7 +54,8 @@ export async function runCases({ bundle, cases, backends, wasmPaths }) {
     for (const backend of backends) {
       const r = { id: c.id, backend, ok: false, outputs: [], error: null };
       try {
-        const m = await kestrel.loadModel(model, { backend, name: c.id, ...(wasmPaths ? { wasmPaths } : {}) });
+        const m = await kestrel.loadModel(model, { ...loadOptions, backend, name: c.id, ...(wasmPaths ? { wasmPaths } : {}) });
+        r.relaxedDot = m.relaxedDot;
         if (m.outputs.length !== refs.length) throw new Error(`${m.outputs.length} outputs, the reference has ${refs.length}`);
         const got = m.run(inputs);
         for (let k = 0; k < got.length; k++) r.outputs.push({ sha256: await sha256(got[k]), ...compare(meta.outputs[k].dtype, refs[k], got[k]) });

@@ -266,10 +266,10 @@ export function allCases() {
 }
 
 /** Runs one case on a backend; returns the index of the first differing byte, or -1. */
-export async function firstDifference(createModel, spec, backend, seed = 7) {
+export async function firstDifference(createModel, spec, backend, seed = 7, options = {}) {
   const c = makeCase(spec, seed);
   const { out, outShape } = reference(c);
-  const model = await createModel(graphOf(c, outShape), { backend });
+  const model = await createModel(graphOf(c, outShape), { ...options, backend });
   const got = model.run([c.input])[0];
   model.dispose();
   if (got.length !== out.length) return Math.min(got.length, out.length);

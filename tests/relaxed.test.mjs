@@ -25,12 +25,14 @@ test('relaxed build: every conformance case and kernel case is bit-exact with th
   t.is(r.cases, conformanceCases().length + conformanceCases(REFERENCE_EXTRA).length);
   t.is(r.threadedCases, r.cases);
   t.is(r.convCases, allCases().length);
-  // The relaxed path ran (and so did the fallback for weights of -128, in the kernel cases).
-  t.true(r.relaxedOps >= 100, `${r.relaxedOps} GEMM ops on the relaxed layout`);
+  t.is(r.forcedCases, 2 * r.cases);
+  // The relaxed path ran (and so did the int16 fallback for weights of -128, in the kernel
+  // cases, where the split layout was picked).
+  t.true(r.relaxedOps + r.directOps >= 100, `${r.relaxedOps} GEMM ops on the split layout, ${r.directOps} on a direct one`);
   // Both output stages ran: float32 where its bound admits it, the integer one elsewhere.
-  const all = r.relaxedOps + r.int16Ops;
+  const all = r.relaxedOps + r.directOps + r.int16Ops;
   t.true(r.floatOps >= 50 && r.floatOps < all, `${r.floatOps} of ${all} GEMM ops with the float32 output stage`);
-  t.log(`${r.cases} conformance cases (on 1 and 2 threads) and ${r.convCases} kernel cases bit-exact on the relaxed build (${r.relaxedOps} GEMM ops on the relaxed layout, ${r.int16Ops} on the int16 one; ${r.floatOps} with the float32 output stage)`);
+  t.log(`${r.cases} conformance cases (on 1 and 2 threads) and ${r.convCases} kernel cases bit-exact on the relaxed build, relaxedDot ${r.picked} here (${r.relaxedOps} GEMM ops on the split layout, ${r.directOps} on a direct one, ${r.int16Ops} on the int16 one; ${r.floatOps} with the float32 output stage); bit-exact again with each direct layout forced`);
 });
 
 // Only where this process cannot run the relaxed build (plain Node 20, as in CI).

@@ -141,27 +141,8 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
         a3 = i32x4.add(a3, i32x4.dot_i16x8_s(t, w0)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(t, w1));
         wv += 16;
       }
-      const ta = rq + o4;
-      const n = outC - oc;
-      const d = dRow + <usize>oc;
-      if (useF) {
-        const t = fs + o4;
-        let flag = pixF(a0, b0, t, stride, sg, mg, zp, lo, hi, d, n, f32x4.splat(0));
-        flag = pixF(a1, b1, t, stride, sg, mg, zp, lo, hi, d + dstStride, n, flag);
-        flag = pixF(a2, b2, t, stride, sg, mg, zp, lo, hi, d + 2 * dstStride, n, flag);
-        flag = pixF(a3, b3, t, stride, sg, mg, zp, lo, hi, d + 3 * dstStride, n, flag);
-        if (v128.any_true(f32x4.ge(flag, chk))) {
-          pixQ(a0, b0, ta, stride, true, false, zp, lo, hi, d, n);
-          pixQ(a1, b1, ta, stride, true, false, zp, lo, hi, d + dstStride, n);
-          pixQ(a2, b2, ta, stride, true, false, zp, lo, hi, d + 2 * dstStride, n);
-          pixQ(a3, b3, ta, stride, true, false, zp, lo, hi, d + 3 * dstStride, n);
-        }
-      } else {
-        pixQ(a0, b0, ta, stride, left, fast, zp, lo, hi, d, n);
-        pixQ(a1, b1, ta, stride, left, fast, zp, lo, hi, d + dstStride, n);
-        pixQ(a2, b2, ta, stride, left, fast, zp, lo, hi, d + 2 * dstStride, n);
-        pixQ(a3, b3, ta, stride, left, fast, zp, lo, hi, d + 3 * dstStride, n);
-      }
+      out4(a0, b0, a1, b1, a2, b2, a3, b3, rq + o4, fs + o4, stride, left, fast, useF, sg, mg, chk, zp, lo, hi,
+        dRow + <usize>oc, dstStride, outC - oc);
     }
   }
   for (; i < count; i++) {
@@ -180,6 +161,32 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
       }
       tail1(a0, b0, rq, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, dRow + <usize>oc, outC - oc);
     }
+  }
+}
+
+// The output stage of a 4-pixel x 8-channel block (pixel j's accumulators in aj, bj; bias
+// included) -> the first n channels of the four pixels at d, d + dstStride, ...: float32
+// with the check (the whole block redone by the integer stage when a lane is flagged), or
+// integer. ta, tf: the requant table and the float32 constants at the block's channels.
+@inline function out4(a0: v128, b0: v128, a1: v128, b1: v128, a2: v128, b2: v128, a3: v128, b3: v128,
+  ta: usize, tf: usize, stride: usize, left: bool, fast: bool, useF: bool,
+  sg: v128, mg: v128, chk: v128, zp: v128, lo: v128, hi: v128, d: usize, dstStride: usize, n: i32): void {
+  if (useF) {
+    let flag = pixF(a0, b0, tf, stride, sg, mg, zp, lo, hi, d, n, f32x4.splat(0));
+    flag = pixF(a1, b1, tf, stride, sg, mg, zp, lo, hi, d + dstStride, n, flag);
+    flag = pixF(a2, b2, tf, stride, sg, mg, zp, lo, hi, d + 2 * dstStride, n, flag);
+    flag = pixF(a3, b3, tf, stride, sg, mg, zp, lo, hi, d + 3 * dstStride, n, flag);
+    if (v128.any_true(f32x4.ge(flag, chk))) {
+      pixQ(a0, b0, ta, stride, true, false, zp, lo, hi, d, n);
+      pixQ(a1, b1, ta, stride, true, false, zp, lo, hi, d + dstStride, n);
+      pixQ(a2, b2, ta, stride, true, false, zp, lo, hi, d + 2 * dstStride, n);
+      pixQ(a3, b3, ta, stride, true, false, zp, lo, hi, d + 3 * dstStride, n);
+    }
+  } else {
+    pixQ(a0, b0, ta, stride, left, fast, zp, lo, hi, d, n);
+    pixQ(a1, b1, ta, stride, left, fast, zp, lo, hi, d + dstStride, n);
+    pixQ(a2, b2, ta, stride, left, fast, zp, lo, hi, d + 2 * dstStride, n);
+    pixQ(a3, b3, ta, stride, left, fast, zp, lo, hi, d + 3 * dstStride, n);
   }
 }
 
@@ -290,6 +297,164 @@ function blocksQX(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count:
   blocksQ(p, scr, rowB, kq, dst, count, oc0, oc1, true, false, true);
 }
 
+// ---------------------------------------------------------------------------------
+// The relaxed build's direct kernel (layouts 2 and 3): one relaxed dot per 4 channels x
+// 4 reduction indices, weights (int8, any value) as the first operand and the pixel's
+// int8 values as the second. How an engine reads a second operand with the top bit set is
+// its own choice (x86 as unsigned, arm64 as signed, some with 16-bit saturation), so the
+// plan picks the layout from what this engine was measured to compute (relaxedDot below,
+// src/runtime/wasm.ts):
+//  - layout 2, unsigned without saturation (x86 with AVX-VNNI): the pixel's bytes are
+//    taken XOR 0x80, i.e. as x + 128 in 0..255, and the folded bias subtracts
+//    128 * sum(w) on top of the input offset;
+//  - layout 3, signed (arm64): the bytes as they are. V8 on arm64 may sum pairs of
+//    products in 16 bits, exact unless both are -128 * -128: the prepare gives ops with a
+//    weight of -128 another layout.
+// Every call of the block kernel first reruns that measurement on the probe vectors of
+// word 34 (A | B | C | the exact result for the layout), in the same function and so in
+// the same compiled code as its products: an engine that computes otherwise at that
+// moment (a different compiler tier) gets the exact fallback (blocksE), never a wrong sum.
+// Layout, per block of 8 channels and per quad of reduction indices: 32 bytes, the quad of
+// channels 0-3, then of channels 4-7.
+
+@inline function ddot(wv: v128, x: v128, acc: v128): v128 {
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, x, acc);
+}
+
+// The engine's relaxed dot of the three vectors at p (A, B, C) -> p + 48; src/runtime/wasm.ts
+// compares it with the exact results of each reading.
+export function relaxedDot(p: usize): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    v128.store(p + 48, ddot(v128.load(p), v128.load(p, 16), v128.load(p, 32)));
+  } else {
+    for (let i: usize = 0; i < 16; i += 4) store<i32>(p + 48 + i, 0);
+  }
+}
+
+// Whether the engine's relaxed dot, here and now, gives the result the layout assumes.
+@inline function probeHolds(pr: usize): bool {
+  return i32x4.all_true(i32x4.eq(ddot(v128.load(pr), v128.load(pr, 16), v128.load(pr, 32)), v128.load(pr, 48)));
+}
+
+@inline function blocksD(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32, left: bool, fast: bool, useF: bool): void {
+  const pr = wp(p, 34);
+  if (!probeHolds(pr)) {
+    blocksE(p, scr, rowB, kq, dst, count, oc0, oc1, left, fast, useF);
+    return;
+  }
+  const wq = wp(p, 31), bias = wp(p, 30), rq = wp(p, 29);
+  const outC = w(p, 13);
+  const np = (outC + 7) & ~7;
+  const stride = <usize>np << 2;
+  const zp = i16x8.splat(<i16>w(p, 25)), lo = i16x8.splat(<i16>w(p, 26)), hi = i16x8.splat(<i16>w(p, 27));
+  const fs = useF ? wp(p, 33) : 0;
+  const one = <i32>(outC > 0);
+  const sg = i32x4.splat(one << 31), mg = f32x4.splat(<f32>(one * 12582912)), chk = f32x4.splat(<f32>one * FCHECK);
+  const xm = i8x16.splat(<i8>(w(p, 32) == 2 ? 0x80 : 0));
+  const blockBytes = <usize>kq << 3;
+  const dstStride = <usize>outC;
+  const kqB = <usize>kq;
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const r0 = scr + <usize>i * rowB;
+    const xe = r0 + kqB;
+    const dRow = dst + <usize>i * dstStride;
+    for (let oc = oc0; oc < oc1; oc += 8) {
+      let wv = wq + <usize>(oc >> 3) * blockBytes;
+      const o4 = <usize>oc << 2;
+      let a0 = v128.load(bias + o4), b0 = v128.load(bias + o4 + 16);
+      let a1 = a0, b1 = b0, a2 = a0, b2 = b0, a3 = a0, b3 = b0;
+      for (let x = r0; x < xe; x += 4) {
+        const wa = v128.load(wv), wb = v128.load(wv, 16);
+        let t = v128.xor(v128.load32_splat(x), xm);
+        a0 = ddot(wa, t, a0); b0 = ddot(wb, t, b0);
+        t = v128.xor(v128.load32_splat(x + rowB), xm);
+        a1 = ddot(wa, t, a1); b1 = ddot(wb, t, b1);
+        t = v128.xor(v128.load32_splat(x + 2 * rowB), xm);
+        a2 = ddot(wa, t, a2); b2 = ddot(wb, t, b2);
+        t = v128.xor(v128.load32_splat(x + 3 * rowB), xm);
+        a3 = ddot(wa, t, a3); b3 = ddot(wb, t, b3);
+        wv += 32;
+      }
+      out4(a0, b0, a1, b1, a2, b2, a3, b3, rq + o4, fs + o4, stride, left, fast, useF, sg, mg, chk, zp, lo, hi,
+        dRow + <usize>oc, dstStride, outC - oc);
+    }
+  }
+  for (; i < count; i++) {
+    const r0 = scr + <usize>i * rowB;
+    const xe = r0 + kqB;
+    const dRow = dst + <usize>i * dstStride;
+    for (let oc = oc0; oc < oc1; oc += 8) {
+      let wv = wq + <usize>(oc >> 3) * blockBytes;
+      const o4 = <usize>oc << 2;
+      let a = v128.load(bias + o4), b = v128.load(bias + o4 + 16);
+      for (let x = r0; x < xe; x += 4) {
+        const t = v128.xor(v128.load32_splat(x), xm);
+        a = ddot(v128.load(wv), t, a); b = ddot(v128.load(wv, 16), t, b);
+        wv += 32;
+      }
+      tail1(a, b, rq, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, dRow + <usize>oc, outC - oc);
+    }
+  }
+}
+
+// The direct layouts' sums without relaxed SIMD (baseline i16 dot products): what blocksD
+// computes when the engine's relaxed dot does not hold. Pixels one at a time.
+function blocksE(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32, left: bool, fast: bool, useF: bool): void {
+  const wq = wp(p, 31), bias = wp(p, 30), rq = wp(p, 29);
+  const outC = w(p, 13);
+  const np = (outC + 7) & ~7;
+  const stride = <usize>np << 2;
+  const zp = i16x8.splat(<i16>w(p, 25)), lo = i16x8.splat(<i16>w(p, 26)), hi = i16x8.splat(<i16>w(p, 27));
+  const fs = useF ? wp(p, 33) : 0;
+  const sg = i32x4.splat(1 << 31), mg = f32x4.splat(<f32>12582912), chk = f32x4.splat(FCHECK);
+  const unsigned = w(p, 32) == 2;
+  const blockBytes = <usize>kq << 3;
+  for (let i = 0; i < count; i++) {
+    const r0 = scr + <usize>i * rowB;
+    const xe = r0 + <usize>kq;
+    const dRow = dst + <usize>i * <usize>outC;
+    for (let oc = oc0; oc < oc1; oc += 8) {
+      let wv = wq + <usize>(oc >> 3) * blockBytes;
+      const o4 = <usize>oc << 2;
+      let a = v128.load(bias + o4), b = v128.load(bias + o4 + 16);
+      for (let x = r0; x < xe; x += 4) {
+        // The quad twice as int16: x0..x3 x0..x3 (x + 128 for layout 2).
+        const q = v128.load32_splat(x);
+        const xs = unsigned ? i16x8.extend_low_i8x16_u(v128.xor(q, i8x16.splat(-128))) : i16x8.extend_low_i8x16_s(q);
+        a = i32x4.add(a, quadDot(v128.load(wv), xs));
+        b = i32x4.add(b, quadDot(v128.load(wv, 16), xs));
+        wv += 32;
+      }
+      tail1(a, b, rq, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, dRow + <usize>oc, outC - oc);
+    }
+  }
+}
+
+// Four channels' quads of int8 weights (16 bytes) dotted with one quad xs (int16, twice)
+// -> the four sums.
+@inline function quadDot(wv: v128, xs: v128): v128 {
+  const d01 = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(wv), xs);
+  const d23 = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(wv), xs);
+  return i32x4.add(i32x4.shuffle(d01, d23, 0, 2, 4, 6), i32x4.shuffle(d01, d23, 1, 3, 5, 7));
+}
+
+function blocksDLF(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32): void {
+  blocksD(p, scr, rowB, kq, dst, count, oc0, oc1, true, true, false);
+}
+function blocksDRF(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32): void {
+  blocksD(p, scr, rowB, kq, dst, count, oc0, oc1, false, true, false);
+}
+function blocksDLS(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32): void {
+  blocksD(p, scr, rowB, kq, dst, count, oc0, oc1, true, false, false);
+}
+function blocksDRS(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32): void {
+  blocksD(p, scr, rowB, kq, dst, count, oc0, oc1, false, false, false);
+}
+function blocksDX(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32): void {
+  blocksD(p, scr, rowB, kq, dst, count, oc0, oc1, true, false, true);
+}
+
 // n int8 from src to dst (n < 8: byte by byte, so nothing at or past end is read).
 @inline function copy8(dst: usize, src: usize, n: i32): void {
   if (n >= 8) memory.copy(dst, src, <usize>n);
@@ -330,8 +495,8 @@ function gather8(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
   }
 }
 
-// Output pixels [q0, q1), channels [oc0, oc1), layout 1.
-function pixelsQ(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32, left: bool, fast: bool, useF: bool): void {
+// Output pixels [q0, q1), channels [oc0, oc1), layout 1 (direct: layouts 2 and 3).
+function pixelsQ(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32, left: bool, fast: bool, useF: bool, direct: bool): void {
   const inC = w(p, 10);
   const k = w(p, 14) * w(p, 15) * inC;
   const kq = (k + 3) & ~3;
@@ -365,7 +530,16 @@ function pixelsQ(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32, left: bool, fas
       }
     }
     const dst = output + <usize>q * outC;
-    if (useF) {
+    if (direct) {
+      if (useF) blocksDX(p, rows, rowB, kq, dst, count, oc0, oc1);
+      else if (fast) {
+        if (left) blocksDLF(p, rows, rowB, kq, dst, count, oc0, oc1);
+        else blocksDRF(p, rows, rowB, kq, dst, count, oc0, oc1);
+      } else {
+        if (left) blocksDLS(p, rows, rowB, kq, dst, count, oc0, oc1);
+        else blocksDRS(p, rows, rowB, kq, dst, count, oc0, oc1);
+      }
+    } else if (useF) {
       blocksQX(p, rows, rowB, kq, dst, count, oc0, oc1);
     } else if (fast) {
       if (left) blocksQLF(p, rows, rowB, kq, dst, count, oc0, oc1);
@@ -487,8 +661,13 @@ function convGemmPart(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32): void {
   // Word 33: the float32 output stage's constants, or 0 (its prepare refused it).
   const useF = wp(p, 33) != 0;
   if (ASC_FEATURE_RELAXED_SIMD) {
-    if (w(p, 32) == 1) {
-      pixelsQ(p, q0, q1, oc0, oc1, left, fast, useF);
+    const layout = w(p, 32);
+    if (layout == 1) {
+      pixelsQ(p, q0, q1, oc0, oc1, left, fast, useF, false);
+      return;
+    }
+    if (layout >= 2) {
+      pixelsQ(p, q0, q1, oc0, oc1, left, fast, useF, true);
       return;
     }
   }

@@ -12,6 +12,7 @@ export type { WorkerLoadOptions } from './worker-client.js';
 export { threadSupport } from './threads.js';
 export type { ThreadsOption } from './threads.js';
 export type { Backend, WasmOptions } from './wasm.js';
+export type { RelaxedDotOption } from './relaxed-dot.js';
 export { KestrelError, isKestrelError } from '../errors.js';
 export type { KestrelErrorCode } from '../errors.js';
 export { readTflite } from '../tflite/reader.js';

@@ -8,6 +8,7 @@ import { byteLength, numElements } from '../graph/types.js';
 import { readTflite } from '../tflite/reader.js';
 import { buildPlan, type Plan } from './plan.js';
 import { compileKernels, hasSimd, instantiateKernels, relaxedSupport, type Backend, type KernelExports, type WasmOptions } from './wasm.js';
+import { pickRelaxedDot, type RelaxedDotOption } from './relaxed-dot.js';
 import { resolveThreads, ThreadGroup, type ThreadSpawner, type ThreadsOption } from './threads.js';
 
 export type TypedArray = Int8Array | Uint8Array | Int16Array | Int32Array | Float32Array;
@@ -42,6 +43,15 @@ export interface LoadOptions extends WasmOptions {
   threadTimeoutMs?: number;
   /** Starts threads 1..N-1 (used by the Web Worker mode); Node uses worker_threads. */
   threadSpawner?: ThreadSpawner;
+  /**
+   * Backend 'relaxed' only: how its convolutions use the relaxed dot product. 'auto'
+   * (default) measures this engine once per kernel module: 'unsigned' or 'signed' where it
+   * computes the direct product exactly (x86 with AVX-VNNI, arm64 with the dot-product
+   * instructions), else 'split' (exact on every engine, two products per one). Forcing a
+   * direct one elsewhere stays exact but slow: its kernel checks the engine at every call
+   * and falls back to baseline SIMD (src/runtime/relaxed-dot.ts).
+   */
+  relaxedDot?: RelaxedDotOption;
 }
 
 export type ModelSource = Uint8Array | ArrayBuffer | string | URL;
@@ -136,7 +146,7 @@ export class Model {
     this.threads = threads;
     if (threads > 1) {
       // Plan, memory and thread 0's instance live in the ThreadGroup (src/runtime/threads.ts).
-      const group = new ThreadGroup(graph, threads, module, backend, options.threadTimeoutMs ?? 30000, limit);
+      const group = new ThreadGroup(graph, threads, module, backend, options.threadTimeoutMs ?? 30000, limit, options.relaxedDot);
       this.threadGroup = group;
       this.plan = group.plan;
       this.kernels = group.kernels;
@@ -144,7 +154,10 @@ export class Model {
       const reused = takePooled(module);
       let k = reused?.k ?? instantiateKernels(module);
       try {
-        this.plan = buildPlan(graph, k.heapBase(), backend !== 'scalar', { relaxed: backend === 'relaxed' });
+        const relaxed = backend === 'relaxed';
+        this.plan = buildPlan(graph, k.heapBase(), backend !== 'scalar', {
+          relaxed, relaxedDot: relaxed ? pickRelaxedDot(options.relaxedDot, module, k, k.memory) : 1,
+        });
       } catch (e) {
         // A model that cannot be planned leaves the pooled instance for the next one.
         if (reused) releasePooled(module, reused.k, reused.used);
@@ -177,6 +190,14 @@ export class Model {
     this.resetState();
     this.inputAddr = graph.inputs.map((i) => this.plan.tensorAddress.get(i)!);
     this.outputAddr = graph.outputs.map((i) => this.plan.tensorAddress.get(i)!);
+  }
+
+  /**
+   * Backend 'relaxed': how its convolutions use the relaxed dot product ('split',
+   * 'unsigned' or 'signed'; LoadOptions.relaxedDot); null on the other backends.
+   */
+  get relaxedDot(): Exclude<RelaxedDotOption, 'auto'> | null {
+    return this.backend === 'relaxed' ? (['split', 'unsigned', 'signed'] as const)[this.plan.relaxedDot - 1]! : null;
   }
 
   /** Bytes of the activation arena (activations, inputs, outputs, scratch). */

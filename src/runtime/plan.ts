@@ -12,6 +12,7 @@ import { byteLength, dtypeSize } from '../graph/types.js';
 import { OPS } from './ops/index.js';
 import { RecordBuilder, type OpContext, type Prepared } from './ops/types.js';
 import { align, ArenaPlanner } from './planner.js';
+import type { RelaxedDot } from './relaxed-dot.js';
 
 export interface PlannedOp {
   op: Op;
@@ -42,6 +43,8 @@ export interface Plan {
   image: { offset: number; bytes: Uint8Array }[];
   variableInit: { address: number; bytes: Uint8Array }[];
   macs: number;
+  /** The relaxed build's GEMM weight layout the plan was made for (PlanOptions.relaxedDot; 1 otherwise). */
+  relaxedDot: RelaxedDot;
   /**
    * Multi-threaded plans only (see ThreadLayout): which ops are split, and the region
    * holding their scratch, one copy per thread `stride` bytes apart (thread 0 first).
@@ -116,10 +119,10 @@ function checkTopology(graph: Graph): void {
   }
 }
 
-function makeContext(graph: Graph, op: Op, b: RecordBuilder, simd: boolean, relaxed: boolean): OpContext {
+function makeContext(graph: Graph, op: Op, b: RecordBuilder, simd: boolean, relaxed: boolean, relaxedDot: RelaxedDot): OpContext {
   const label = `${graph.source}: op #${op.index} ${op.opcode}`;
   const ctx: OpContext = {
-    graph, op, label, b, simd, relaxed,
+    graph, op, label, b, simd, relaxed, relaxedDot,
     input(i) {
       const idx = op.inputs[i];
       return idx === undefined || idx < 0 ? null : graph.tensors[idx]!;
@@ -150,6 +153,8 @@ export interface PlanOptions {
   threadLayout?: ThreadLayout;
   /** The plan is for the relaxed-SIMD build, whose GEMM records carry its own weight layout. */
   relaxed?: boolean;
+  /** With relaxed: the layout this engine's relaxed dot allows (src/runtime/relaxed-dot.ts); default 1, exact everywhere. */
+  relaxedDot?: RelaxedDot;
 }
 
 /**
@@ -157,14 +162,14 @@ export interface PlanOptions {
  * `simd` says whether the SIMD build will run it.
  */
 export function buildPlan(graph: Graph, base: number, simd = true, options: PlanOptions = {}): Plan {
-  const { threadLayout, relaxed = false } = options;
+  const { threadLayout, relaxed = false, relaxedDot = 1 } = options;
   checkSupported(graph);
   checkTopology(graph);
   const nOps = graph.ops.length;
 
   const ops: PlannedOp[] = graph.ops.map((op) => {
     const builder = new RecordBuilder();
-    const ctx = makeContext(graph, op, builder, simd, relaxed && simd);
+    const ctx = makeContext(graph, op, builder, simd, relaxed && simd, relaxedDot);
     let prepared: Prepared;
     try {
       prepared = OPS.get(op.opcode)!.prepare(ctx);
@@ -305,6 +310,7 @@ export function buildPlan(graph: Graph, base: number, simd = true, options: Plan
     graph, ops, tensorAddress, records, constants, variables, arena,
     memoryBytes: cursor, image, variableInit,
     macs: ops.reduce((s, p) => s + p.macs, 0),
+    relaxedDot: relaxed && simd ? relaxedDot : 1,
     ...(threads ? { threads } : {}),
   };
 }

@@ -17,6 +17,7 @@ import { KestrelError } from '../errors.js';
 import type { Graph } from '../graph/types.js';
 import { buildPlan, type Plan, type PlannedOp } from './plan.js';
 import type { Backend, KernelExports } from './wasm.js';
+import { pickRelaxedDot, type RelaxedDotOption } from './relaxed-dot.js';
 
 export type ThreadsOption = number | 'auto';
 
@@ -190,12 +191,16 @@ export class ThreadGroup {
   private handles: ThreadHandle[] = [];
   private broken: string | null = null;
 
-  constructor(readonly graph: Graph, readonly count: number, readonly module: WebAssembly.Module, backend: Backend, readonly timeoutMs: number, maxMemoryBytes: number) {
-    // heapBase is a constant of the module: ask a throwaway instance.
-    const probe = instantiateShared(module, new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true } as WebAssembly.MemoryDescriptor), graph.source);
+  constructor(readonly graph: Graph, readonly count: number, readonly module: WebAssembly.Module, backend: Backend, readonly timeoutMs: number, maxMemoryBytes: number,
+    relaxedDot?: RelaxedDotOption) {
+    // heapBase is a constant of the module: ask a throwaway instance (which also measures
+    // the relaxed dot product for the relaxed build).
+    const probeMemory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true } as WebAssembly.MemoryDescriptor);
+    const probe = instantiateShared(module, probeMemory, graph.source);
+    const relaxed = backend === 'relaxed';
     const plan = buildPlan(graph, probe.heapBase(), backend !== 'scalar', {
       threadLayout: { count, split: (p: PlannedOp) => chunksFor(graph, p, count) > 0 },
-      relaxed: backend === 'relaxed',
+      relaxed, relaxedDot: relaxed ? pickRelaxedDot(relaxedDot, module, probe, probeMemory) : 1,
     });
     this.plan = plan;
     this.ctrl = align(plan.memoryBytes, 64);

@@ -27,6 +27,8 @@ export interface KernelExports {
   invoke(plan: number, count: number): number;
   invokeOne(rec: number): number;
   heapBase(): number;
+  /** The relaxed dot product of the vectors at p, p + 16, p + 32 -> p + 48 (src/runtime/relaxed-dot.ts). */
+  relaxedDot?(p: number): void;
   simd(): number;
 }
 

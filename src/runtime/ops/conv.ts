@@ -15,6 +15,7 @@
 import { numElements, type Tensor } from '../../graph/types.js';
 import { activationRange, dtypeRange, quantizeMultiplier, roundHalfAway } from '../quant.js';
 import type { OpContext, OpDef } from './types.js';
+import { dotProbeBlob } from '../relaxed-dot.js';
 
 /** Kernel ids (must match assembly/ops/conv.ts). */
 export const K = {
@@ -304,6 +305,27 @@ function quadPackRows(src: Int8Array, outC: number, k: number): Int8Array | null
 }
 
 /**
+ * The relaxed build's direct layouts (2 and 3; assembly/ops/conv-gemm.ts, blocksD): per
+ * block of 8 channels and per quad j of reduction indices, 32 bytes: the weights of
+ * channels 0-3 (indices 4j..4j+3 each), then of channels 4-7, as they are. Indices past k
+ * and channels past outC are zero.
+ */
+function directPackRows(src: Int8Array, outC: number, k: number): { direct: Int8Array; hasMin: boolean } {
+  const kq = (k + 3) & ~3;
+  const out = new Int8Array(padTo8(outC) * kq);
+  let hasMin = false;
+  for (let oc = 0; oc < outC; oc++) {
+    const base = (oc >> 3) * kq * 8 + ((oc & 7) >> 2) * 16 + (oc & 3) * 4;
+    for (let i = 0, s = oc * k; i < k; i++, s++) {
+      const v = src[s]!;
+      if (v === -128) hasMin = true;
+      out[base + (i >> 2) * 32 + (i & 3)] = v;
+    }
+  }
+  return { direct: out, hasMin };
+}
+
+/**
  * The same layout for DEPTHWISE_CONV_2D's [taps][outC] filter, tap t of the packed order
  * being filter tap order[t] (or t), as int16 (the kernel multiplies them unwidened).
  */
@@ -423,7 +445,7 @@ export interface GemmSpec {
  * the planner then places once.
  */
 interface Shared {
-  mult: Int32Array; shift: Int32Array; bias: Uint8Array; inZp: number;
+  mult: Int32Array; shift: Int32Array; bias: Uint8Array; inZp: number; layout: number;
   table: Uint8Array; folded: Int32Array;
   /** The float32 output stage's constants, or null where it is not exact. */
   stage: Float32Array | null;
@@ -434,9 +456,16 @@ interface Packed {
   lanes?: Int8Array;
   /** Layout 1 (quads, relaxed build), made on first use; null when a weight is -128. */
   quads?: Int8Array | null;
+  /** Layouts 2 and 3 (direct quads, relaxed build), made on first use; hasMin: a weight is -128. */
+  direct?: { direct: Int8Array; hasMin: boolean };
 }
 const laneCache = new WeakMap<Int8Array, Packed>();
-function lanePacked(src: Int8Array, outC: number, k: number, relaxed: boolean): { lanes: Int8Array; layout: number; sums: Int32Array; blobs: Shared[] } {
+/**
+ * The packed weights for the kernel's layout: 0 (int16 pairs) on the SIMD build; on the
+ * relaxed build `relaxed` (1, 2 or 3: what the engine's relaxed dot allows, RelaxedDot),
+ * layouts 3 and 1 falling back to 1 and to 0 when a weight is -128.
+ */
+function lanePacked(src: Int8Array, outC: number, k: number, relaxed: number): { lanes: Int8Array; layout: number; sums: Int32Array; blobs: Shared[] } {
   let e = laneCache.get(src);
   if (!e || e.k !== k || e.outC !== outC) {
     const sums = new Int32Array(outC);
@@ -444,7 +473,12 @@ function lanePacked(src: Int8Array, outC: number, k: number, relaxed: boolean): 
     e = { k, outC, sums, blobs: [], lanes };
     laneCache.set(src, e);
   }
-  if (relaxed) {
+  if (relaxed >= 2) {
+    e.direct ??= directPackRows(src, outC, k);
+    // Layout 3 may sum a pair of products in 16 bits: not with a weight of -128.
+    if (relaxed === 2 || !e.direct.hasMin) return { lanes: e.direct.direct, layout: relaxed, sums: e.sums, blobs: e.blobs };
+  }
+  if (relaxed >= 1) {
     if (e.quads === undefined) e.quads = quadPackRows(src, outC, k);
     if (e.quads) return { lanes: e.quads, layout: 1, sums: e.sums, blobs: e.blobs };
   }
@@ -473,17 +507,20 @@ export function filterView(data: Uint8Array, count: number): Int8Array {
  * Writes the record of kernel 101 for the SIMD build's GEMM (assembly/ops/conv-gemm.ts):
  * CONV_2D int8 without groups, and FULLY_CONNECTED int8 as a 1x1 convolution over its
  * rows (src/runtime/ops/matmul.ts). Word 1 (the scalar kernels' weights) stays 0; word 32 names
- * the layout of word 31: 1 for the relaxed build's quads, 0 for the int16 pairs; word 33 holds
- * the float32 output stage's constants (gemmFloatStage), or 0 where it is not exact.
+ * the layout of word 31: 0 for the int16 pairs, on the relaxed build 1 for the split quads
+ * and 2 or 3 for the direct ones; word 33 holds the float32 output stage's constants
+ * (gemmFloatStage), or 0 where it is not exact; word 34, for layouts 2 and 3, the probe the
+ * kernel checks the engine's relaxed dot against (dotProbeBlob), else 0.
  */
 export function gemmRecord(ctx: OpContext, s: GemmSpec): void {
   const { g, k } = s;
-  const { lanes, layout, sums, blobs } = lanePacked(s.weights, g.outC, k, ctx.relaxed);
-  let c = blobs.find((b) => b.inZp === s.inZp && sameBytes(b.mult, s.mult) && sameBytes(b.shift, s.shift) && sameBytes(b.bias, s.bias));
+  const { lanes, layout, sums, blobs } = lanePacked(s.weights, g.outC, k, ctx.relaxed ? ctx.relaxedDot : 0);
+  let c = blobs.find((b) => b.inZp === s.inZp && b.layout === layout && sameBytes(b.mult, s.mult) && sameBytes(b.shift, s.shift) && sameBytes(b.bias, s.bias));
   if (!c) {
+    // Layout 2 reads the pixels as x + 128: the fold takes 128 * sum(w) off as well.
     c = {
-      mult: s.mult, shift: s.shift, bias: s.bias, inZp: s.inZp,
-      table: requantTable(s.mult, s.shift, false), folded: foldBias(s.bias, sums, s.inZp),
+      mult: s.mult, shift: s.shift, bias: s.bias, inZp: s.inZp, layout,
+      table: requantTable(s.mult, s.shift, false), folded: foldBias(s.bias, sums, layout === 2 ? s.inZp + 128 : s.inZp),
       stage: gemmFloatStage(s.mult, s.shift, s.bias, k, s.inZp),
     };
     blobs.push(c);
@@ -496,6 +533,8 @@ export function gemmRecord(ctx: OpContext, s: GemmSpec): void {
     -s.inZp, s.outZp, s.actMin, s.actMax, Math.ceil(k / 8) * 8]);
   ctx.b.constant(c.table).constant(c.folded).constant(lanes).i32(layout);
   if (c.stage) ctx.b.constant(c.stage);
+  else ctx.b.i32(0);
+  if (layout >= 2) ctx.b.constant(dotProbeBlob(layout));
   else ctx.b.i32(0);
 }
 

@@ -13,6 +13,7 @@
  */
 import { KestrelError } from '../../errors.js';
 import type { Graph, Op, Tensor } from '../../graph/types.js';
+import type { RelaxedDot } from '../relaxed-dot.js';
 
 export type Word =
   | { k: 'i32'; v: number }
@@ -104,6 +105,8 @@ export interface OpContext {
   readonly simd: boolean;
   /** Whether the plan is for the relaxed-SIMD build (simd is then true as well). */
   readonly relaxed: boolean;
+  /** On the relaxed build: the GEMM weight layout this engine's relaxed dot allows (src/runtime/relaxed-dot.ts). */
+  readonly relaxedDot: RelaxedDot;
 }
 
 export interface Prepared {
