@@ -304,9 +304,10 @@ function blocksQX(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count:
 // its own choice (x86 as unsigned, arm64 as signed, some with 16-bit saturation), so the
 // plan picks the layout from what this engine was measured to compute (relaxedDot below,
 // src/runtime/wasm.ts):
-//  - layout 2, unsigned without saturation (x86 with AVX-VNNI): the pixel's bytes are
-//    taken XOR 0x80, i.e. as x + 128 in 0..255, and the folded bias subtracts
-//    128 * sum(w) on top of the input offset;
+//  - layout 2, unsigned without saturation (x86 with AVX-VNNI): the rows are copied with
+//    the top bit of every byte flipped (pixelsQ), i.e. as x + 128 in 0..255, once for all
+//    output channels, and the folded bias subtracts 128 * sum(w) on top of the input
+//    offset;
 //  - layout 3, signed (arm64): the bytes as they are. V8 on arm64 may sum pairs of
 //    products in 16 bits, exact unless both are -128 * -128: the prepare gives ops with a
 //    weight of -128 another layout.
@@ -350,7 +351,6 @@ export function relaxedDot(p: usize): void {
   const fs = useF ? wp(p, 33) : 0;
   const one = <i32>(outC > 0);
   const sg = i32x4.splat(one << 31), mg = f32x4.splat(<f32>(one * 12582912)), chk = f32x4.splat(<f32>one * FCHECK);
-  const xm = i8x16.splat(<i8>(w(p, 32) == 2 ? 0x80 : 0));
   const blockBytes = <usize>kq << 3;
   const dstStride = <usize>outC;
   const kqB = <usize>kq;
@@ -366,13 +366,13 @@ export function relaxedDot(p: usize): void {
       let a1 = a0, b1 = b0, a2 = a0, b2 = b0, a3 = a0, b3 = b0;
       for (let x = r0; x < xe; x += 4) {
         const wa = v128.load(wv), wb = v128.load(wv, 16);
-        let t = v128.xor(v128.load32_splat(x), xm);
+        let t = v128.load32_splat(x);
         a0 = ddot(wa, t, a0); b0 = ddot(wb, t, b0);
-        t = v128.xor(v128.load32_splat(x + rowB), xm);
+        t = v128.load32_splat(x + rowB);
         a1 = ddot(wa, t, a1); b1 = ddot(wb, t, b1);
-        t = v128.xor(v128.load32_splat(x + 2 * rowB), xm);
+        t = v128.load32_splat(x + 2 * rowB);
         a2 = ddot(wa, t, a2); b2 = ddot(wb, t, b2);
-        t = v128.xor(v128.load32_splat(x + 3 * rowB), xm);
+        t = v128.load32_splat(x + 3 * rowB);
         a3 = ddot(wa, t, a3); b3 = ddot(wb, t, b3);
         wv += 32;
       }
@@ -389,7 +389,7 @@ export function relaxedDot(p: usize): void {
       const o4 = <usize>oc << 2;
       let a = v128.load(bias + o4), b = v128.load(bias + o4 + 16);
       for (let x = r0; x < xe; x += 4) {
-        const t = v128.xor(v128.load32_splat(x), xm);
+        const t = v128.load32_splat(x);
         a = ddot(v128.load(wv), t, a); b = ddot(v128.load(wv, 16), t, b);
         wv += 32;
       }
@@ -419,9 +419,9 @@ function blocksE(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: 
       const o4 = <usize>oc << 2;
       let a = v128.load(bias + o4), b = v128.load(bias + o4 + 16);
       for (let x = r0; x < xe; x += 4) {
-        // The quad twice as int16: x0..x3 x0..x3 (x + 128 for layout 2).
+        // The quad twice as int16: x0..x3 x0..x3 (layout 2's rows hold x + 128 as bytes).
         const q = v128.load32_splat(x);
-        const xs = unsigned ? i16x8.extend_low_i8x16_u(v128.xor(q, i8x16.splat(-128))) : i16x8.extend_low_i8x16_s(q);
+        const xs = unsigned ? i16x8.extend_low_i8x16_u(q) : i16x8.extend_low_i8x16_s(q);
         a = i32x4.add(a, quadDot(v128.load(wv), xs));
         b = i32x4.add(b, quadDot(v128.load(wv, 16), xs));
         wv += 32;
@@ -455,10 +455,23 @@ function blocksDX(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count:
   blocksD(p, scr, rowB, kq, dst, count, oc0, oc1, true, false, true);
 }
 
-// n int8 from src to dst (n < 8: byte by byte, so nothing at or past end is read).
-@inline function copy8(dst: usize, src: usize, n: i32): void {
-  if (n >= 8) memory.copy(dst, src, <usize>n);
-  else for (let i = 0; i < n; i++) store<i8>(dst + <usize>i, load<i8>(src + <usize>i));
+// n int8 from src to dst in whole vectors, reading nothing at or past end (the input's
+// end): up to 15 bytes past the run may be written (the caller writes its rows in order
+// and the scratch has slack), and with n >= 16 the last vector may overlap the one
+// before it. Short runs near the end go byte by byte.
+@inline function copy8(dst: usize, src: usize, n: i32, end: usize): void {
+  if (n <= 16 && src + 16 <= end) {
+    v128.store(dst, v128.load(src));
+  } else if (n >= 16) {
+    let i = 0;
+    for (; i + 16 <= n; i += 16) v128.store(dst + <usize>i, v128.load(src + <usize>i));
+    if (i < n) {
+      const j = <usize>(n - 16);
+      v128.store(dst + j, v128.load(src + j));
+    }
+  } else {
+    for (let i = 0; i < n; i++) store<i8>(dst + <usize>i, load<i8>(src + <usize>i));
+  }
 }
 
 // The window of output pixel (b, oy, ox) -> int8 row d (taps outside the image: the
@@ -469,6 +482,7 @@ function gather8(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
   const fH = w(p, 14), fW = w(p, 15);
   const dH = w(p, 20), dW = w(p, 21);
   const zp = <u8>(-w(p, 24));
+  const end = input + <usize>(w(p, 7) * inH * inW * inC);
   const iy0 = oy * w(p, 18) - w(p, 22);
   const ix0 = ox * w(p, 19) - w(p, 23);
   const run = fW * inC;
@@ -481,13 +495,13 @@ function gather8(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
     } else {
       const rowE = (b * inH + iy) * inW;
       if (contiguous) {
-        copy8(c, input + <usize>((rowE + ix0) * inC), run);
+        copy8(c, input + <usize>((rowE + ix0) * inC), run, end);
       } else {
         for (let fx = 0; fx < fW; fx++) {
           const ix = ix0 + dW * fx;
           const cx = c + <usize>(fx * inC);
           if (ix < 0 || ix >= inW) memory.fill(cx, zp, <usize>inC);
-          else copy8(cx, input + <usize>((rowE + ix) * inC), inC);
+          else copy8(cx, input + <usize>((rowE + ix) * inC), inC, end);
         }
       }
     }
@@ -505,8 +519,11 @@ function pixelsQ(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32, left: bool, fas
   const outC = <usize>w(p, 13);
   const output = wp(p, 3);
   const input = wp(p, 0);
+  const end = input + <usize>(w(p, 7) * w(p, 8) * w(p, 9) * inC);
+  // Layout 2 reads the rows as x + 128: they are copied with the top bit flipped.
+  const flip = direct && w(p, 32) == 2;
   // 1x1 stride 1 with K a multiple of 4: the input rows are the block kernel's rows.
-  const inPlace = dense && (k & 3) == 0;
+  const inPlace = dense && (k & 3) == 0 && !flip;
   const G = groupOf(k + (k & 1));
   const scr = threadScratch(wp(p, 6));
   const rowB: usize = inPlace ? <usize>inC : <usize>kq;
@@ -520,13 +537,19 @@ function pixelsQ(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32, left: bool, fas
     } else {
       for (let i = 0; i < count; i++) {
         const d = scr + <usize>i * rowB;
-        if (dense) copy8(d, input + <usize>(q + i) * <usize>inC, inC);
-        else if (is1x1) copy8(d, src1x1(p, q + i), inC);
+        if (dense) copy8(d, input + <usize>(q + i) * <usize>inC, inC, end);
+        else if (is1x1) copy8(d, src1x1(p, q + i), inC, end);
         else gather8(p, d, b, oy, ox);
         if (++ox == outW) {
           ox = 0;
           if (++oy == outH) { oy = 0; b++; }
         }
+      }
+      // Whole vectors: the scratch, sized for int16 rows, has room past the int8 ones.
+      if (flip) {
+        const e = scr + <usize>count * rowB;
+        const m = i8x16.splat(-128);
+        for (let r = scr; r < e; r += 16) v128.store(r, v128.xor(v128.load(r), m));
       }
     }
     const dst = output + <usize>q * outC;
