@@ -10,14 +10,19 @@
 //   dist/browser/kestrel-worker.js            — the Worker mode's worker script (loaded by URL from
 //                                               kestrel.mjs: new URL('./kestrel-worker.js', import.meta.url)).
 // All of them load the kernel modules from dist/wasm/ (../wasm relative to the bundle).
+import { rmSync } from 'node:fs';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 
 const external = (id) => id.startsWith('node:');
+// Empties a chunked bundle's folder first: chunk names carry a content hash, so the chunks
+// of earlier builds would otherwise pile up there (and in the published package).
+const fresh = (dir) => ({ name: 'fresh-output', buildStart() { rmSync(dir, { recursive: true, force: true }); } });
 
 export default [
   {
     input: { index: 'dist/index.js', runtime: 'dist/runtime/index.js' },
     external: (id) => external(id) || id === 'flatbuffers',
+    plugins: [fresh('dist/cjs')],
     output: { dir: 'dist/cjs', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'kestrel-[hash].cjs', exports: 'named', sourcemap: true },
   },
   {
@@ -25,7 +30,7 @@ export default [
     external,
     // flatbuffers goes in (its own ESM entry is another dozen files to load); the
     // dependencies of the training and conversion code stay imports.
-    plugins: [nodeResolve({ resolveOnly: ['flatbuffers'] })],
+    plugins: [fresh('dist/esm'), nodeResolve({ resolveOnly: ['flatbuffers'] })],
     output: { dir: 'dist/esm', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'kestrel-[hash].js', sourcemap: true },
   },
   {
