@@ -34,19 +34,22 @@ test('the reference rounds as TFLite\'s fixed-point helpers do', (t) => {
 
 // ---------------------------------------------------------------- float32 output stage
 
-// The GEMM kernel's float32 output stage (stageV and pixF in assembly/ops/conv-gemm.ts) as
-// scalar float32 arithmetic (Math.fround after every operation, as the wasm float32 lanes
-// round): the clamped result where it does not flag the lane, and the flag. Every
-// unflagged result must be the reference's; flagged lanes go to the integer stage.
+// The float32 output stage of the GEMM and depthwise kernels (stageV and pixF in
+// assembly/ops/conv-requant.ts) as scalar float32 arithmetic (Math.fround after every
+// operation, as the wasm float32 lanes round; `fused`: the relaxed build's multiply-add
+// where the engine fuses it, one rounding): the clamped result where it does not flag the
+// lane, and the flag. Every unflagged result must be the reference's; flagged lanes go to
+// the integer stage.
 const F = Math.fround;
-const MG = 12582912; // 1.5 * 2^23
-function stage32(acc, M, C, zp) {
+const bitsOf = (() => { const f = new Float32Array(1), i = new Int32Array(f.buffer); return (x) => { f[0] = x; return i[0]; }; })();
+function stage32(acc, M, C, zp, fused = false) {
   const x = F(acc);
-  const v = F(F(x * M) + (x < 0 ? -C : C));
-  const r = F(v + MG);
-  const n = r - MG;
-  const flagged = Math.abs(F(v - n)) >= F(0.5 - 1 / 4096);
-  return { flagged, out: Math.min(127, Math.max(-128, n + zp)) };
+  const s = x < 0 ? -C : C;
+  const v = fused ? F(x * M + s) : F(F(x * M) + s);
+  const c = F(v + F(1536 + zp + 0.5 + 1 / 4096));
+  const bits = bitsOf(c);
+  const q = Math.max(-32768, Math.min(32767, (bits >> 13) - 0x22600));
+  return { flagged: (bits & 0x1fff) <= 4, out: Math.min(127, Math.max(-128, q)) };
 }
 
 test('the float32 output stage equals MBQM on every lane it does not flag', async (t) => {
@@ -83,11 +86,13 @@ test('the float32 output stage equals MBQM on every lane it does not flag', asyn
       }
       for (const acc of accs) {
         if (Math.abs(acc) > U) continue;
-        const s = stage32(acc, M, C, zp);
-        checked++;
-        if (s.flagged) { flagged++; continue; }
         const want = Math.min(127, Math.max(-128, mbqm(acc, mult[c], shift[c]) + zp));
-        if (s.out !== want) t.fail(`m ${mult[c]} shift ${shift[c]} acc ${acc}: got ${s.out}, want ${want}`);
+        for (const fused of [false, true]) {
+          const s = stage32(acc, M, C, zp, fused);
+          checked++;
+          if (s.flagged) { flagged++; continue; }
+          if (s.out !== want) t.fail(`m ${mult[c]} shift ${shift[c]} acc ${acc}${fused ? ' (fused)' : ''}: got ${s.out}, want ${want}`);
+        }
       }
     }
   }
@@ -151,11 +156,13 @@ test('the depthwise block data holds the float32 stage where its bound admits it
       }
       for (const acc of accs) {
         if (Math.abs(acc) > U) continue;
-        const s = stage32(acc, M, C, outZp);
-        if (s.flagged) continue;
         const want = Math.min(127, Math.max(-128, mbqm(acc, mult[c], shift[c]) + outZp));
-        if (s.out !== want) t.fail(`m ${mult[c]} shift ${shift[c]} acc ${acc}: got ${s.out}, want ${want}`);
-        checked++;
+        for (const fused of [false, true]) {
+          const s = stage32(acc, M, C, outZp, fused);
+          if (s.flagged) continue;
+          if (s.out !== want) t.fail(`m ${mult[c]} shift ${shift[c]} acc ${acc}${fused ? ' (fused)' : ''}: got ${s.out}, want ${want}`);
+          checked++;
+        }
       }
     }
   }

@@ -7,7 +7,7 @@
 // as (w(oc, i), w(oc, i+1)) per lane, with the input offset folded into the bias, so the
 // int8 input is used as it is; i32 sums wrap as the reference's accumulator does.
 import { w, wp } from '../fixedpoint';
-import { anyLeft, FCHECK, finish8, pixF, pixFQ, pixQ, requantQ, rqFast, storeH8 } from './conv-requant';
+import { anyLeft, fHit, finish8, fNone, pixF, pixFQ, pixQ, requantQ, rqFast, stageG, stageK, storeH8 } from './conv-requant';
 import { threadScratch } from '../thread';
 
 // ---------------------------------------------------------------------------------
@@ -213,8 +213,8 @@ function dwEdge1R(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: u
 const DW_BLOCK: usize = 384;
 
 // The output stage of one pixel's eight channels (a, b: accumulators with the bias) -> d.
-@inline function outF1(a: v128, b: v128, q: usize, d: usize, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128): void {
-  pixFQ(a, b, q + 160, q + 256, 32, sg, mg, f32x4.splat(FCHECK), zp, lo, hi, d, 8);
+@inline function outF1(a: v128, b: v128, q: usize, d: usize, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128): void {
+  pixFQ(a, b, q + 160, q + 256, 32, sg, mg, kz, zp, lo, hi, d, 8);
 }
 
 // Eight channels of one output pixel: a0..a8 the nine taps' input addresses in the packed
@@ -224,7 +224,7 @@ const DW_BLOCK: usize = 384;
 // so no more values are live at once than the 16 vector registers hold (without them,
 // V8 spilled a third of the loaded vectors to the stack and read them back).
 @inline function blockF(a0: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize, a7: usize, a8: usize,
-  q: usize, d: usize, sc: usize, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128): void {
+  q: usize, d: usize, sc: usize, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128): void {
   let xa = v128.load8x8_s(a0), xb = v128.load8x8_s(a1);
   let a = i32x4.add(v128.load(q, 224), i32x4.dot_i16x8_s(lo4(xa, xb), v128.load(q)));
   let b = i32x4.add(v128.load(q, 240), i32x4.dot_i16x8_s(hi4(xa, xb), v128.load(q, 16)));
@@ -245,17 +245,17 @@ const DW_BLOCK: usize = 384;
   b = i32x4.add(b, i32x4.dot_i16x8_s(hi4(xa, xa), v128.load(q, 144)));
   v128.store(sc, a);
   v128.store(sc, b, 16);
-  outF1(a, b, q, d, zp, lo, hi, mg, sg);
+  outF1(a, b, q, d, zp, lo, hi, mg, sg, kz);
 }
 
 // The output stage of blockF2 and blockF2S1: sums aA, bA (first pixel's channels 0-3,
 // 4-7) and aB, bB (second pixel's), bias included; the second pixel's output osz bytes
 // after d.
 @inline function outF2(aA: v128, bA: v128, aB: v128, bB: v128, q: usize, d: usize, osz: usize,
-  zp: v128, lo: v128, hi: v128, mg: v128, sg: v128): void {
-  let flag = pixF(aA, bA, q + 160, 32, sg, mg, zp, lo, hi, d, 8, f32x4.splat(0));
-  flag = pixF(aB, bB, q + 160, 32, sg, mg, zp, lo, hi, d + osz, 8, flag);
-  if (v128.any_true(f32x4.ge(flag, f32x4.splat(FCHECK)))) {
+  zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128): void {
+  let flag = pixF(aA, bA, q + 160, 32, sg, mg, kz, lo, hi, d, 8, fNone());
+  flag = pixF(aB, bB, q + 160, 32, sg, mg, kz, lo, hi, d + osz, 8, flag);
+  if (fHit(flag)) {
     pixQ(aA, bA, q + 256, 32, true, false, zp, lo, hi, d, 8);
     pixQ(aB, bB, q + 256, 32, true, false, zp, lo, hi, d + osz, 8);
   }
@@ -264,7 +264,7 @@ const DW_BLOCK: usize = 384;
 // blockF2 for stride 1 (the second pixel one column to the right): the two windows span
 // four columns, read once each (12 loads instead of 18). cs: between columns; rs: rows.
 @inline function blockF2S1(p: usize, rs: usize, cs: usize, q: usize, d: usize, osz: usize, sc: usize,
-  zp: v128, lo: v128, hi: v128, mg: v128, sg: v128): void {
+  zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128): void {
   // Row 0: first pixel's pair (0,1) = columns 0,1; second pixel's = columns 1,2.
   let x0 = v128.load8x8_s(p), x1 = v128.load8x8_s(p + cs);
   const u2 = v128.load8x8_s(p + (cs << 1)), u3 = v128.load8x8_s(p + cs * 3);
@@ -295,14 +295,14 @@ const DW_BLOCK: usize = 384;
   aA = i32x4.add(aA, i32x4.dot_i16x8_s(lo4(x2, x2), w0)); bA = i32x4.add(bA, i32x4.dot_i16x8_s(hi4(x2, x2), w1));
   aB = i32x4.add(aB, i32x4.dot_i16x8_s(lo4(x3, x3), w0)); bB = i32x4.add(bB, i32x4.dot_i16x8_s(hi4(x3, x3), w1));
   v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
-  outF2(aA, bA, aB, bB, q, d, osz, zp, lo, hi, mg, sg);
+  outF2(aA, bA, aB, bB, q, d, osz, zp, lo, hi, mg, sg, kz);
 }
 
 // blockF for two output pixels at once, the second one's taps st bytes after the first
 // one's and its output osz bytes after d: each weight vector and output-stage constant is
 // loaded once for both. sc: 64 bytes of scratch (fences, as in blockF).
 @inline function blockF2(a0: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize, a7: usize, a8: usize,
-  st: usize, q: usize, d: usize, osz: usize, sc: usize, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128): void {
+  st: usize, q: usize, d: usize, osz: usize, sc: usize, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128): void {
   let xa = v128.load8x8_s(a0), xb = v128.load8x8_s(a1), ya = v128.load8x8_s(a0 + st), yb = v128.load8x8_s(a1 + st);
   let w0 = v128.load(q), w1 = v128.load(q, 16);
   const ba = v128.load(q, 224), bb = v128.load(q, 240);
@@ -328,13 +328,13 @@ const DW_BLOCK: usize = 384;
   aA = i32x4.add(aA, i32x4.dot_i16x8_s(lo4(xa, xa), w0)); bA = i32x4.add(bA, i32x4.dot_i16x8_s(hi4(xa, xa), w1));
   aB = i32x4.add(aB, i32x4.dot_i16x8_s(lo4(ya, ya), w0)); bB = i32x4.add(bB, i32x4.dot_i16x8_s(hi4(ya, ya), w1));
   v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
-  outF2(aA, bA, aB, bB, q, d, osz, zp, lo, hi, mg, sg);
+  outF2(aA, bA, aB, bB, q, d, osz, zp, lo, hi, mg, sg, kz);
 }
 
 // A run of n output pixels of one row with the window inside the image: x the first
 // window's origin, step between windows, rs between filter rows, cs between filter columns.
 function dwRunF(x: usize, rs: usize, cs: usize, step: usize, n: i32, dst: usize, osz: usize, nblk: i32, bd: usize, sc: usize,
-  zp: v128, lo: v128, hi: v128, mg: v128, sg: v128): void {
+  zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128): void {
   const cs2 = cs << 1;
   const span = <usize>nblk << 3;
   let i = 0;
@@ -344,7 +344,7 @@ function dwRunF(x: usize, rs: usize, cs: usize, step: usize, n: i32, dst: usize,
     const e = dst + span;
     if (step == cs) {
       do {
-        blockF2S1(p, rs, cs, q, d, osz, sc, zp, lo, hi, mg, sg);
+        blockF2S1(p, rs, cs, q, d, osz, sc, zp, lo, hi, mg, sg, kz);
         p += 8;
         q += DW_BLOCK;
         d += 8;
@@ -352,7 +352,7 @@ function dwRunF(x: usize, rs: usize, cs: usize, step: usize, n: i32, dst: usize,
     } else {
       do {
         const p1 = p + rs, p2 = p1 + rs;
-        blockF2(p, p + cs, p1, p1 + cs, p2, p2 + cs, p + cs2, p1 + cs2, p2 + cs2, step, q, d, osz, sc, zp, lo, hi, mg, sg);
+        blockF2(p, p + cs, p1, p1 + cs, p2, p2 + cs, p + cs2, p1 + cs2, p2 + cs2, step, q, d, osz, sc, zp, lo, hi, mg, sg, kz);
         p += 8;
         q += DW_BLOCK;
         d += 8;
@@ -366,7 +366,7 @@ function dwRunF(x: usize, rs: usize, cs: usize, step: usize, n: i32, dst: usize,
     const e = dst + span;
     do {
       const p1 = p + rs, p2 = p1 + rs;
-      blockF(p, p + cs, p1, p1 + cs, p2, p2 + cs, p + cs2, p1 + cs2, p2 + cs2, q, d, sc, zp, lo, hi, mg, sg);
+      blockF(p, p + cs, p1, p1 + cs, p2, p2 + cs, p + cs2, p1 + cs2, p2 + cs2, q, d, sc, zp, lo, hi, mg, sg, kz);
       p += 8;
       q += DW_BLOCK;
       d += 8;
@@ -378,14 +378,14 @@ function dwRunF(x: usize, rs: usize, cs: usize, step: usize, n: i32, dst: usize,
 
 // One output pixel whose window crosses the image border: abs holds the nine tap
 // addresses in the packed order (taps outside the image at the zero point pixel).
-function dwEdgeF(abs: usize, dst: usize, nblk: i32, bd: usize, sc: usize, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128): void {
+function dwEdgeF(abs: usize, dst: usize, nblk: i32, bd: usize, sc: usize, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128): void {
   const a0 = <usize>load<u32>(abs), a1 = <usize>load<u32>(abs, 4), a2 = <usize>load<u32>(abs, 8);
   const a3 = <usize>load<u32>(abs, 12), a4 = <usize>load<u32>(abs, 16), a5 = <usize>load<u32>(abs, 20);
   const a6 = <usize>load<u32>(abs, 24), a7 = <usize>load<u32>(abs, 28), a8 = <usize>load<u32>(abs, 32);
   const span = <usize>nblk << 3;
   let q = bd;
   for (let c: usize = 0; c < span; c += 8) {
-    blockF(a0 + c, a1 + c, a2 + c, a3 + c, a4 + c, a5 + c, a6 + c, a7 + c, a8 + c, q, dst + c, sc, zp, lo, hi, mg, sg);
+    blockF(a0 + c, a1 + c, a2 + c, a3 + c, a4 + c, a5 + c, a6 + c, a7 + c, a8 + c, q, dst + c, sc, zp, lo, hi, mg, sg, kz);
     q += DW_BLOCK;
   }
 }
@@ -416,11 +416,11 @@ export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
   const rel = scratch, abs = scratch + (<usize>tp << 2);
   // 64 bytes after them (16-aligned) for dwRunF / dwEdgeF.
   const sc = (scratch + (<usize>tp << 3) + 15) & ~<usize>15;
-  // The float32 stage's constants (1.5 * 2^23 and the float32 sign bits), passed in as
+  // The float32 stage's constants (G, the float32 sign bits and 0x22600), passed in as
   // arguments and built from k = 1 (nblk > 0 here), which the optimizer cannot fold: as
   // literals they were propagated into the callees, where V8 rebuilt them in every block.
   const k = <i32>(nblk > 0);
-  const mg = f32x4.splat(<f32>(k * 12582912)), sg = i32x4.splat(k << 31);
+  const mg = stageG(w(p, 23), k), sg = i32x4.splat(k << 31), kz = stageK(k);
   for (let fy = 0; fy < fH; fy++) {
     for (let fx = 0; fx < fW; fx++) store<i32>(rel + (<usize>slotOf(fy * fW + fx, is3x3) << 2), (fy * dH * inW + fx * dW) * inC);
   }
@@ -448,7 +448,7 @@ export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
           const base = input + <usize>(((b * inH + iy0) * inW + ox * sW - padW) * inC);
           const step = <usize>(sW * inC);
           if (bd != 0) {
-            dwRunF(base, <usize>(dH * inW * inC), <usize>(dW * inC), step, n, dst, osz, nblk, bd, sc, outOff, lo, hi, mg, sg);
+            dwRunF(base, <usize>(dH * inW * inC), <usize>(dW * inC), step, n, dst, osz, nblk, bd, sc, outOff, lo, hi, mg, sg, kz);
           } else if (xm == 0) {
             if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true, fast, false);
             else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false, fast, false);
@@ -488,7 +488,7 @@ export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
             }
           }
           if (taps & 1) store<u32>(abs + (<usize>taps << 2), <u32>zpPix);
-          if (bd != 0) dwEdgeF(abs, dst, nblk, bd, sc, outOff, lo, hi, mg, sg);
+          if (bd != 0) dwEdgeF(abs, dst, nblk, bd, sc, outOff, lo, hi, mg, sg, kz);
           else if (is3x3) {
             // The unrolled 3x3 block with the nine addresses as offsets from 0.
             if (xm == 0) {

@@ -31,7 +31,7 @@
 // convGemmPixels(p, q0, q1) output pixels [q0, q1), convGemmChannels(p, b0, b1) blocks of
 // 8 output channels [b0, b1) of every pixel; a thread-aware caller gives each thread its own copy of the scratch (word 6).
 import { w, wp } from '../fixedpoint';
-import { anyLeft, FCHECK, pixF, pixFQ, pixQ, rqFast } from './conv-requant';
+import { anyLeft, fHit, fNone, pixF, pixFQ, pixQ, rqFast, stageG, stageK } from './conv-requant';
 import { threadScratch } from '../thread';
 
 // n int8 at src -> n int16 at dst, reading nothing at or past end (the input's end).
@@ -116,7 +116,7 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
   // The float32 stage's constants, from a value the optimizer cannot fold (as literals
   // V8 rebuilt them in every block).
   const one = <i32>(outC > 0);
-  const sg = i32x4.splat(one << 31), mg = f32x4.splat(<f32>(one * 12582912)), chk = f32x4.splat(<f32>one * FCHECK);
+  const sg = i32x4.splat(one << 31), g = stageG(w(p, 25), one), kz = stageK(one);
   const blockBytes = rowB << 2;
   const dstStride = <usize>outC;
   let i = 0;
@@ -141,7 +141,7 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
         a3 = i32x4.add(a3, i32x4.dot_i16x8_s(t, w0)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(t, w1));
         wv += 16;
       }
-      out4(a0, b0, a1, b1, a2, b2, a3, b3, rq + o4, fs + o4, stride, left, fast, useF, sg, mg, chk, zp, lo, hi,
+      out4(a0, b0, a1, b1, a2, b2, a3, b3, rq + o4, fs + o4, stride, left, fast, useF, sg, g, kz, zp, lo, hi,
         dRow + <usize>oc, dstStride, outC - oc);
     }
   }
@@ -159,7 +159,7 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
         b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 8)));
         wv += 16;
       }
-      tail1(a0, b0, rq, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, dRow + <usize>oc, outC - oc);
+      tail1(a0, b0, rq, o4, stride, left, fast, useF, fs, sg, g, kz, zp, lo, hi, dRow + <usize>oc, outC - oc);
     }
   }
 }
@@ -170,13 +170,13 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
 // integer. ta, tf: the requant table and the float32 constants at the block's channels.
 @inline function out4(a0: v128, b0: v128, a1: v128, b1: v128, a2: v128, b2: v128, a3: v128, b3: v128,
   ta: usize, tf: usize, stride: usize, left: bool, fast: bool, useF: bool,
-  sg: v128, mg: v128, chk: v128, zp: v128, lo: v128, hi: v128, d: usize, dstStride: usize, n: i32): void {
+  sg: v128, g: v128, kz: v128, zp: v128, lo: v128, hi: v128, d: usize, dstStride: usize, n: i32): void {
   if (useF) {
-    let flag = pixF(a0, b0, tf, stride, sg, mg, zp, lo, hi, d, n, f32x4.splat(0));
-    flag = pixF(a1, b1, tf, stride, sg, mg, zp, lo, hi, d + dstStride, n, flag);
-    flag = pixF(a2, b2, tf, stride, sg, mg, zp, lo, hi, d + 2 * dstStride, n, flag);
-    flag = pixF(a3, b3, tf, stride, sg, mg, zp, lo, hi, d + 3 * dstStride, n, flag);
-    if (v128.any_true(f32x4.ge(flag, chk))) {
+    let flag = pixF(a0, b0, tf, stride, sg, g, kz, lo, hi, d, n, fNone());
+    flag = pixF(a1, b1, tf, stride, sg, g, kz, lo, hi, d + dstStride, n, flag);
+    flag = pixF(a2, b2, tf, stride, sg, g, kz, lo, hi, d + 2 * dstStride, n, flag);
+    flag = pixF(a3, b3, tf, stride, sg, g, kz, lo, hi, d + 3 * dstStride, n, flag);
+    if (fHit(flag)) {
       pixQ(a0, b0, ta, stride, true, false, zp, lo, hi, d, n);
       pixQ(a1, b1, ta, stride, true, false, zp, lo, hi, d + dstStride, n);
       pixQ(a2, b2, ta, stride, true, false, zp, lo, hi, d + 2 * dstStride, n);
@@ -193,8 +193,8 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
 // One pixel's output stage outside the 4-pixel blocks (tail pixels, and the relaxed
 // kernel): float32 with the check, or integer. rq: the requant table.
 @inline function tail1(a: v128, b: v128, rq: usize, o4: usize, stride: usize, left: bool, fast: bool, useF: bool, fs: usize,
-  sg: v128, mg: v128, chk: v128, zp: v128, lo: v128, hi: v128, d: usize, n: i32): void {
-  if (useF) pixFQ(a, b, fs + o4, rq + o4, stride, sg, mg, chk, zp, lo, hi, d, n);
+  sg: v128, g: v128, kz: v128, zp: v128, lo: v128, hi: v128, d: usize, n: i32): void {
+  if (useF) pixFQ(a, b, fs + o4, rq + o4, stride, sg, g, kz, zp, lo, hi, d, n);
   else pixQ(a, b, rq + o4, stride, left, fast, zp, lo, hi, d, n);
 }
 
@@ -233,7 +233,7 @@ function blocksX(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0:
   const zp = i16x8.splat(<i16>w(p, 25)), lo = i16x8.splat(<i16>w(p, 26)), hi = i16x8.splat(<i16>w(p, 27));
   const fs = useF ? wp(p, 33) : 0;
   const one = <i32>(outC > 0);
-  const sg = i32x4.splat(one << 31), mg = f32x4.splat(<f32>(one * 12582912)), chk = f32x4.splat(<f32>one * FCHECK);
+  const sg = i32x4.splat(one << 31), g = stageG(w(p, 25), one), kz = stageK(one);
   const blockBytes = <usize>kq << 4;
   const dstStride = <usize>outC;
   const kqB = <usize>kq;
@@ -258,8 +258,8 @@ function blocksX(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0:
       }
       const d = dRow + <usize>oc;
       const n = outC - oc;
-      tail1(i32x4.sub(pa0, na0), i32x4.sub(pb0, nb0), rq, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, d, n);
-      tail1(i32x4.sub(pa1, na1), i32x4.sub(pb1, nb1), rq, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, d + dstStride, n);
+      tail1(i32x4.sub(pa0, na0), i32x4.sub(pb0, nb0), rq, o4, stride, left, fast, useF, fs, sg, g, kz, zp, lo, hi, d, n);
+      tail1(i32x4.sub(pa1, na1), i32x4.sub(pb1, nb1), rq, o4, stride, left, fast, useF, fs, sg, g, kz, zp, lo, hi, d + dstStride, n);
     }
   }
   if (i < count) {
@@ -276,7 +276,7 @@ function blocksX(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0:
         pb = rdot(t, v128.load(wv, 32), pb); nb = rdot(t, v128.load(wv, 48), nb);
         wv += 64;
       }
-      tail1(i32x4.sub(pa, na), i32x4.sub(pb, nb), rq, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, dRow + <usize>oc, outC - oc);
+      tail1(i32x4.sub(pa, na), i32x4.sub(pb, nb), rq, o4, stride, left, fast, useF, fs, sg, g, kz, zp, lo, hi, dRow + <usize>oc, outC - oc);
     }
   }
 }
@@ -350,7 +350,7 @@ export function relaxedDot(p: usize): void {
   const zp = i16x8.splat(<i16>w(p, 25)), lo = i16x8.splat(<i16>w(p, 26)), hi = i16x8.splat(<i16>w(p, 27));
   const fs = useF ? wp(p, 33) : 0;
   const one = <i32>(outC > 0);
-  const sg = i32x4.splat(one << 31), mg = f32x4.splat(<f32>(one * 12582912)), chk = f32x4.splat(<f32>one * FCHECK);
+  const sg = i32x4.splat(one << 31), g = stageG(w(p, 25), one), kz = stageK(one);
   const blockBytes = <usize>kq << 3;
   const dstStride = <usize>outC;
   const kqB = <usize>kq;
@@ -376,7 +376,7 @@ export function relaxedDot(p: usize): void {
         a3 = ddot(wa, t, a3); b3 = ddot(wb, t, b3);
         wv += 32;
       }
-      out4(a0, b0, a1, b1, a2, b2, a3, b3, rq + o4, fs + o4, stride, left, fast, useF, sg, mg, chk, zp, lo, hi,
+      out4(a0, b0, a1, b1, a2, b2, a3, b3, rq + o4, fs + o4, stride, left, fast, useF, sg, g, kz, zp, lo, hi,
         dRow + <usize>oc, dstStride, outC - oc);
     }
   }
@@ -393,7 +393,7 @@ export function relaxedDot(p: usize): void {
         a = ddot(v128.load(wv), t, a); b = ddot(v128.load(wv, 16), t, b);
         wv += 32;
       }
-      tail1(a, b, rq, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, dRow + <usize>oc, outC - oc);
+      tail1(a, b, rq, o4, stride, left, fast, useF, fs, sg, g, kz, zp, lo, hi, dRow + <usize>oc, outC - oc);
     }
   }
 }
@@ -407,7 +407,7 @@ function blocksE(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: 
   const stride = <usize>np << 2;
   const zp = i16x8.splat(<i16>w(p, 25)), lo = i16x8.splat(<i16>w(p, 26)), hi = i16x8.splat(<i16>w(p, 27));
   const fs = useF ? wp(p, 33) : 0;
-  const sg = i32x4.splat(1 << 31), mg = f32x4.splat(<f32>12582912), chk = f32x4.splat(FCHECK);
+  const sg = i32x4.splat(1 << 31), g = stageG(w(p, 25), 1), kz = stageK(1);
   const unsigned = w(p, 32) == 2;
   const blockBytes = <usize>kq << 3;
   for (let i = 0; i < count; i++) {
@@ -426,7 +426,7 @@ function blocksE(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: 
         b = i32x4.add(b, quadDot(v128.load(wv, 16), xs));
         wv += 32;
       }
-      tail1(a, b, rq, o4, stride, left, fast, useF, fs, sg, mg, chk, zp, lo, hi, dRow + <usize>oc, outC - oc);
+      tail1(a, b, rq, o4, stride, left, fast, useF, fs, sg, g, kz, zp, lo, hi, dRow + <usize>oc, outC - oc);
     }
   }
 }

@@ -120,21 +120,51 @@
 // integer, never a tie (above), with M_e the exact M and E = 1/(2D) < 2^-32. Here v = fl(fl(fl(acc) * M) + copysign(C, acc)): four
 // roundings of relative size 2^-24 at most (the conversion of acc, M, the product, the
 // sum) and E dropped give |v - t| <= 4.001 * 2^-24 * |acc * M_e| + 2^-26 + 2^-32, below
-// 2^-12 while |t| <= 520. Adding 1.5 * 2^23 rounds v to the nearest integer n (|v| < 2^22
-// is the prepare's bound, with U the largest |acc|: U * M_e < 2^21), whose two's
-// complement is then the low bits of the sum minus those of 1.5 * 2^23, and d = v - n is
-// exact. When |d| < 1/2 - 2^-12, v lies more than 2^-12 from every half-integer, so t,
-// within 2^-12 of v, rounds to the same n: n is MBQM(acc). When |t| > 520, v has t's sign
-// and |v| > 519, so n and the exact result both clamp to the same int8 bound (|zp| <= 128).
-// Otherwise (|d| >= 1/2 - 2^-12, a 2^-11 chance per lane) the caller redoes the block
-// with requantQ. The prepare also keeps U * 2^left below 2^31, so the reference's left
-// shift of acc does not wrap (a sum that wraps is the same wrapped int32 here).
+// 2^-12 while |t| <= 520 (|v| < 2^21 always: the prepare's bound, with U the largest |acc|,
+// is U * M_e < 2^21). The int8 result is floor(t + zp + 1/2) (t is never a tie), clamped.
+//
+// One addition both rounds v and checks it: c = fl(v + G), G = 1536 + zp + 1/2 + 2^-12
+// (exact in float32). While u = v + zp + 1/2 lies in [-512, 512), v + G lies in
+// [1024, 2048), where float32's step is 2^-13: c is v + G rounded to a multiple of 2^-13
+// (error <= 2^-14), its bits are bits(1024) + (c - 1024) * 2^13, so floor(c) - 1536 is
+// (bits(c) >> 13) - 0x22600 (bits(1024) = 0x44800000), and the low 13 bits f are the
+// fraction of c in units of 2^-13. If f >= 5, u + 2^-12 lies at least 5 * 2^-13 - 2^-14
+// above an integer k and at least 2^-13 - 2^-14 below k + 1, so u lies in
+// [k + 2.5 * 2^-13, k + 1 - 2.5 * 2^-13], and t + zp + 1/2, within 2^-12 = 2 * 2^-13 of u,
+// has the same floor k, which is also floor(c) - 1536: the result is exact. If f <= 4 (5
+// chances in 8192 per lane) the caller redoes the block with requantQ. Outside that range
+// of u the result only has to clamp the right way, and does: (bits(c) >> 13) is monotonic
+// in c for c > 0 and below -2^20 for c < 0, so u >= 512 gives at least 512 and u < -512
+// at most -512, past every int8 bound; there f is arbitrary (at worst a needless redo).
+// The prepare also keeps U * 2^left below 2^31, so the reference's left shift of acc does
+// not wrap (a sum that wraps is the same wrapped int32 here).
 
 // The float32 value v of four accumulators (acc includes the bias), per channel M and C;
-// sg = the float32 sign bits.
+// sg = the float32 sign bits. The relaxed build fuses the product and the sum where the
+// engine does (one rounding fewer: within the same bound).
 @inline export function stageV(acc: v128, m: v128, c: v128, sg: v128): v128 {
   const x = f32x4.convert_i32x4_s(acc);
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(x, m, v128.or(v128.and(x, sg), c));
   return f32x4.add(f32x4.mul(x, m), v128.or(v128.and(x, sg), c));
+}
+
+// G of the float32 stage for output zero point zp (k = 1, from a value the optimizer
+// cannot fold: as literals V8 rebuilt these constants in every block).
+@inline export function stageG(zp: i32, k: i32): v128 {
+  return f32x4.splat(<f32>(k * 1536 + zp) + <f32>0.5 + <f32>(1.0 / 4096.0));
+}
+// 0x22600 in every lane (same k).
+@inline export function stageK(k: i32): v128 {
+  return i32x4.splat(k * 0x22600);
+}
+// The initial check value of pixF (no lane flagged yet).
+@inline export function fNone(): v128 {
+  return i16x8.splat(-1);
+}
+// Whether pixF's accumulated check flags a lane: some fraction f <= 4 (f << 3 < 40 in
+// the low half of a 32-bit lane).
+@inline export function fHit(flag: v128): bool {
+  return v128.any_true(i32x4.lt_u(v128.and(flag, i32x4.splat(0xffff)), i32x4.splat(40)));
 }
 
 // Eight results of one pixel (finish8's int16 lanes): all of them, or the first n (< 8).
@@ -155,26 +185,23 @@
 }
 
 // The same through the float32 stage (stageV; t: M of the eight channels, their C at
-// t + stride; sg the float32 sign bits, mg 1.5 * 2^23). Returns flag raised to the |d| of
-// the eight lanes: where it reaches FCHECK the results may be wrong, and the caller redoes
-// the pixel with pixQ.
-@inline export function pixF(a: v128, b: v128, t: usize, stride: usize, sg: v128, mg: v128,
-  zp: v128, lo: v128, hi: v128, dst: usize, n: i32, flag: v128): v128 {
-  const va = stageV(a, v128.load(t), v128.load(t + stride), sg), vb = stageV(b, v128.load(t, 16), v128.load(t + stride, 16), sg);
-  const ra = f32x4.add(va, mg), rb = f32x4.add(vb, mg);
-  store8(dst, finish8(i32x4.sub(ra, mg), i32x4.sub(rb, mg), zp, lo, hi), n);
-  const da = f32x4.sub(va, f32x4.sub(ra, mg)), db = f32x4.sub(vb, f32x4.sub(rb, mg));
-  return f32x4.pmax(flag, f32x4.pmax(v128.andnot(da, sg), v128.andnot(db, sg)));
+// t + stride; sg the float32 sign bits, g = stageG, kz = stageK). Returns flag lowered to
+// the eight lanes' fractions (as f << 3 in the low half of each 32-bit lane; the high
+// halves are not looked at): where fHit finds one the results may be wrong, and the
+// caller redoes the pixel with pixQ.
+@inline export function pixF(a: v128, b: v128, t: usize, stride: usize, sg: v128, g: v128, kz: v128,
+  lo: v128, hi: v128, dst: usize, n: i32, flag: v128): v128 {
+  const ca = f32x4.add(stageV(a, v128.load(t), v128.load(t + stride), sg), g);
+  const cb = f32x4.add(stageV(b, v128.load(t, 16), v128.load(t + stride, 16), sg), g);
+  const q = i16x8.narrow_i32x4_s(i32x4.sub(i32x4.shr_s(ca, 13), kz), i32x4.sub(i32x4.shr_s(cb, 13), kz));
+  store8(dst, i16x8.min_s(i16x8.max_s(q, lo), hi), n);
+  return i16x8.min_u(flag, i16x8.min_u(i16x8.shl(ca, 3), i16x8.shl(cb, 3)));
 }
 
 // One pixel through the float32 stage (constants at tf), redone by the integer stage
-// (constants at tq, any left or right shift) when the check flags a lane (chk: FCHECK).
-@inline export function pixFQ(a: v128, b: v128, tf: usize, tq: usize, stride: usize, sg: v128, mg: v128, chk: v128,
+// (constants at tq, any left or right shift) when the check flags a lane.
+@inline export function pixFQ(a: v128, b: v128, tf: usize, tq: usize, stride: usize, sg: v128, g: v128, kz: v128,
   zp: v128, lo: v128, hi: v128, dst: usize, n: i32): void {
-  const flag = pixF(a, b, tf, stride, sg, mg, zp, lo, hi, dst, n, f32x4.splat(0));
-  if (v128.any_true(f32x4.ge(flag, chk))) pixQ(a, b, tq, stride, true, false, zp, lo, hi, dst, n);
+  if (fHit(pixF(a, b, tf, stride, sg, g, kz, lo, hi, dst, n, fNone()))) pixQ(a, b, tq, stride, true, false, zp, lo, hi, dst, n);
 }
-
-// |d| from which pixF's lanes are redone: 1/2 - 2^-12.
-export const FCHECK: f32 = 0.5 - 1.0 / 4096.0;
 
