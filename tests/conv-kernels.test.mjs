@@ -46,10 +46,10 @@ function stage32(acc, M, C, zp, fused = false) {
   const x = F(acc);
   const s = x < 0 ? -C : C;
   const v = fused ? F(x * M + s) : F(F(x * M) + s);
-  const c = F(v + F(1536 + zp + 0.5 + 1 / 4096));
+  const c = F(v + F(1 + (128 + zp + 0.5 + 1 / 4096) / 256));
   const bits = bitsOf(c);
-  const q = Math.max(-32768, Math.min(32767, (bits >> 13) - 0x22600));
-  return { flagged: (bits & 0x1fff) <= 4, out: Math.min(127, Math.max(-128, q)) };
+  const q = Math.max(-32768, Math.min(32767, Math.max(-32768, Math.min(32767, bits >> 15)) - 32640));
+  return { flagged: (bits & 0x7fff) <= 16, out: Math.min(127, Math.max(-128, q)) };
 }
 
 test('the float32 output stage equals MBQM on every lane it does not flag', async (t) => {
@@ -112,8 +112,9 @@ test('the float32 output stage is refused when the accumulator bound is too wide
   // A right shift past 31 (MBQM's range).
   t.is(one(2 ** 30, -32, 0, 16, 0), null);
   const s = one(2 ** 30, -3, 0, 16, 0);
-  t.deepEqual([...s.slice(0, 2)], [2 ** -4, 2 ** -4]); // m / 2^(31+3) = 2^30 / 2^34
-  t.deepEqual([...s.slice(8, 10)], [2 ** -4, 2 ** -4]); // 2^30 / D
+  // Both divided by 256 (the stage works on v / 256).
+  t.deepEqual([...s.slice(0, 2)], [2 ** -12, 2 ** -12]); // m / 2^(31+3) = 2^30 / 2^34
+  t.deepEqual([...s.slice(8, 10)], [2 ** -12, 2 ** -12]); // 2^30 / D
 });
 
 test('the depthwise block data holds the float32 stage where its bound admits it, and the integer stage for the lanes it hands back', (t) => {

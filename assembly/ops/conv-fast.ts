@@ -7,7 +7,7 @@
 // as (w(oc, i), w(oc, i+1)) per lane, with the input offset folded into the bias, so the
 // int8 input is used as it is; i32 sums wrap as the reference's accumulator does.
 import { w, wp } from '../fixedpoint';
-import { anyLeft, fHit, finish8, fNone, pixF, pixFQ, pixQ, requantQ, rqFast, stageG, stageK, storeH8 } from './conv-requant';
+import { anyLeft, fHit, finish8, fNone, pixF2, pixFQ, pixQ, requantQ, rqFast, stageG, stageK, storeH8 } from './conv-requant';
 import { threadScratch } from '../thread';
 
 // ---------------------------------------------------------------------------------
@@ -253,8 +253,7 @@ const DW_BLOCK: usize = 384;
 // after d.
 @inline function outF2(aA: v128, bA: v128, aB: v128, bB: v128, q: usize, d: usize, osz: usize,
   zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128): void {
-  let flag = pixF(aA, bA, q + 160, 32, sg, mg, kz, lo, hi, d, 8, fNone());
-  flag = pixF(aB, bB, q + 160, 32, sg, mg, kz, lo, hi, d + osz, 8, flag);
+  const flag = pixF2(aA, bA, aB, bB, q + 160, 32, sg, mg, kz, i8x16.narrow_i16x8_s(lo, lo), i8x16.narrow_i16x8_s(hi, hi), d, d + osz, 8, fNone());
   if (fHit(flag)) {
     pixQ(aA, bA, q + 256, 32, true, false, zp, lo, hi, d, 8);
     pixQ(aB, bB, q + 256, 32, true, false, zp, lo, hi, d + osz, 8);

@@ -31,7 +31,7 @@
 // convGemmPixels(p, q0, q1) output pixels [q0, q1), convGemmChannels(p, b0, b1) blocks of
 // 8 output channels [b0, b1) of every pixel; a thread-aware caller gives each thread its own copy of the scratch (word 6).
 import { w, wp } from '../fixedpoint';
-import { anyLeft, fHit, fNone, pixF, pixFQ, pixQ, rqFast, stageG, stageK } from './conv-requant';
+import { anyLeft, fHit, fNone, pixF2, pixFQ, pixQ, rqFast, stageG, stageK } from './conv-requant';
 import { threadScratch } from '../thread';
 
 // n int8 at src -> n int16 at dst, reading nothing at or past end (the input's end).
@@ -172,10 +172,9 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
   ta: usize, tf: usize, stride: usize, left: bool, fast: bool, useF: bool,
   sg: v128, g: v128, kz: v128, zp: v128, lo: v128, hi: v128, d: usize, dstStride: usize, n: i32): void {
   if (useF) {
-    let flag = pixF(a0, b0, tf, stride, sg, g, kz, lo, hi, d, n, fNone());
-    flag = pixF(a1, b1, tf, stride, sg, g, kz, lo, hi, d + dstStride, n, flag);
-    flag = pixF(a2, b2, tf, stride, sg, g, kz, lo, hi, d + 2 * dstStride, n, flag);
-    flag = pixF(a3, b3, tf, stride, sg, g, kz, lo, hi, d + 3 * dstStride, n, flag);
+    const lo8 = i8x16.narrow_i16x8_s(lo, lo), hi8 = i8x16.narrow_i16x8_s(hi, hi);
+    let flag = pixF2(a0, b0, a1, b1, tf, stride, sg, g, kz, lo8, hi8, d, d + dstStride, n, fNone());
+    flag = pixF2(a2, b2, a3, b3, tf, stride, sg, g, kz, lo8, hi8, d + 2 * dstStride, d + 3 * dstStride, n, flag);
     if (fHit(flag)) {
       pixQ(a0, b0, ta, stride, true, false, zp, lo, hi, d, n);
       pixQ(a1, b1, ta, stride, true, false, zp, lo, hi, d + dstStride, n);

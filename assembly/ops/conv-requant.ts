@@ -123,19 +123,22 @@
 // 2^-12 while |t| <= 520 (|v| < 2^21 always: the prepare's bound, with U the largest |acc|,
 // is U * M_e < 2^21). The int8 result is floor(t + zp + 1/2) (t is never a tie), clamped.
 //
-// One addition both rounds v and checks it: c = fl(v + G), G = 1536 + zp + 1/2 + 2^-12
-// (exact in float32). While u = v + zp + 1/2 lies in [-512, 512), v + G lies in
-// [1024, 2048), where float32's step is 2^-13: c is v + G rounded to a multiple of 2^-13
-// (error <= 2^-14), its bits are bits(1024) + (c - 1024) * 2^13, so floor(c) - 1536 is
-// (bits(c) >> 13) - 0x22600 (bits(1024) = 0x44800000), and the low 13 bits f are the
-// fraction of c in units of 2^-13. If f >= 5, u + 2^-12 lies at least 5 * 2^-13 - 2^-14
-// above an integer k and at least 2^-13 - 2^-14 below k + 1, so u lies in
-// [k + 2.5 * 2^-13, k + 1 - 2.5 * 2^-13], and t + zp + 1/2, within 2^-12 = 2 * 2^-13 of u,
-// has the same floor k, which is also floor(c) - 1536: the result is exact. If f <= 4 (5
-// chances in 8192 per lane) the caller redoes the block with requantQ. Outside that range
-// of u the result only has to clamp the right way, and does: (bits(c) >> 13) is monotonic
-// in c for c > 0 and below -2^20 for c < 0, so u >= 512 gives at least 512 and u < -512
-// at most -512, past every int8 bound; there f is arbitrary (at worst a needless redo).
+// The stage computes v / 256 rather than v (M and C come divided by 256: scaling by a power
+// of two changes no rounding), and one addition both rounds it and checks it:
+// c = fl(v / 256 + G), G = 1 + (128 + zp + 1/2 + 2^-12) / 256 (exact in float32). Let
+// u = v + zp + 1/2. While u lies in [-128 - 2^-12, 128 - 2^-12), c lies in [1, 2), where
+// float32's step is 2^-23, i.e. 2^-15 in units of u: c is exact up to 2^-16 in those units,
+// its bits are bits(1) + (c - 1) * 2^23, so floor(256 (c - 1)) - 128 is
+// (bits(c) >> 15) - 32640 (bits(1) = 0x3F800000), and the low 15 bits f are the fraction
+// of 256 (c - 1). If f >= 17, u + 2^-12 lies at least 17 * 2^-15 - 2^-16 above an integer
+// k + 128 - 128 (call it k) and at least 2^-15 - 2^-16 below k + 1, so u lies in
+// [k + 8.5 * 2^-15, k + 1 - 8.5 * 2^-15], and t + zp + 1/2, within 2^-12 = 8 * 2^-15 of u,
+// has the same floor k: the result is exact. If f <= 16 (17 chances in 32768 per lane)
+// the caller redoes the block with requantQ. Outside that range of u the result only has
+// to clamp the right way, and does: for c >= 2, bits(c) >> 15 >= 32768 saturates to 32767
+// in the narrowing, 127 after the saturating subtraction, at or above every upper bound;
+// for 0 <= c < 1 it is below 32512, under -128; for c < 0 it is negative and the
+// saturating subtraction gives -32768. There f is arbitrary (at worst a needless redo).
 // The prepare also keeps U * 2^left below 2^31, so the reference's left shift of acc does
 // not wrap (a sum that wraps is the same wrapped int32 here).
 
@@ -151,20 +154,31 @@
 // G of the float32 stage for output zero point zp (k = 1, from a value the optimizer
 // cannot fold: as literals V8 rebuilt these constants in every block).
 @inline export function stageG(zp: i32, k: i32): v128 {
-  return f32x4.splat(<f32>(k * 1536 + zp) + <f32>0.5 + <f32>(1.0 / 4096.0));
+  const zi: i32 = zp + 128;
+  const z = <f32>zi;
+  return f32x4.splat(<f32>k + (z + <f32>0.5 + <f32>(1.0 / 4096.0)) * <f32>(1.0 / 256.0));
 }
-// 0x22600 in every lane (same k).
+// 32640 in every int16 lane (same k).
 @inline export function stageK(k: i32): v128 {
-  return i32x4.splat(k * 0x22600);
+  return i16x8.splat(<i16>(k * 32640));
 }
 // The initial check value of pixF (no lane flagged yet).
 @inline export function fNone(): v128 {
   return i16x8.splat(-1);
 }
-// Whether pixF's accumulated check flags a lane: some fraction f <= 4 (f << 3 < 40 in
+// Whether pixF's accumulated check flags a lane: some fraction f <= 16 (f << 1 < 34 in
 // the low half of a 32-bit lane).
 @inline export function fHit(flag: v128): bool {
-  return v128.any_true(i32x4.lt_u(v128.and(flag, i32x4.splat(0xffff)), i32x4.splat(40)));
+  return v128.any_true(i32x4.lt_u(v128.and(flag, i32x4.splat(0xffff)), i32x4.splat(34)));
+}
+
+// Eight lanes of c (two vectors) -> their results, before the clamp, as int16 lanes.
+@inline function stageQ(ca: v128, cb: v128, kz: v128): v128 {
+  return i16x8.sub_sat_s(i16x8.narrow_i32x4_s(i32x4.shr_s(ca, 15), i32x4.shr_s(cb, 15)), kz);
+}
+// The check values of two vectors of c, lowered into flag.
+@inline function stageF(ca: v128, cb: v128, flag: v128): v128 {
+  return i16x8.min_u(flag, i16x8.min_u(i16x8.shl(ca, 1), i16x8.shl(cb, 1)));
 }
 
 // Eight results of one pixel (finish8's int16 lanes): all of them, or the first n (< 8).
@@ -193,9 +207,30 @@
   lo: v128, hi: v128, dst: usize, n: i32, flag: v128): v128 {
   const ca = f32x4.add(stageV(a, v128.load(t), v128.load(t + stride), sg), g);
   const cb = f32x4.add(stageV(b, v128.load(t, 16), v128.load(t + stride, 16), sg), g);
-  const q = i16x8.narrow_i32x4_s(i32x4.sub(i32x4.shr_s(ca, 13), kz), i32x4.sub(i32x4.shr_s(cb, 13), kz));
-  store8(dst, i16x8.min_s(i16x8.max_s(q, lo), hi), n);
-  return i16x8.min_u(flag, i16x8.min_u(i16x8.shl(ca, 3), i16x8.shl(cb, 3)));
+  store8(dst, i16x8.min_s(i16x8.max_s(stageQ(ca, cb, kz), lo), hi), n);
+  return stageF(ca, cb, flag);
+}
+
+// pixF for two pixels of the same eight channels (a0, b0 and a1, b1; outputs at d0 and
+// d1): the constants are loaded once, and the clamp runs on both pixels' int8 lanes at
+// once (lo8, hi8: the bounds as int8 lanes).
+@inline export function pixF2(a0: v128, b0: v128, a1: v128, b1: v128, t: usize, stride: usize, sg: v128, g: v128, kz: v128,
+  lo8: v128, hi8: v128, d0: usize, d1: usize, n: i32, flag: v128): v128 {
+  const m0 = v128.load(t), m1 = v128.load(t, 16), k0 = v128.load(t + stride), k1 = v128.load(t + stride, 16);
+  const c0a = f32x4.add(stageV(a0, m0, k0, sg), g), c0b = f32x4.add(stageV(b0, m1, k1, sg), g);
+  const c1a = f32x4.add(stageV(a1, m0, k0, sg), g), c1b = f32x4.add(stageV(b1, m1, k1, sg), g);
+  const r = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(stageQ(c0a, c0b, kz), stageQ(c1a, c1b, kz)), lo8), hi8);
+  if (n >= 8) {
+    v128.store64_lane(d0, r, 0);
+    v128.store64_lane(d1, r, 1);
+  } else {
+    const x0 = i64x2.extract_lane(r, 0), x1 = i64x2.extract_lane(r, 1);
+    for (let i = 0; i < n; i++) {
+      store<i8>(d0 + <usize>i, <i8>(x0 >> (<i64>i << 3)));
+      store<i8>(d1 + <usize>i, <i8>(x1 >> (<i64>i << 3)));
+    }
+  }
+  return stageF(c0a, c0b, stageF(c1a, c1b, flag));
 }
 
 // One pixel through the float32 stage (constants at tf), redone by the integer stage

@@ -345,8 +345,8 @@ function pairPackTaps(src: Int8Array, outC: number, taps: number, tp: number, or
  * assembly/ops/conv-fast.ts): per full block of 8 channels, 384 bytes: the block's 160
  * bytes of packed weights (pairPackTaps) | f32 M[8] | f32 C[8] | i32 folded bias[8] |
  * i32 mult[8] | 2^left[8] | half[8] | 2^(31−right)[8]. M and C are the float32 output
- * stage's (stageV in assembly/ops/conv-requant.ts, which holds the proof; as
- * gemmFloatStage), the last four rows the integer stage's (requantTable's rows, for the
+ * stage's (stageV in assembly/ops/conv-requant.ts, which holds the proof; divided by 256
+ * as in gemmFloatStage), the last four rows the integer stage's (requantTable's rows, for the
  * lanes the float32 stage hands back). Returns null unless every channel admits the
  * float32 stage: with U = |bias| + Σ|w| · (128 + |zp|) (it bounds the accumulator),
  * U · 2^left < 2^31 and U · M < 2^21. absSum: Σ|w| per channel; folded: the folded bias
@@ -371,8 +371,8 @@ export function dwBlockData(packed: Int16Array, mult: Int32Array, shift: Int32Ar
     const M = (m * 2 ** left) / D;
     if (u >= 2 ** 31 || (u / 2 ** left) * M >= 2 ** 21) return null;
     const f = (c >> 3) * 96 + 40 + (c & 7);
-    f32[f] = M;
-    f32[f + 8] = right > 0 ? 2 ** 30 / D : 0;
+    f32[f] = M / 256;
+    f32[f + 8] = right > 0 ? 2 ** 30 / D / 256 : 0;
     i32[f + 16] = folded[c]!;
     i32[f + 24] = m;
     i32[f + 32] = 1 << left;
@@ -541,8 +541,9 @@ export function gemmRecord(ctx: OpContext, s: GemmSpec): void {
 /**
  * Constants of the GEMM kernel's float32 output stage (stageV in
  * assembly/ops/conv-requant.ts, which holds the proof), for np = outC rounded up to 8
- * channels: f32 M[np] | f32 C[np], M = m · 2^left / D rounded to float32, C = 2^30 / D when
- * right > 0 else 0, D = 2^(31+right); padding channels 0. Returns null unless every
+ * channels: f32 M[np] | f32 C[np], each divided by 256 (the stage works on v / 256), with
+ * M = m · 2^left / D rounded to float32, C = 2^30 / D when right > 0 else 0,
+ * D = 2^(31+right); padding channels 0. Returns null unless every
  * channel admits it: with U = |bias| + 128 · k · (128 + |zp|), a bound on |acc| (|w| <= 128,
  * |x − zp| <= 128 + |zp|), U · 2^left < 2^31 and U · M < 2^21.
  */
@@ -562,8 +563,8 @@ export function gemmFloatStage(mult: Int32Array, shift: Int32Array, bias: Uint8A
     const D = 2 ** (31 + right);
     const M = (m * 2 ** left) / D;
     if (u >= 2 ** 31 || u * M >= 2 ** 21) return null;
-    out[c] = M;
-    out[np + c] = right > 0 ? 2 ** 30 / D : 0;
+    out[c] = M / 256;
+    out[np + c] = right > 0 ? 2 ** 30 / D / 256 : 0;
   }
   return out;
 }
