@@ -145,12 +145,13 @@ async function nodeEngines(opts) {
   await compileKernels(opts.kestrelBackend);
   const compileMs = performance.now() - t1;
   let macs = 0;
+  const kestrelInfo = { runtimeLoadMs: 0, importMs, kernelCompileMs: compileMs, simd: k.hasSimd(), backend: opts.kestrelBackend, relaxedDot: null };
   const kestrel = {
-    async init(bytes) { const m = await k.loadModel(bytes, { backend: opts.kestrelBackend }); macs = m.macs; return m; },
+    async init(bytes) { const m = await k.loadModel(bytes, { backend: opts.kestrelBackend }); macs = m.macs; kestrelInfo.relaxedDot = m.relaxedDot; return m; },
     run(m, xs) { return m.run(xs); },
     dispose(m) { m?.dispose(); },
   };
-  const kestrelInfo = { runtimeLoadMs: importMs + compileMs, importMs, kernelCompileMs: compileMs, simd: k.hasSimd(), backend: opts.kestrelBackend };
+  kestrelInfo.runtimeLoadMs = importMs + compileMs;
 
   let litert = null, litertInfo;
   log('loading LiteRT.js runtime…');
@@ -290,7 +291,7 @@ export function printTable({ env, roof, rows }, settings) {
   p(`Kestrel vs LiteRT.js — ${env.runtime === 'node' ? `Node ${env.node} (V8 ${env.v8})` : env.browser}, one thread each, ${env.platform}`);
   if (env.runtime === 'browser') p(`page cross-origin isolated: ${env.crossOriginIsolated ? 'yes (5 µs timer)' : 'no (100 µs timer)'}`);
   if (env.cpu) p(`CPU: ${env.cpu} × ${env.cpuCount}${env.loadAvg ? `, load average ${env.loadAvg.join(' ')}` : ''}`);
-  p(`Kestrel: ${env.kestrel.backend ?? 'simd'} build; runtime load ${fmtMs(env.kestrel.runtimeLoadMs)} ms (kernel module compile ${fmtMs(env.kestrel.kernelCompileMs)} ms, once per process)`);
+  p(`Kestrel: ${env.kestrel.backend ?? 'simd'} build${env.kestrel.relaxedDot ? ` (relaxed dot layout: ${env.kestrel.relaxedDot})` : ''}; runtime load ${fmtMs(env.kestrel.runtimeLoadMs)} ms (kernel module compile ${fmtMs(env.kestrel.kernelCompileMs)} ms, once per process)`);
   p(L.error ? `LiteRT.js: failed to load: ${L.error}` : `LiteRT.js ${L.version}: wasm (XNNPACK), 1 thread, ${L.glue} (relaxed SIMD ${L.relaxedSimd ? 'on' : 'off'}); runtime load ${fmtMs(L.runtimeLoadMs)} ms`);
   if (roof) p(`roof: ${roof.roofGmacs.toFixed(1)} GMAC/s int8 wasm SIMD, best sequence (${roof.roofVariant}); ${roof.l1RoofGmacs.toFixed(1)} GMAC/s with loads from L1 (${roof.l1RoofVariant})`);
   p(`timing: ${settings.rounds} interleaved rounds, ${settings.minSecs} s per engine and model; run = JS typed arrays in to fresh typed arrays out; same seeded inputs for both;`);

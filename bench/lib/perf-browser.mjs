@@ -52,10 +52,10 @@ try {
     const { instance } = await WebAssembly.instantiateStreaming(fetch('/bench/.roof/roof.wasm'), {});
     roof = timeRoof(instance.exports, { secs: cfg.roofSecs, rounds: 7, log });
   }
-  let macs = 0;
+  let macs = 0, relaxedDot = null;
   const engines = {
     kestrel: {
-      async init(bytes) { const m = await K.loadModel(bytes, { backend: cfg.kestrelBackend, wasmPaths: location.origin + '/dist/wasm/' }); macs = m.macs; return m; },
+      async init(bytes) { const m = await K.loadModel(bytes, { backend: cfg.kestrelBackend, wasmPaths: location.origin + '/dist/wasm/' }); macs = m.macs; relaxedDot = m.relaxedDot; return m; },
       run(m, xs) { return m.run(xs); },
       dispose(m) { m?.dispose(); },
     },
@@ -76,7 +76,7 @@ try {
   window.perfResult = {
     env: {
       runtime: 'browser', crossOriginIsolated: self.crossOriginIsolated, browser: (/(Chrome|Chromium)\\/[\\d.]+/.exec(ua) ?? [ua])[0] + ' (headless)', platform: navigator.platform, cpuCount: navigator.hardwareConcurrency,
-      kestrel: { runtimeLoadMs: kImport + kCompile, importMs: kImport, kernelCompileMs: kCompile, simd: K.hasSimd(), backend: cfg.kestrelBackend },
+      kestrel: { runtimeLoadMs: kImport + kCompile, importMs: kImport, kernelCompileMs: kCompile, simd: K.hasSimd(), backend: cfg.kestrelBackend, relaxedDot },
       litert: { version: cfg.litertVersion, runtimeLoadMs: lLoad, glue: relaxed ? 'litert_wasm_internal.js' : 'litert_wasm_compat_internal.js', relaxedSimd: relaxed },
     },
     roof, rows,
