@@ -230,9 +230,12 @@ const fullyConnected: OpDef = {
     // 4,000-deep layer with 4 units) stay on the direct kernel, which needs no scratch.
     // So does one row against a large matrix (MobileNet's 1280 x 1000 classifier): it is
     // bound by reading the weights, and packing them would cost more load time (about
-    // 10 ms) than the GEMM saves per run (about 0.04 ms).
+    // 10 ms) than the GEMM saves per run (about 0.04 ms). The relaxed build's direct layouts
+    // (one relaxed dot product per 16 products) are the exception: there the GEMM runs
+    // that classifier in a fraction of the direct kernel's time.
+    const directDot = ctx.relaxed && ctx.relaxedDot >= 2;
     const gemm = ctx.simd && input.dtype === 'int8' && fo === 0 &&
-      gemmScratchBytes(depth, batches) <= GEMM_SCRATCH_MAX && (batches > 1 || units * depth <= GEMM_ONE_ROW_MAX);
+      gemmScratchBytes(depth, batches) <= GEMM_SCRATCH_MAX && (batches > 1 || directDot || units * depth <= GEMM_ONE_ROW_MAX);
     if (gemm) {
       let biasBytes: Uint8Array = new Uint8Array(units * 4);
       if (bias) {
