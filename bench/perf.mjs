@@ -44,7 +44,9 @@ Options:
   --models a,b     only these models (names above; a .tflite path also works)
   --min-secs S     timed seconds per engine and model, split over the rounds (default 4)
   --rounds N       interleaved rounds per model (default 5)
-  --warmup N       untimed runs per engine first (default 10, and at least 0.3 s)
+  --warmup N       untimed runs per engine first (default 10, and at least --warmup-secs)
+  --warmup-secs S  least warm-up time per engine and model (default 3: time for V8 to
+                   optimize both engines' wasm; see Tier-up in bench/README.md)
   --init-reps N    loads per engine and model for the init figures (default 5)
   --roof-secs S    seconds for the roof microbenchmark (default 2; 0 skips it)
   --seed N         input seed (default 1; the i-th model of the set gets seed + 7919 i)
@@ -63,13 +65,14 @@ Options:
 `;
 
 function parseArgs(argv) {
-  const o = { minSecs: 4, rounds: 5, warmup: 10, initReps: 5, coldReps: 1, roofSecs: 2, seed: 1, json: false, browser: false, noLiftoff: false, rebuild: false, models: null, kestrelBackend: 'simd' };
+  const o = { minSecs: 4, rounds: 5, warmup: 10, warmupMs: 3000, initReps: 5, coldReps: 1, roofSecs: 2, seed: 1, json: false, browser: false, noLiftoff: false, rebuild: false, models: null, kestrelBackend: 'simd' };
   readArgs(argv, 'perf', HELP, (flag, r) => {
     switch (flag) {
       case '--models': o.models = String(r.val() ?? '').split(',').map((s) => s.trim()).filter(Boolean); break;
       case '--min-secs': o.minSecs = r.num(0); break;
       case '--rounds': o.rounds = r.int(1); break;
       case '--warmup': o.warmup = r.int(1); break;
+      case '--warmup-secs': o.warmupMs = r.num(0) * 1000; break;
       case '--init-reps': o.initReps = r.int(1); break;
       case '--roof-secs': o.roofSecs = r.num(0); break;
       case '--cold-reps': o.coldReps = r.int(0); break;
@@ -294,7 +297,7 @@ export function printTable({ env, roof, rows }, settings) {
   p(`Kestrel: ${env.kestrel.backend ?? 'simd'} build${env.kestrel.relaxedDot ? ` (relaxed dot layout: ${env.kestrel.relaxedDot})` : ''}; runtime load ${fmtMs(env.kestrel.runtimeLoadMs)} ms (kernel module compile ${fmtMs(env.kestrel.kernelCompileMs)} ms, once per process)`);
   p(L.error ? `LiteRT.js: failed to load: ${L.error}` : `LiteRT.js ${L.version}: wasm (XNNPACK), 1 thread, ${L.glue} (relaxed SIMD ${L.relaxedSimd ? 'on' : 'off'}); runtime load ${fmtMs(L.runtimeLoadMs)} ms`);
   if (roof) p(`roof: ${roof.roofGmacs.toFixed(1)} GMAC/s int8 wasm SIMD, best sequence (${roof.roofVariant}); ${roof.l1RoofGmacs.toFixed(1)} GMAC/s with loads from L1 (${roof.l1RoofVariant})`);
-  p(`timing: ${settings.rounds} interleaved rounds, ${settings.minSecs} s per engine and model; run = JS typed arrays in to fresh typed arrays out; same seeded inputs for both;`);
+  p(`timing: ${settings.warmupMs / 1000} s of warm-up, then ${settings.rounds} interleaved rounds, ${settings.minSecs} s per engine and model; run = JS typed arrays in to fresh typed arrays out; same seeded inputs for both;`);
   p(`        a sample = mean of a batch of runs lasting ≥ ${env.runtime === 'browser' ? 0.25 : 0.1} ms (one run for all but tiny models)`);
   p();
   for (const l of tableLines(rows, { roofGmacs: roof?.roofGmacs, litertRuntimeLoadMs: L.runtimeLoadMs })) p(l);
@@ -339,7 +342,7 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.noLiftoff && !opts.browser) usage('--no-liftoff applies to --browser runs');
   if (opts.browser) opts.coldReps = 0;
-  const settings = { rounds: opts.rounds, minSecs: opts.minSecs, warmup: opts.warmup, initReps: opts.initReps, coldReps: opts.coldReps, seed: opts.seed };
+  const settings = { rounds: opts.rounds, minSecs: opts.minSecs, warmup: opts.warmup, warmupMs: opts.warmupMs, initReps: opts.initReps, coldReps: opts.coldReps, seed: opts.seed };
   let result;
   if (opts.browser) {
     const { runBrowser } = await import('./lib/perf-browser.mjs');

@@ -97,7 +97,7 @@ test('built models: int8 throughout, accepted by LiteRT.js, within 1 LSB of Kest
 });
 
 test('bench/perf.mjs --json: one row per model with both engines, figures and the roof', async (t) => {
-  const { stdout } = await exec(process.execPath, [join(ROOT, 'bench', 'perf.mjs'), '--models', 'hello_world,micro_speech,recipe_lenet', '--min-secs', '0.2', '--rounds', '2', '--warmup', '4', '--init-reps', '2', '--roof-secs', '0.3', '--cold-reps', '0', '--json'], { cwd: ROOT, maxBuffer: 16 << 20 });
+  const { stdout } = await exec(process.execPath, [join(ROOT, 'bench', 'perf.mjs'), '--models', 'hello_world,micro_speech,recipe_lenet', '--min-secs', '0.2', '--rounds', '2', '--warmup', '4', '--warmup-secs', '0.3', '--init-reps', '2', '--roof-secs', '0.3', '--cold-reps', '0', '--json'], { cwd: ROOT, maxBuffer: 16 << 20 });
   const r = JSON.parse(stdout);
   t.deepEqual(r.rows.map((x) => x.model), ['hello_world', 'micro_speech', 'recipe_lenet']);
   t.true(r.roof.roofGmacs > 0 && r.roof.l1RoofGmacs > 0);
@@ -120,7 +120,7 @@ test('bench/perf.mjs --kestrel-backend: relaxed is refused clearly where Node ca
   // Plain Node 20 has no relaxed SIMD: the run stops before measuring, naming the reason.
   const { relaxedSupport } = await import('../dist/runtime/index.js');
   if (relaxedSupport().ok) return t.log('this Node runs relaxed SIMD; refusal not checked');
-  const r = await exec(process.execPath, [join(ROOT, 'bench', 'perf.mjs'), '--kestrel-backend', 'relaxed', '--models', 'hello_world', '--min-secs', '0.1', '--rounds', '1', '--roof-secs', '0', '--cold-reps', '0', '--init-reps', '1'], { cwd: ROOT }).catch((e) => e);
+  const r = await exec(process.execPath, [join(ROOT, 'bench', 'perf.mjs'), '--kestrel-backend', 'relaxed', '--models', 'hello_world', '--min-secs', '0.1', '--warmup-secs', '0', '--rounds', '1', '--roof-secs', '0', '--cold-reps', '0', '--init-reps', '1'], { cwd: ROOT }).catch((e) => e);
   t.not(r.code ?? 0, 0);
   t.regex(String(r.stderr), /relaxed SIMD/);
 });

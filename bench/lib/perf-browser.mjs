@@ -114,7 +114,7 @@ export async function runBrowser(opts, { log, prepareModels, selectModels, input
   const models = await prepareModels(selectModels(opts.models), opts);
   const litertVersion = JSON.parse(readFileSync(join(ROOT, 'node_modules', '@litertjs', 'core', 'package.json'), 'utf8')).version;
   const cfg = {
-    seed: opts.seed, kestrelBackend: opts.kestrelBackend, minSampleMs: 0.25, rounds: opts.rounds, minSecs: opts.minSecs, warmup: opts.warmup, initReps: opts.initReps, roofSecs: opts.roofSecs, litertVersion,
+    seed: opts.seed, kestrelBackend: opts.kestrelBackend, minSampleMs: 0.25, rounds: opts.rounds, minSecs: opts.minSecs, warmup: opts.warmup, warmupMs: opts.warmupMs, initReps: opts.initReps, roofSecs: opts.roofSecs, litertVersion,
     models: models.map(({ name, source, sizeBytes, repaired, repairs, inputs }) => ({ name, source, sizeBytes, repaired, repairs, inputs, seed: inputSeed(opts.seed, name) })),
   };
   const { server, base } = await serve(models, cfg);

@@ -5,7 +5,7 @@
 // dispose(model) }. For one model, measureModel:
 //   1. init: loads the model initReps times per engine, alternating engines, and keeps the
 //      median (and the first) load time;
-//   2. warm-up runs (at least `warmup` and 0.3 s), then `rounds` rounds; in each round every engine runs for
+//   2. warm-up runs (at least `warmup` and 3 s), then `rounds` rounds; in each round every engine runs for
 //      minSecs/rounds seconds (and at least minRunsPerRound runs), the engine order
 //      alternating from round to round, so that load on the machine hits both engines alike;
 //      A sample is the mean time of a batch of runs, the batch sized after the warm-up so
@@ -69,7 +69,7 @@ const errMsg = (e) => String(e?.message ?? e).split('\n').map((l) => l.trim()).f
  * engine, or to null when the engine is absent. Returns { [key]: result }.
  */
 export async function measureModel(engines, bytes, inputs, opts, log = () => {}) {
-  const { rounds = 5, minSecs = 2, warmup = 10, warmupMs = 300, initReps = 3, minRunsPerRound = 5, minSampleMs = 0.1 } = opts;
+  const { rounds = 5, minSecs = 2, warmup = 10, warmupMs = 3000, initReps = 3, minRunsPerRound = 5, minSampleMs = 0.1 } = opts;
   const keys = Object.keys(engines).filter((k) => engines[k]);
   const res = {};
   for (const k of Object.keys(engines)) res[k] = engines[k] ? { status: 'ok', initMs: [] } : { status: 'absent' };
@@ -97,7 +97,10 @@ export async function measureModel(engines, bytes, inputs, opts, log = () => {})
     try {
       res[k].outputs = await e.run(models[k], inputs);
       // Warm-up: at least `warmup` runs and warmupMs, so that V8 has optimized the JS side
-      // of both engines (tiny models need thousands of runs for that).
+      // of both engines (tiny models need thousands of runs for that) and its optimizing
+      // compiler has caught up with their wasm, which it compiles in the background:
+      // LiteRT.js's 9 MB module took seconds on a busy 2-core host, and with 0.3 s of
+      // warm-up it was sometimes timed on baseline code (MobileNet v2 18.4 ms instead of 12.4).
       const w0 = performance.now();
       for (let i = 1; i < warmup || performance.now() - w0 < warmupMs; i++) {
         const out = e.run(models[k], inputs);
