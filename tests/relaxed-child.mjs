@@ -29,28 +29,31 @@ function countLayouts(model) {
   }
 }
 
+/** Runs case c on the relaxed build with these load options; failures go to out.failures. */
+async function checkCase(c, label, options, seen) {
+  const { meta, model, inputs, outputs } = readCase(c.dir);
+  try {
+    const m = await loadModel(model, { ...options, backend: 'relaxed', name: label });
+    seen?.(m);
+    m.run(inputs).forEach((g, k) => {
+      const d = describe(meta.outputs[k].dtype, outputs[k], g);
+      if (d) out.failures.push(`${label} output ${k}: ${d}`);
+    });
+    m.dispose();
+  } catch (e) {
+    out.failures.push(`${label}: ${e.message}`);
+  }
+}
+
 if (support.ok) {
-  for (const c of [...conformanceCases(), ...conformanceCases(REFERENCE_EXTRA)]) {
-    const { meta, model, inputs, outputs } = readCase(c.dir);
+  const cases = [...conformanceCases(), ...conformanceCases(REFERENCE_EXTRA)];
+  for (const c of cases) {
     // One thread, then two (the relaxed threads build: split ops give every output element
     // to one thread, so the bits stay the same).
-    for (const threads of [1, 2]) {
-      if (threads === 1) out.cases++;
-      else out.threadedCases++;
-      const label = `${c.suite}/${c.name}${threads > 1 ? ` (${threads} threads)` : ''}`;
-      try {
-        const m = await loadModel(model, { backend: 'relaxed', name: label, threads });
-        if (threads === 1) countLayouts(m);
-        const got = m.run(inputs);
-        got.forEach((g, k) => {
-          const d = describe(meta.outputs[k].dtype, outputs[k], g);
-          if (d) out.failures.push(`${label} output ${k}: ${d}`);
-        });
-        m.dispose();
-      } catch (e) {
-        out.failures.push(`${label}: ${e.message}`);
-      }
-    }
+    out.cases++;
+    await checkCase(c, `${c.suite}/${c.name}`, { threads: 1 }, countLayouts);
+    out.threadedCases++;
+    await checkCase(c, `${c.suite}/${c.name} (2 threads)`, { threads: 2 });
   }
   for (const spec of allCases()) {
     out.convCases++;
@@ -58,21 +61,12 @@ if (support.ok) {
     if (at !== -1) out.failures.push(`${spec.name}: first difference at ${at}`);
   }
   for (const relaxedDot of ['unsigned', 'signed']) {
-    for (const c of [...conformanceCases(), ...conformanceCases(REFERENCE_EXTRA)]) {
-      const { meta, model, inputs, outputs } = readCase(c.dir);
+    for (const c of cases) {
       out.forcedCases++;
       const label = `${c.suite}/${c.name} (relaxedDot ${relaxedDot})`;
-      try {
-        const m = await loadModel(model, { backend: 'relaxed', name: label, relaxedDot });
+      await checkCase(c, label, { relaxedDot }, (m) => {
         if (m.relaxedDot !== relaxedDot) out.failures.push(`${label}: the model reports relaxedDot ${m.relaxedDot}`);
-        m.run(inputs).forEach((g, k) => {
-          const d = describe(meta.outputs[k].dtype, outputs[k], g);
-          if (d) out.failures.push(`${label} output ${k}: ${d}`);
-        });
-        m.dispose();
-      } catch (e) {
-        out.failures.push(`${label}: ${e.message}`);
-      }
+      });
     }
     for (const spec of allCases()) {
       const at = await firstDifference(createModel, spec, 'relaxed', 7, { relaxedDot });

@@ -23,13 +23,14 @@ export type RelaxedDot = 1 | 2 | 3;
 /**
  * The probe: A (first operand, signed; no pair of -128 * -128 products, which layout 3
  * never meets), B (second operand: bytes with the top bit set, whose products saturate
- * 16-bit pairs when read as unsigned), C (accumulator).
+ * 16-bit pairs when read as unsigned), C (accumulator; lanes 2 and 3 wrap past 2^31 under
+ * the signed and the unsigned reading, as the kernels' int32 sums must).
  */
 const PROBE = new Int8Array([
   127, 127, 127, 127, -128, -128, 127, 127, 127, -128, 127, -128, -128, 127, -1, 5,
   -1, -1, -1, -1, -1, -1, -128, -128, -128, -1, -1, -128, -128, -128, 7, -56,
 ]);
-const PROBE_ACC = new Int32Array([5, -9, 1000000, -1000000]);
+const PROBE_ACC = new Int32Array([5, -9, 0x7ffffff0, 0x7fffff00]);
 
 /** The exact result of the probe with B read as unsigned (true) or signed (false). */
 function exactProbe(unsigned: boolean): Int32Array {
@@ -38,7 +39,7 @@ function exactProbe(unsigned: boolean): Int32Array {
     let s = PROBE_ACC[lane]!;
     for (let j = 0; j < 4; j++) {
       const b = PROBE[16 + lane * 4 + j]!;
-      s += PROBE[lane * 4 + j]! * (unsigned ? b & 255 : b);
+      s = (s + PROBE[lane * 4 + j]! * (unsigned ? b & 255 : b)) | 0;
     }
     out[lane] = s;
   }
