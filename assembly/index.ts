@@ -17,7 +17,7 @@ import { convGemmPixels, convGemmChannels } from './ops/conv-gemm';
 import { runMatmulRows, fcRowCount } from './ops/matmul';
 import { runElementwiseRows, elementwiseRowCount } from './ops/elementwise';
 export { setThread };
-// The relaxed build's dot-product probe (src/runtime/wasm.ts, relaxedDotMode).
+// The relaxed build's dot-product probe (src/runtime/relaxed-dot.ts, relaxedDotLayout).
 export { relaxedDot } from './ops/conv-gemm';
 
 // Runs one record; returns false for an unknown kernel id.

@@ -302,7 +302,7 @@ function blocksQX(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count:
 // int8 values as the second. How an engine reads a second operand with the top bit set is
 // its own choice (x86 as unsigned, arm64 as signed, some with 16-bit saturation), so the
 // plan picks the layout from what this engine was measured to compute (relaxedDot below,
-// src/runtime/wasm.ts):
+// src/runtime/relaxed-dot.ts):
 //  - layout 2, unsigned without saturation (x86 with AVX-VNNI): the rows are copied with
 //    the top bit of every byte flipped (pixelsQ), i.e. as x + 128 in 0..255, once for all
 //    output channels, and the folded bias subtracts 128 * sum(w) on top of the input
@@ -321,8 +321,8 @@ function blocksQX(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count:
   return i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, x, acc);
 }
 
-// The engine's relaxed dot of the three vectors at p (A, B, C) -> p + 48; src/runtime/wasm.ts
-// compares it with the exact results of each reading.
+// The engine's relaxed dot of the three vectors at p (A, B, C) -> p + 48;
+// src/runtime/relaxed-dot.ts compares it with the exact results of each reading.
 export function relaxedDot(p: usize): void {
   if (ASC_FEATURE_RELAXED_SIMD) {
     v128.store(p + 48, ddot(v128.load(p), v128.load(p, 16), v128.load(p, 32)));

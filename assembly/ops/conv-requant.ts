@@ -130,10 +130,10 @@
 // float32's step is 2^-23, i.e. 2^-15 in units of u: c is exact up to 2^-16 in those units,
 // its bits are bits(1) + (c - 1) * 2^23, so floor(256 (c - 1)) - 128 is
 // (bits(c) >> 15) - 32640 (bits(1) = 0x3F800000), and the low 15 bits f are the fraction
-// of 256 (c - 1). If f >= 17, u + 2^-12 lies at least 17 * 2^-15 - 2^-16 above an integer
-// k + 128 - 128 (call it k) and at least 2^-15 - 2^-16 below k + 1, so u lies in
+// of 256 (c - 1). If f >= 17, 256 (c - 1) lies in [K + 17 * 2^-15, K + 1 - 2^-15] for an
+// integer K; the exact u + 128 + 2^-12 is within 2^-16 of it, so with k = K - 128, u lies in
 // [k + 8.5 * 2^-15, k + 1 - 8.5 * 2^-15], and t + zp + 1/2, within 2^-12 = 8 * 2^-15 of u,
-// has the same floor k: the result is exact. If f <= 16 (17 chances in 32768 per lane)
+// has the same floor k, which is (bits(c) >> 15) - 32640: the result is exact. If f <= 16 (17 chances in 32768 per lane)
 // the caller redoes the block with requantQ. Outside that range of u the result only has
 // to clamp the right way, and does: for c >= 2, bits(c) >> 15 >= 32768 saturates to 32767
 // in the narrowing, 127 after the saturating subtraction, at or above every upper bound;
@@ -200,7 +200,7 @@
 
 // The same through the float32 stage (stageV; t: M of the eight channels, their C at
 // t + stride; sg the float32 sign bits, g = stageG, kz = stageK). Returns flag lowered to
-// the eight lanes' fractions (as f << 3 in the low half of each 32-bit lane; the high
+// the eight lanes' fractions (as f << 1 in the low half of each 32-bit lane; the high
 // halves are not looked at): where fHit finds one the results may be wrong, and the
 // caller redoes the pixel with pixQ.
 @inline export function pixF(a: v128, b: v128, t: usize, stride: usize, sg: v128, g: v128, kz: v128,
