@@ -43,34 +43,35 @@ async function serveRoot(isolated) {
 
 const CASES = ['real/person_detect_person_image_minus128', 'real/person_detect_random_0', 'ops/conv2d_21_k3_s2_same_d1_none_c12_20', 'ops/dwconv_12_k3_s2_dm1_same_d1_none_c24', 'ops/fc_02_in4x20_o7_bias_relu_perch'];
 
-// In the page: loads each case into a worker with `threads`, runs it twice and returns the
-// output bytes with the worker's thread count.
-async function runInPage(page, threads) {
+// In the page: loads each case into a worker with `threads` (and more load options),
+// runs it twice and returns the output bytes with the worker's thread count.
+async function runInPage(page, threads, options = {}) {
   const cases = CASES.map((c) => {
     const dir = join(CONFORMANCE, c);
     const { meta, inputs } = readCase(dir);
     return { name: c, model: `/${relative(ROOT, join(dir, 'model.tflite')).split(sep).join('/')}`, inputs: inputs.map((x, i) => ({ dtype: meta.inputs[i].dtype, bytes: [...new Uint8Array(x.buffer, x.byteOffset, x.byteLength)] })) };
   });
-  return page.evaluate(async ({ cases, threads }) => {
+  return page.evaluate(async ({ cases, threads, options }) => {
     const k = await import('/dist/browser/kestrel.mjs');
     const Ctors = { int8: Int8Array, uint8: Uint8Array, int16: Int16Array, int32: Int32Array, float32: Float32Array };
     const out = [];
     for (const c of cases) {
-      const m = await k.loadModelInWorker(c.model, { threads });
+      const m = await k.loadModelInWorker(c.model, { ...options, threads });
       const inputs = c.inputs.map((x) => new Ctors[x.dtype](new Uint8Array(x.bytes).buffer));
       // Two runs in flight at once: the worker answers them in order.
       const runs = await Promise.all([m.run(inputs), m.run(inputs)]);
-      out.push({ name: c.name, threads: m.threads, isolated: self.crossOriginIsolated, runs: runs.map((r) => r.map((o) => [...new Uint8Array(o.buffer, o.byteOffset, o.byteLength)])) });
+      out.push({ name: c.name, threads: m.threads, backend: m.backend, isolated: self.crossOriginIsolated, runs: runs.map((r) => r.map((o) => [...new Uint8Array(o.buffer, o.byteOffset, o.byteLength)])) });
       m.dispose();
     }
     return out;
-  }, { cases, threads });
+  }, { cases, threads, options });
 }
 
-function checkOutputs(t, results, wantThreads) {
+function checkOutputs(t, results, wantThreads, wantBackend = 'simd') {
   t.is(results.length, CASES.length);
   for (const r of results) {
     t.is(r.threads, wantThreads, r.name);
+    t.is(r.backend, wantBackend, r.name);
     const { meta, outputs } = readCase(join(CONFORMANCE, r.name));
     for (const run of r.runs) {
       run.forEach((bytes, k) => t.is(firstDifference(meta.outputs[k].dtype, outputs[k], Uint8Array.from(bytes)), null, `${r.name} output ${k}`));
@@ -113,6 +114,9 @@ browserTest('Worker mode on a cross-origin isolated page runs on 2 threads, bit-
     t.true(await page.evaluate(() => self.crossOriginIsolated));
     const results = await runInPage(page, 2);
     checkOutputs(t, results, 2);
+    // The relaxed build on two threads too (its GEMM's direct relaxed dot products where
+    // Chromium computes them exactly, each thread with its own flipped rows).
+    checkOutputs(t, await runInPage(page, 2, { backend: 'relaxed' }), 2, 'relaxed');
     t.deepEqual(warnings.filter((w) => w.startsWith('kestrel:')), []);
     t.deepEqual(errors, []);
     // A wrong workerUrl is one clear error, not a hang.
