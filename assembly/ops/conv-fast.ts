@@ -15,7 +15,8 @@ import { threadScratch } from '../thread';
 // one 8-byte load) or 1 (eight outputs share one input channel: a broadcast). Words:
 // 27 packed weights (int16; taps in pairs, tp = taps rounded up to even), 28 folded bias,
 // 29 a pixel of input zero points, 30 scratch for tp offsets and tp addresses (and 64
-// bytes for the store fences of dwRunF / dwEdgeF), 31 3x3 block data or 0 (below).
+// bytes for the store fences of dwRunF / dwEdgeF), 31 3x3 block data or 0 (below), 32-34
+// the relaxed build's tap quads, probe and layout for a direct relaxed dot layout, or 0.
 // Each output pixel gets tp tap addresses: its taps inside the image point at the
 // input, the others (and the odd tap's partner, whose weights are zero) at the zero
 // point pixel. Channels past the last full block of 8 are left to the caller.
@@ -389,6 +390,118 @@ function dwEdgeF(abs: usize, dst: usize, nblk: i32, bd: usize, sc: usize, zp: v1
   }
 }
 
+// ---------------------------------------------------------------------------------
+// The relaxed build on a direct relaxed dot layout (2 or 3, src/runtime/relaxed-dot.ts;
+// record word 32, dwRelaxedData in src/runtime/ops/conv.ts): window interiors of 3x3
+// depth-multiplier-1 blocks take one relaxed dot product per 4 channels x 4 taps. Per
+// group of four taps the eight channels' bytes of each tap (one 8-byte load per tap) are
+// interleaved into per-channel quads (two byte unpacks and two int16 unpacks), flipped to
+// x + 128 for layout 2 (m = 0x80 bytes, else 0), and dotted with the block's tap quads.
+// The output stage is blockF's (the block data at q). Word 33: the probe, word 34: the
+// layout. dwRunR first reruns the engine's relaxed dot on the probe in its own code and
+// returns false, computing nothing, when the answer differs: the caller then runs dwRunF.
+const DW_RBLOCK: usize = 128;
+
+@inline function rdotD(wv: v128, x: v128, acc: v128): v128 {
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, x, acc);
+}
+
+// Bytes 0-7 of x and y interleaved: x0 y0 x1 y1 ... x7 y7.
+@inline function zip8(x: v128, y: v128): v128 {
+  return i8x16.shuffle(x, y, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+}
+
+// The eight channels' bytes of two taps, interleaved (zip8). lo4 and hi4 of two such
+// pairs are the per-channel quads of four taps: channels 0-3 and 4-7.
+@inline function pairs(t0: usize, t1: usize): v128 {
+  return zip8(v128.load64_zero(t0), v128.load64_zero(t1));
+}
+
+// Two output pixels (windows at p and p + st) of one block: r its relaxed data, q its
+// block data, d and d + osz the outputs. The stores to sc are fences, as in blockF2.
+@inline function blockR2(p: usize, rs: usize, cs: usize, st: usize, r: usize, q: usize, d: usize, osz: usize, sc: usize, m: v128,
+  zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128): void {
+  const c2 = cs << 1, p1 = p + rs, p2 = p1 + rs;
+  let aA = v128.load(r, 96), bA = v128.load(r, 112);
+  let aB = aA, bB = bA;
+  // Taps 0-3: (0,0) (0,1) (0,2) (1,0).
+  let wa = v128.load(r), wb = v128.load(r, 16);
+  let x = pairs(p, p + cs), y = pairs(p + c2, p1);
+  aA = rdotD(wa, v128.xor(lo4(x, y), m), aA); bA = rdotD(wb, v128.xor(hi4(x, y), m), bA);
+  x = pairs(p + st, p + cs + st); y = pairs(p + c2 + st, p1 + st);
+  aB = rdotD(wa, v128.xor(lo4(x, y), m), aB); bB = rdotD(wb, v128.xor(hi4(x, y), m), bB);
+  v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
+  // Taps 4-7: (1,1) (1,2) (2,0) (2,1).
+  wa = v128.load(r, 32); wb = v128.load(r, 48);
+  x = pairs(p1 + cs, p1 + c2); y = pairs(p2, p2 + cs);
+  aA = rdotD(wa, v128.xor(lo4(x, y), m), aA); bA = rdotD(wb, v128.xor(hi4(x, y), m), bA);
+  x = pairs(p1 + cs + st, p1 + c2 + st); y = pairs(p2 + st, p2 + cs + st);
+  aB = rdotD(wa, v128.xor(lo4(x, y), m), aB); bB = rdotD(wb, v128.xor(hi4(x, y), m), bB);
+  v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
+  // Tap 8 alone: its byte in all four places of each quad (the other three weights are 0).
+  wa = v128.load(r, 64); wb = v128.load(r, 80);
+  const t = p2 + c2;
+  x = pairs(t, t);
+  aA = rdotD(wa, v128.xor(lo4(x, x), m), aA); bA = rdotD(wb, v128.xor(hi4(x, x), m), bA);
+  x = pairs(t + st, t + st);
+  aB = rdotD(wa, v128.xor(lo4(x, x), m), aB); bB = rdotD(wb, v128.xor(hi4(x, x), m), bB);
+  v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
+  outF2(aA, bA, aB, bB, q, d, osz, zp, lo, hi, mg, sg, kz);
+}
+
+// One output pixel of one block (as blockR2).
+@inline function blockR1(p: usize, rs: usize, cs: usize, r: usize, q: usize, d: usize, sc: usize, m: v128,
+  zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128): void {
+  const c2 = cs << 1, p1 = p + rs, p2 = p1 + rs;
+  let a = v128.load(r, 96), b = v128.load(r, 112);
+  let x = pairs(p, p + cs), y = pairs(p + c2, p1);
+  a = rdotD(v128.load(r), v128.xor(lo4(x, y), m), a); b = rdotD(v128.load(r, 16), v128.xor(hi4(x, y), m), b);
+  x = pairs(p1 + cs, p1 + c2); y = pairs(p2, p2 + cs);
+  a = rdotD(v128.load(r, 32), v128.xor(lo4(x, y), m), a); b = rdotD(v128.load(r, 48), v128.xor(hi4(x, y), m), b);
+  v128.store(sc, a); v128.store(sc, b, 16);
+  const t = p2 + c2;
+  x = pairs(t, t);
+  a = rdotD(v128.load(r, 64), v128.xor(lo4(x, x), m), a); b = rdotD(v128.load(r, 80), v128.xor(hi4(x, x), m), b);
+  outF1(a, b, q, d, zp, lo, hi, mg, sg, kz);
+}
+
+// dwRunF's run of n output pixels on the relaxed data rd (probe at pr); false, with
+// nothing computed, when the engine's relaxed dot does not give the probe's result here.
+function dwRunR(x: usize, rs: usize, cs: usize, step: usize, n: i32, dst: usize, osz: usize, nblk: i32, bd: usize, rd: usize, pr: usize,
+  sc: usize, flip: bool, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128): bool {
+  if (!i32x4.all_true(i32x4.eq(rdotD(v128.load(pr), v128.load(pr, 16), v128.load(pr, 32)), v128.load(pr, 48)))) return false;
+  const m = i8x16.splat(flip ? -128 : 0);
+  const span = <usize>nblk << 3;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    let p = x, q = bd, r = rd, d = dst;
+    const e = dst + span;
+    do {
+      blockR2(p, rs, cs, step, r, q, d, osz, sc, m, zp, lo, hi, mg, sg, kz);
+      p += 8;
+      q += DW_BLOCK;
+      r += DW_RBLOCK;
+      d += 8;
+    } while (d < e);
+    x += step << 1;
+    dst += osz << 1;
+  }
+  for (; i < n; i++) {
+    let p = x, q = bd, r = rd, d = dst;
+    const e = dst + span;
+    do {
+      blockR1(p, rs, cs, r, q, d, sc, m, zp, lo, hi, mg, sg, kz);
+      p += 8;
+      q += DW_BLOCK;
+      r += DW_RBLOCK;
+      d += 8;
+    } while (d < e);
+    x += step;
+    dst += osz;
+  }
+  return true;
+}
+
 // Returns the number of channels done per pixel (a multiple of 8).
 export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
   const input = wp(p, 0), output = wp(p, 3);
@@ -398,6 +511,8 @@ export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
   const rq = wp(p, 26), wq = wp(p, 27), bias = wp(p, 28), zpPix = wp(p, 29), scratch = threadScratch(wp(p, 30));
   // Block data for 3x3 filters with depth multiplier 1 (0 where the prepare wrote none).
   const bd = xm == 0 ? wp(p, 31) : 0;
+  // The relaxed build's tap quads for a direct relaxed dot layout, and its probe (or 0).
+  const rd = bd != 0 ? wp(p, 32) : 0, pr = wp(p, 33), flip = w(p, 34) == 2;
   // Zero point and clamp as int16 lanes (finish8).
   const outOff = i16x8.splat(<i16>w(p, 23)), lo = i16x8.splat(<i16>w(p, 24)), hi = i16x8.splat(<i16>w(p, 25));
   const stride = <usize>((outC + 7) & ~7) << 2;
@@ -447,7 +562,12 @@ export function dwFast(p: usize, xm: i32, r0: i32, r1: i32): i32 {
           const base = input + <usize>(((b * inH + iy0) * inW + ox * sW - padW) * inC);
           const step = <usize>(sW * inC);
           if (bd != 0) {
-            dwRunF(base, <usize>(dH * inW * inC), <usize>(dW * inC), step, n, dst, osz, nblk, bd, sc, outOff, lo, hi, mg, sg, kz);
+            const rs = <usize>(dH * inW * inC), cs = <usize>(dW * inC);
+            let done = false;
+            if (ASC_FEATURE_RELAXED_SIMD) {
+              if (rd != 0) done = dwRunR(base, rs, cs, step, n, dst, osz, nblk, bd, rd, pr, sc, flip, outOff, lo, hi, mg, sg, kz);
+            }
+            if (!done) dwRunF(base, rs, cs, step, n, dst, osz, nblk, bd, sc, outOff, lo, hi, mg, sg, kz);
           } else if (xm == 0) {
             if (left) dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, true, fast, false);
             else dwRun(base, step, n, o0, o1, o2, o3, o4, o5, o6, o7, o8, dst, osz, nblk, dm, wq, bias, rq, stride, outOff, lo, hi, 0, false, fast, false);

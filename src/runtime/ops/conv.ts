@@ -383,6 +383,34 @@ export function dwBlockData(packed: Int16Array, mult: Int32Array, shift: Int32Ar
   return new Uint8Array(out);
 }
 
+/**
+ * The relaxed build's data for 3x3 depth-multiplier-1 depthwise blocks on a direct relaxed
+ * dot layout (2 or 3; src/runtime/relaxed-dot.ts), 128 bytes per full block of 8 channels:
+ * the weights as three quads of taps (taps 0-3, 4-7, then 8 and three zeros, in the
+ * filter's row-major order), each 32 bytes: the quad of channels 0-3, then of channels 4-7;
+ * then the i32 bias the sums start from: the folded bias, minus 128 · Σw for layout 2
+ * (which reads the pixels as x + 128). Null for layout 3 when a weight is -128 (a pair of
+ * products might leave the 16 bits an arm64 engine sums them in). fv: the [9][outC] filter.
+ */
+export function dwRelaxedData(fv: Int8Array, outC: number, folded: Int32Array, layout: number): Uint8Array | null {
+  const nblk = outC >> 3;
+  const out = new Uint8Array(nblk * 128);
+  const w8 = new Int8Array(out.buffer);
+  const i32 = new Int32Array(out.buffer);
+  for (let oc = 0; oc < nblk * 8; oc++) {
+    const b = oc >> 3, c = oc & 7;
+    let sum = 0;
+    for (let t = 0; t < 9; t++) {
+      const v = fv[t * outC + oc]!;
+      if (v === -128 && layout === 3) return null;
+      sum += v;
+      w8[b * 128 + (t >> 2) * 32 + (c >> 2) * 16 + (c & 3) * 4 + (t & 3)] = v;
+    }
+    i32[b * 32 + 24 + c] = (folded[oc]! - (layout === 2 ? 128 * sum : 0)) | 0;
+  }
+  return out;
+}
+
 /** Common input/output checks; returns [input, filter, bias, output]. */
 function operands(ctx: OpContext): [Tensor, Tensor, Tensor | null, Tensor] {
   const n = ctx.op.inputs.length;
@@ -693,7 +721,7 @@ const depthwiseConv2d: OpDef = {
         folded[oc] = (bv[oc]! + Math.imul(-inZp, sum)) | 0;
         absSum[oc] = abs;
       }
-      // 3x3, depth multiplier 1: weights and the float64 output stage per block, where
+      // 3x3, depth multiplier 1: weights and the float32 output stage per block, where
       // every accumulator the op can meet admits that stage. The kernel then reads its
       // weights there only, so word 27 is left out.
       const blocks = packed && order && dm === 1 && outC >= 8 ? dwBlockData(packed, mult, shift, bv, folded, absSum, inZp) : null;
@@ -704,6 +732,12 @@ const depthwiseConv2d: OpDef = {
       ctx.b.scratchBuffer(tp * 8 + 80);
       if (blocks) ctx.b.constant(blocks);
       else ctx.b.i32(0);
+      // The relaxed build's direct layouts: the same blocks' weights as tap quads for the
+      // window interiors (words 32-34: the data, the probe, the layout; dwRunR in
+      // assembly/ops/conv-fast.ts).
+      const direct = blocks && ctx.relaxed && ctx.relaxedDot >= 2 ? dwRelaxedData(fv, outC, folded, ctx.relaxedDot) : null;
+      if (direct) ctx.b.constant(direct).constant(dotProbeBlob(ctx.relaxedDot)).i32(ctx.relaxedDot);
+      else ctx.b.i32s([0, 0, 0]);
     }
     return { kernel: wide ? K.DWCONV_I16 : K.DWCONV_I8, macs };
   },
