@@ -9,6 +9,7 @@
 import { w, wp } from '../fixedpoint';
 import { anyLeft, fHit, finish8, fNone, pixF2, pixFQ, pixQ, requantQ, rqFast, stageG, stageK, storeH8 } from './conv-requant';
 import { threadScratch } from '../thread';
+import { ddot, probeHolds } from './conv-gemm';
 
 // ---------------------------------------------------------------------------------
 // DEPTHWISE_CONV_2D, int8 (kernel 111), xm 0 (depth multiplier 1: eight channels are
@@ -402,10 +403,6 @@ function dwEdgeF(abs: usize, dst: usize, nblk: i32, bd: usize, sc: usize, zp: v1
 // returns false, computing nothing, when the answer differs: the caller then runs dwRunF.
 const DW_RBLOCK: usize = 128;
 
-@inline function rdotD(wv: v128, x: v128, acc: v128): v128 {
-  return i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, x, acc);
-}
-
 // Bytes 0-7 of x and y interleaved: x0 y0 x1 y1 ... x7 y7.
 @inline function zip8(x: v128, y: v128): v128 {
   return i8x16.shuffle(x, y, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
@@ -427,24 +424,24 @@ const DW_RBLOCK: usize = 128;
   // Taps 0-3: (0,0) (0,1) (0,2) (1,0).
   let wa = v128.load(r), wb = v128.load(r, 16);
   let x = pairs(p, p + cs), y = pairs(p + c2, p1);
-  aA = rdotD(wa, v128.xor(lo4(x, y), m), aA); bA = rdotD(wb, v128.xor(hi4(x, y), m), bA);
+  aA = ddot(wa, v128.xor(lo4(x, y), m), aA); bA = ddot(wb, v128.xor(hi4(x, y), m), bA);
   x = pairs(p + st, p + cs + st); y = pairs(p + c2 + st, p1 + st);
-  aB = rdotD(wa, v128.xor(lo4(x, y), m), aB); bB = rdotD(wb, v128.xor(hi4(x, y), m), bB);
+  aB = ddot(wa, v128.xor(lo4(x, y), m), aB); bB = ddot(wb, v128.xor(hi4(x, y), m), bB);
   v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
   // Taps 4-7: (1,1) (1,2) (2,0) (2,1).
   wa = v128.load(r, 32); wb = v128.load(r, 48);
   x = pairs(p1 + cs, p1 + c2); y = pairs(p2, p2 + cs);
-  aA = rdotD(wa, v128.xor(lo4(x, y), m), aA); bA = rdotD(wb, v128.xor(hi4(x, y), m), bA);
+  aA = ddot(wa, v128.xor(lo4(x, y), m), aA); bA = ddot(wb, v128.xor(hi4(x, y), m), bA);
   x = pairs(p1 + cs + st, p1 + c2 + st); y = pairs(p2 + st, p2 + cs + st);
-  aB = rdotD(wa, v128.xor(lo4(x, y), m), aB); bB = rdotD(wb, v128.xor(hi4(x, y), m), bB);
+  aB = ddot(wa, v128.xor(lo4(x, y), m), aB); bB = ddot(wb, v128.xor(hi4(x, y), m), bB);
   v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
   // Tap 8 alone: its byte in all four places of each quad (the other three weights are 0).
   wa = v128.load(r, 64); wb = v128.load(r, 80);
   const t = p2 + c2;
   x = pairs(t, t);
-  aA = rdotD(wa, v128.xor(lo4(x, x), m), aA); bA = rdotD(wb, v128.xor(hi4(x, x), m), bA);
+  aA = ddot(wa, v128.xor(lo4(x, x), m), aA); bA = ddot(wb, v128.xor(hi4(x, x), m), bA);
   x = pairs(t + st, t + st);
-  aB = rdotD(wa, v128.xor(lo4(x, x), m), aB); bB = rdotD(wb, v128.xor(hi4(x, x), m), bB);
+  aB = ddot(wa, v128.xor(lo4(x, x), m), aB); bB = ddot(wb, v128.xor(hi4(x, x), m), bB);
   v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
   outF2(aA, bA, aB, bB, q, d, osz, zp, lo, hi, mg, sg, kz);
 }
@@ -455,13 +452,13 @@ const DW_RBLOCK: usize = 128;
   const c2 = cs << 1, p1 = p + rs, p2 = p1 + rs;
   let a = v128.load(r, 96), b = v128.load(r, 112);
   let x = pairs(p, p + cs), y = pairs(p + c2, p1);
-  a = rdotD(v128.load(r), v128.xor(lo4(x, y), m), a); b = rdotD(v128.load(r, 16), v128.xor(hi4(x, y), m), b);
+  a = ddot(v128.load(r), v128.xor(lo4(x, y), m), a); b = ddot(v128.load(r, 16), v128.xor(hi4(x, y), m), b);
   x = pairs(p1 + cs, p1 + c2); y = pairs(p2, p2 + cs);
-  a = rdotD(v128.load(r, 32), v128.xor(lo4(x, y), m), a); b = rdotD(v128.load(r, 48), v128.xor(hi4(x, y), m), b);
+  a = ddot(v128.load(r, 32), v128.xor(lo4(x, y), m), a); b = ddot(v128.load(r, 48), v128.xor(hi4(x, y), m), b);
   v128.store(sc, a); v128.store(sc, b, 16);
   const t = p2 + c2;
   x = pairs(t, t);
-  a = rdotD(v128.load(r, 64), v128.xor(lo4(x, x), m), a); b = rdotD(v128.load(r, 80), v128.xor(hi4(x, x), m), b);
+  a = ddot(v128.load(r, 64), v128.xor(lo4(x, x), m), a); b = ddot(v128.load(r, 80), v128.xor(hi4(x, x), m), b);
   outF1(a, b, q, d, zp, lo, hi, mg, sg, kz);
 }
 
@@ -469,7 +466,7 @@ const DW_RBLOCK: usize = 128;
 // nothing computed, when the engine's relaxed dot does not give the probe's result here.
 function dwRunR(x: usize, rs: usize, cs: usize, step: usize, n: i32, dst: usize, osz: usize, nblk: i32, bd: usize, rd: usize, pr: usize,
   sc: usize, flip: bool, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128): bool {
-  if (!i32x4.all_true(i32x4.eq(rdotD(v128.load(pr), v128.load(pr, 16), v128.load(pr, 32)), v128.load(pr, 48)))) return false;
+  if (!probeHolds(pr)) return false;
   const m = i8x16.splat(flip ? -128 : 0);
   const span = <usize>nblk << 3;
   let i = 0;

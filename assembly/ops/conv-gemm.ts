@@ -317,7 +317,7 @@ function blocksQX(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count:
 // Layout, per block of 8 channels and per quad of reduction indices: 32 bytes, the quad of
 // channels 0-3, then of channels 4-7.
 
-@inline function ddot(wv: v128, x: v128, acc: v128): v128 {
+@inline export function ddot(wv: v128, x: v128, acc: v128): v128 {
   return i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, x, acc);
 }
 
@@ -331,8 +331,10 @@ export function relaxedDot(p: usize): void {
   }
 }
 
-// Whether the engine's relaxed dot, here and now, gives the result the layout assumes.
-@inline function probeHolds(pr: usize): bool {
+// Whether the engine's relaxed dot, here and now, gives the result the layout assumes (pr:
+// the probe blob). Inlined, so it runs in the caller's compiled code (the depthwise
+// kernel's dwRunR uses it too).
+@inline export function probeHolds(pr: usize): bool {
   return i32x4.all_true(i32x4.eq(ddot(v128.load(pr), v128.load(pr, 16), v128.load(pr, 32)), v128.load(pr, 48)));
 }
 

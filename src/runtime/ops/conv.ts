@@ -239,7 +239,7 @@ const padTo8 = (n: number): number => Math.ceil(n / 8) * 8;
  * filter in order, in plain typed-array loops: this runs once per op at load, mostly
  * before the engine has optimized it.
  */
-function pairPackRows(src: Int8Array, outC: number, k: number, kp: number, sums: Int32Array): Int8Array {
+function pairPackRows(src: Int8Array, outC: number, k: number, kp: number, sums: Int32Array | null): Int8Array {
   const pairs = kp >> 1;
   const out = new Int8Array(padTo8(outC) * kp);
   if ((k & 1) === 0 && (src.byteOffset & 1) === 0) {
@@ -255,7 +255,7 @@ function pairPackRows(src: Int8Array, outC: number, k: number, kp: number, sums:
         o16[o] = v;
         sum += ((v << 24) >> 24) + (v >> 8);
       }
-      sums[oc] = sum;
+      if (sums) sums[oc] = sum;
     }
     return out;
   }
@@ -275,7 +275,7 @@ function pairPackRows(src: Int8Array, outC: number, k: number, kp: number, sums:
       out[o] = src[s]!;
       sum += src[s]!;
     }
-    sums[oc] = sum;
+    if (sums) sums[oc] = sum;
   }
   return out;
 }
@@ -288,18 +288,21 @@ function pairPackRows(src: Int8Array, outC: number, k: number, kp: number, sums:
  * Indices past k and channels past outC are zero. Returns null when a weight is -128,
  * whose magnitude does not fit the 7-bit operand.
  */
-function quadPackRows(src: Int8Array, outC: number, k: number): Int8Array | null {
+function quadPackRows(src: Int8Array, outC: number, k: number, sums: Int32Array | null): Int8Array | null {
   const kq = (k + 3) & ~3;
   const out = new Int8Array(padTo8(outC) * kq * 2);
   for (let oc = 0; oc < outC; oc++) {
     const base = (oc >> 3) * kq * 16 + ((oc & 7) >> 2) * 32 + (oc & 3) * 4;
+    let sum = 0;
     for (let i = 0, s = oc * k; i < k; i++, s++) {
       const v = src[s]!;
       if (v === -128) return null;
+      sum += v;
       const at = base + (i >> 2) * 64 + (i & 3);
       if (v > 0) out[at] = v;
       else out[at + 16] = -v;
     }
+    if (sums) sums[oc] = sum;
   }
   return out;
 }
@@ -310,17 +313,20 @@ function quadPackRows(src: Int8Array, outC: number, k: number): Int8Array | null
  * channels 0-3 (indices 4j..4j+3 each), then of channels 4-7, as they are. Indices past k
  * and channels past outC are zero.
  */
-function directPackRows(src: Int8Array, outC: number, k: number): { direct: Int8Array; hasMin: boolean } {
+function directPackRows(src: Int8Array, outC: number, k: number, sums: Int32Array | null): { direct: Int8Array; hasMin: boolean } {
   const kq = (k + 3) & ~3;
   const out = new Int8Array(padTo8(outC) * kq);
   let hasMin = false;
   for (let oc = 0; oc < outC; oc++) {
     const base = (oc >> 3) * kq * 8 + ((oc & 7) >> 2) * 16 + (oc & 3) * 4;
+    let sum = 0;
     for (let i = 0, s = oc * k; i < k; i++, s++) {
       const v = src[s]!;
       if (v === -128) hasMin = true;
+      sum += v;
       out[base + (i >> 2) * 32 + (i & 3)] = v;
     }
+    if (sums) sums[oc] = sum;
   }
   return { direct: out, hasMin };
 }
@@ -479,7 +485,9 @@ interface Shared {
   stage: Float32Array | null;
 }
 interface Packed {
-  k: number; outC: number; sums: Int32Array; blobs: Shared[];
+  k: number; outC: number; blobs: Shared[];
+  /** Σw per channel, filled by whichever packer runs first (summed then true). */
+  sums: Int32Array; summed: boolean;
   /** Layout 0 (pairs), made on first use. */
   lanes?: Int8Array;
   /** Layout 1 (quads, relaxed build), made on first use; null when a weight is -128. */
@@ -496,21 +504,29 @@ const laneCache = new WeakMap<Int8Array, Packed>();
 function lanePacked(src: Int8Array, outC: number, k: number, relaxed: number): { lanes: Int8Array; layout: number; sums: Int32Array; blobs: Shared[] } {
   let e = laneCache.get(src);
   if (!e || e.k !== k || e.outC !== outC) {
-    const sums = new Int32Array(outC);
-    const lanes = pairPackRows(src, outC, k, k + (k & 1), sums);
-    e = { k, outC, sums, blobs: [], lanes };
+    e = { k, outC, blobs: [], sums: new Int32Array(outC), summed: false };
     laneCache.set(src, e);
   }
   if (relaxed >= 2) {
-    e.direct ??= directPackRows(src, outC, k);
+    if (!e.direct) {
+      e.direct = directPackRows(src, outC, k, e.summed ? null : e.sums);
+      e.summed = true;
+    }
     // Layout 3 may sum a pair of products in 16 bits: not with a weight of -128.
     if (relaxed === 2 || !e.direct.hasMin) return { lanes: e.direct.direct, layout: relaxed, sums: e.sums, blobs: e.blobs };
   }
   if (relaxed >= 1) {
-    if (e.quads === undefined) e.quads = quadPackRows(src, outC, k);
+    if (e.quads === undefined) {
+      e.quads = quadPackRows(src, outC, k, e.summed ? null : e.sums);
+      if (e.quads) e.summed = true;
+    }
     if (e.quads) return { lanes: e.quads, layout: 1, sums: e.sums, blobs: e.blobs };
   }
-  return { lanes: e.lanes!, layout: 0, sums: e.sums, blobs: e.blobs };
+  if (!e.lanes) {
+    e.lanes = pairPackRows(src, outC, k, k + (k & 1), e.summed ? null : e.sums);
+    e.summed = true;
+  }
+  return { lanes: e.lanes, layout: 0, sums: e.sums, blobs: e.blobs };
 }
 
 function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
