@@ -30,7 +30,7 @@ for (let i = 0; i < args.length; i++) {
 
 const t00 = performance.now();
 const { readTflite } = await dist('tflite/reader.js');
-const { buildPlan } = await dist('runtime/plan.js');
+const { buildPlan, writeImage } = await dist('runtime/plan.js');
 const { compileKernels, instantiateKernels } = await dist('runtime/wasm.js');
 const { loadModel } = await dist('runtime/index.js');
 const { OPS } = await dist('runtime/ops/index.js');
@@ -78,7 +78,8 @@ function phases(bytes, name) {
     mark('grow');
     const mem = new Uint8Array(k.memory.buffer);
     let imageBytes = 0;
-    for (const { offset, bytes: b } of plan.image) { mem.set(b, offset); imageBytes += b.length; }
+    writeImage(mem, plan.image);
+    for (const e of plan.image) imageBytes += 'bytes' in e ? e.bytes.length : e.deferred.size;
     mark('copy');
     return { T, prepare, imageBytes, memoryBytes: plan.memoryBytes };
   });

@@ -70,6 +70,7 @@ test('--json follows the documented, versioned schema; the CRC is that of the re
   t.is(r.schema_version, 1);
   t.is(r.model, join(micro, 'model.tflite'));
   t.is(r.backend, 'simd');
+  t.is(r.relaxed_dot, null, 'relaxed_dot is for backend relaxed only');
   t.is(r.threads, 1);
   t.is(r.runs, 20);
   for (const k of ['init_ms', 'first_ms', 'p50_ms', 'p90_ms', 'p99_ms', 'min_ms', 'mean_ms', 'max_ms', 'stddev_ms', 'warmup_mean_ms', 'throughput_per_s', 'gmacs_per_s', 'timed_secs']) {
@@ -202,4 +203,27 @@ test('bench --help', async (t) => {
   t.is(r.code, 0);
   t.regex(r.stdout, /usage: kestrel bench/);
   for (const f of ['--backend', '--threads', '--warmup', '--runs', '--min-secs', '--max-secs', '--input', '--json', '--report', '--profile', '--compare', '--pin', '--priority']) t.true(r.stdout.includes(f), f);
+});
+
+// Node 20 runs the relaxed build only with these flags (as tests/relaxed.test.mjs does).
+const RELAXED_FLAGS = Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-wasm-relaxed-simd', '--no-liftoff'] : [];
+
+test('--backend relaxed reports how its convolutions use the relaxed dot product; --relaxed-dot forces a layout, bit-exact either way', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const run = (...args) => new Promise((res) => execFile(process.execPath, [...RELAXED_FLAGS, join(ROOT, 'bin', 'kestrel.js'), 'bench', person, '--backend', 'relaxed', ...QUICK, '--json', ...args], { cwd: ROOT, maxBuffer: 16 << 20 }, (e, stdout, stderr) => res({ code: e ? e.code : 0, stdout, stderr })));
+  const auto = await run();
+  t.is(auto.code, 0, auto.stderr);
+  const a = JSON.parse(auto.stdout);
+  t.is(a.results[0].backend, 'relaxed');
+  t.true(['split', 'unsigned', 'signed'].includes(a.results[0].relaxed_dot), String(a.results[0].relaxed_dot));
+  t.is(a.relaxed_dot, a.results[0].relaxed_dot, 'the top level repeats the primary result');
+  const forced = await run('--relaxed-dot', 'unsigned');
+  t.is(forced.code, 0, forced.stderr);
+  const f = JSON.parse(forced.stdout);
+  t.is(f.results[0].relaxed_dot, 'unsigned');
+  // Where the engine reads the layout otherwise, the kernels fall back: same outputs.
+  t.is(f.output_crc32, a.output_crc32);
+  const simd = await kestrel('bench', person, '--backend', 'simd', '--relaxed-dot', 'signed', ...QUICK, '--json');
+  t.is(simd.code, 0, simd.stderr);
+  t.true(JSON.parse(simd.stdout).warnings.some((w) => /--relaxed-dot signed applies to --backend relaxed only/.test(w)));
 });

@@ -160,3 +160,19 @@ test('a disposed model\'s kernel instance serves the next model, zeroed: the sam
     }
   }
 });
+
+test('packed weights are written straight into memory at load: the deferred image entries hold the same bytes as imageBytes gives tools', async (t) => {
+  const { imageBytes } = await import('../dist/runtime/plan.js');
+  const m = await loadModel(join(ROOT, 'assets', 'person_detect.tflite'), { backend: 'simd' });
+  const deferred = m.plan.image.filter((e) => !('bytes' in e));
+  t.true(deferred.length > 0, 'the GEMM convolutions pack their weights in place');
+  const mem = new Uint8Array(m.kernels.memory.buffer);
+  for (const e of deferred) {
+    const bytes = imageBytes(e);
+    t.is(bytes.length, e.deferred.size);
+    t.deepEqual(mem.subarray(e.offset, e.offset + bytes.length), bytes);
+    // Some weight of the packed filter is not zero (the blob did write).
+    t.true(bytes.some((b) => b !== 0));
+  }
+  m.dispose();
+});

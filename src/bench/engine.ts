@@ -106,6 +106,8 @@ export interface Measurement extends LatencyStats {
 
 export interface BackendResult extends Measurement {
   backend: BenchBackend;
+  /** Backend 'relaxed': how its convolutions use the relaxed dot product (Model.relaxedDot); null otherwise. */
+  relaxed_dot: 'split' | 'unsigned' | 'signed' | null;
   threads: number;
   arena_bytes: number;
   wasm_memory_bytes: number;
@@ -356,6 +358,7 @@ interface KestrelLoaded {
   macs: number;
   /** The interpreter's Model, which can be profiled op by op; null for compiled modules. */
   model: Model | null;
+  relaxedDot: 'split' | 'unsigned' | 'signed' | null;
 }
 
 async function kestrelTarget(req: BenchRequest, backend: BenchBackend, now: () => number): Promise<KestrelLoaded> {
@@ -367,7 +370,7 @@ async function kestrelTarget(req: BenchRequest, backend: BenchBackend, now: () =
     const initMs = now() - t0;
     return {
       target: { label: 'kestrel/compiled', initMs, run: (x) => m.run(x), dispose: () => m.dispose() },
-      inputs: m.inputs, outputs: m.outputs, ops: m.opCount, arenaBytes: m.arenaBytes, wasmMemoryBytes: m.wasmMemoryBytes, macs: m.macs, model: null,
+      inputs: m.inputs, outputs: m.outputs, ops: m.opCount, arenaBytes: m.arenaBytes, wasmMemoryBytes: m.wasmMemoryBytes, macs: m.macs, model: null, relaxedDot: null,
     };
   }
   const model = await loadModel(bytes, { ...loadOptions, backend, name, ...(req.threads && req.threads > 1 ? { threads: req.threads } : {}) });
@@ -375,7 +378,7 @@ async function kestrelTarget(req: BenchRequest, backend: BenchBackend, now: () =
   return {
     target: { label: `kestrel/${backend}`, initMs, run: (x) => model.run(x), dispose: () => model.dispose() },
     inputs: model.inputs, outputs: model.outputs, ops: model.plan.ops.length, arenaBytes: model.arenaBytes,
-    wasmMemoryBytes: model.wasmMemoryBytes, macs: model.macs, model,
+    wasmMemoryBytes: model.wasmMemoryBytes, macs: model.macs, model, relaxedDot: model.relaxedDot,
   };
 }
 
@@ -410,7 +413,7 @@ export async function runBenchmark(req: BenchRequest): Promise<BenchReport> {
       // A compiled module runs the graph in one exported call, so it has no per-op profile.
       const profile = s.profile && model ? await profileModel(model, data, s, m.output_crc32, req.onProgress, target.label, now) : null;
       results.push({
-        backend, threads, ...rest,
+        backend, relaxed_dot: loaded.relaxedDot, threads, ...rest,
         arena_bytes: loaded.arenaBytes, wasm_memory_bytes: loaded.wasmMemoryBytes, macs: loaded.macs,
         gmacs_per_s: loaded.macs / (rest.mean_ms * 1e6),
         profile,

@@ -83,7 +83,7 @@ export function formatReport(r: BenchReport): string {
   for (const l of environmentLines(r.environment)) out.push(l);
   out.push(`settings: ${r.settings.warmup} warm-up runs, then ≥ ${r.settings.runs} runs and ≥ ${r.settings.min_secs} s (at most ${r.settings.max_secs} s); percentiles are nearest-rank`);
   for (const res of r.results) {
-    out.push('', `backend ${res.backend}, ${res.threads} thread${res.threads === 1 ? '' : 's'}`);
+    out.push('', `backend ${res.backend}${res.relaxed_dot ? ` (relaxed dot products: ${res.relaxed_dot})` : ''}, ${res.threads} thread${res.threads === 1 ? '' : 's'}`);
     out.push(...backendLines(res));
     if (res.profile) {
       out.push(`profile (${res.backend}):`);

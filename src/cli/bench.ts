@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { KestrelError } from '../errors.js';
 import { hasSimd, relaxedSupport } from '../runtime/wasm.js';
+import type { RelaxedDotOption } from '../runtime/relaxed-dot.js';
 import {
   isWasmModule, runBenchmark,
   type BenchBackend, type InputSource, type Progress, type Rival,
@@ -23,6 +24,7 @@ import { progressBar } from './progress.js';
 
 const SPEC: Record<string, FlagSpec> = {
   backend: { type: 'string', help: 'kernels to measure (all = every available backend; relaxed = the relaxed-SIMD build, where the engine runs it)', default: 'auto', choices: ['auto', 'simd', 'scalar', 'relaxed', 'compiled', 'all'] },
+  'relaxed-dot': { type: 'string', help: 'with --backend relaxed: how convolutions use the relaxed dot product (auto = measured on this engine; see relaxedDot in README.md)', default: 'auto', choices: ['auto', 'split', 'unsigned', 'signed'] },
   threads: { type: 'string', help: 'inference threads (docs/threads.md; the per-op profile runs split ops on all of them)', default: '1' },
   warmup: { type: 'string', help: 'untimed warm-up runs after the first inference', default: '10' },
   runs: { type: 'string', help: 'minimum timed runs', default: '50' },
@@ -117,6 +119,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   } else {
     backends = [backendFlag as BenchBackend];
   }
+  if (flags['relaxed-dot'] !== 'auto' && !backends.includes('relaxed')) warnings.push(`--relaxed-dot ${flags['relaxed-dot']} applies to --backend relaxed only; ignored`);
   if (settings.profile && backends.includes('compiled')) warnings.push('the compiled module runs the whole graph in one call, so it has no per-op profile');
 
   const files = flags.input as string[];
@@ -141,6 +144,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   try {
     report = await runBenchmark({
       bytes, model: modelPath, backends, threads, settings, makeInputs, rivals, unavailable, warnings, compile,
+      loadOptions: { relaxedDot: flags['relaxed-dot'] as RelaxedDotOption },
       environment: { ...nodeEnvironment(), pinned_cpus: pinned.pinned_cpus, priority: pinned.priority, cpus_allowed: pinned.cpus_allowed },
       onProgress: bar ? (p: Progress) => bar.update(p.fraction, `${p.target} ${p.phase}`, `${p.runs} runs`) : undefined,
     });

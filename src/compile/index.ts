@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { KestrelError } from '../errors.js';
 import type { Graph } from '../graph/types.js';
 import { readTflite } from '../tflite/reader.js';
-import { buildPlan, checkSupported, type Plan } from '../runtime/plan.js';
+import { buildPlan, checkSupported, imageBytes, type Plan } from '../runtime/plan.js';
 import type { TensorInfo } from '../runtime/model.js';
 import { byteLength } from '../graph/types.js';
 import { align, descriptorImages, descriptorLayout, entrySource, familyWrappers, readFamilies, ABI_VERSION, DESC_BASE, type Packed } from './codegen.js';
@@ -139,7 +139,7 @@ export async function compileModel(model: Uint8Array | Graph, options: CompileOp
     throw new KestrelError('E_IO', `cannot read the kernel sources in ${asmDir}`);
   }
   // The memory image: descriptors, records, constants, initial state, one contiguous range.
-  const images = [...descriptorImages(graph, plan), ...plan.image, ...plan.variableInit.map((v) => ({ offset: v.address, bytes: v.bytes }))];
+  const images = [...descriptorImages(graph, plan), ...plan.image.map((e) => ({ offset: e.offset, bytes: imageBytes(e) })), ...plan.variableInit.map((v) => ({ offset: v.address, bytes: v.bytes }))];
   const imageEnd = plan.variables.offset + plan.variables.bytes;
   const segments = segmentsFrom(images);
   const plainBytes = segments.reduce((s, g) => s + g.bytes.length + 8, 0);

@@ -6,7 +6,7 @@ import { KestrelError } from '../errors.js';
 import type { DType, Graph, Tensor } from '../graph/types.js';
 import { byteLength, numElements } from '../graph/types.js';
 import { readTflite } from '../tflite/reader.js';
-import { buildPlan, type Plan } from './plan.js';
+import { buildPlan, writeImage, type Plan } from './plan.js';
 import { compileKernels, hasSimd, instantiateKernels, relaxedSupport, type Backend, type KernelExports, type WasmOptions } from './wasm.js';
 import { pickRelaxedDot, type RelaxedDotOption } from './relaxed-dot.js';
 import { resolveThreads, ThreadGroup, type ThreadSpawner, type ThreadsOption } from './threads.js';
@@ -184,7 +184,7 @@ export class Model {
       const have = k.memory.buffer.byteLength / 65536;
       if (pages > have) k.memory.grow(pages - have);
       const mem = new Uint8Array(k.memory.buffer);
-      for (const { offset, bytes } of this.plan.image) mem.set(bytes, offset);
+      writeImage(mem, this.plan.image);
       this.kernels = k;
     }
     this.resetState();

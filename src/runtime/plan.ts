@@ -10,7 +10,7 @@ import { KestrelError } from '../errors.js';
 import type { Graph, Op, Tensor } from '../graph/types.js';
 import { byteLength, dtypeSize } from '../graph/types.js';
 import { OPS } from './ops/index.js';
-import { RecordBuilder, type OpContext, type Prepared } from './ops/types.js';
+import { RecordBuilder, type DeferredBlob, type OpContext, type Prepared } from './ops/types.js';
 import { align, ArenaPlanner } from './planner.js';
 import type { RelaxedDot } from './relaxed-dot.js';
 
@@ -21,6 +21,29 @@ export interface PlannedOp {
   builder: RecordBuilder;
   /** Absolute address of the record in wasm memory. */
   address: number;
+}
+
+/** One range of the memory image: bytes to copy, or a blob written in place (see DeferredBlob). */
+export type ImageEntry = { offset: number; bytes: Uint8Array } | { offset: number; deferred: DeferredBlob };
+
+/** Writes the image into wasm memory `mem`; deferred blobs get a zeroed view of their range. */
+export function writeImage(mem: Uint8Array, image: readonly ImageEntry[]): void {
+  for (const e of image) {
+    if ('bytes' in e) mem.set(e.bytes, e.offset);
+    else {
+      const dst = mem.subarray(e.offset, e.offset + e.deferred.size);
+      dst.fill(0);
+      e.deferred.fill(dst);
+    }
+  }
+}
+
+/** An image entry's bytes (a deferred blob written into a fresh buffer): for tools that need them all at once. */
+export function imageBytes(e: ImageEntry): Uint8Array {
+  if ('bytes' in e) return e.bytes;
+  const out = new Uint8Array(e.deferred.size);
+  e.deferred.fill(out);
+  return out;
 }
 
 export interface Region {
@@ -39,8 +62,8 @@ export interface Plan {
   arena: Region;
   /** Bytes of wasm memory the model needs. */
   memoryBytes: number;
-  /** The encoded plan records, constants and variable initial values. */
-  image: { offset: number; bytes: Uint8Array }[];
+  /** The encoded plan records and constants (writeImage puts them in memory). */
+  image: ImageEntry[];
   variableInit: { address: number; bytes: Uint8Array }[];
   macs: number;
   /** The relaxed build's GEMM weight layout the plan was made for (PlanOptions.relaxedDot; 1 otherwise). */
@@ -209,7 +232,7 @@ export function buildPlan(graph: Graph, base: number, simd = true, options: Plan
 
   // Constants: constant tensors the kernels read directly, then prepared blobs.
   const tensorAddress = new Map<number, number>();
-  const image: { offset: number; bytes: Uint8Array }[] = [];
+  const image: ImageEntry[] = [];
   const constants: Region = { offset: cursor, bytes: 0 };
   for (const t of [...used].sort((a, b) => a - b)) {
     const tensor = graph.tensors[t]!;
@@ -218,10 +241,21 @@ export function buildPlan(graph: Graph, base: number, simd = true, options: Plan
     image.push({ offset: cursor, bytes: tensor.data });
     cursor = align(cursor + tensor.data.length, ALIGN);
   }
-  // A blob handed to several ops (the same bytes of the same buffer: packed weights that
-  // ops share) is placed once.
+  // A blob handed to several ops (the same bytes of the same buffer, or the same deferred
+  // blob: packed weights that ops share) is placed once.
   const placed = new Map<ArrayBufferLike, Map<string, number>>();
+  const placedDeferred = new Map<DeferredBlob, number>();
   const constAddress: number[][] = ops.map((p) => p.builder.constants.map((c) => {
+    if (c.deferred) {
+      const seen = placedDeferred.get(c.deferred);
+      if (seen !== undefined && seen % c.align === 0) return seen;
+      cursor = align(cursor, Math.max(ALIGN, c.align));
+      const at = cursor;
+      image.push({ offset: at, deferred: c.deferred });
+      cursor += c.deferred.size;
+      placedDeferred.set(c.deferred, at);
+      return at;
+    }
     let inBuffer = placed.get(c.bytes.buffer);
     if (!inBuffer) placed.set(c.bytes.buffer, inBuffer = new Map());
     const key = `${c.bytes.byteOffset}:${c.bytes.byteLength}`;

@@ -15,7 +15,7 @@
  */
 import { KestrelError } from '../errors.js';
 import type { Graph } from '../graph/types.js';
-import { buildPlan, type Plan, type PlannedOp } from './plan.js';
+import { buildPlan, writeImage, type Plan, type PlannedOp } from './plan.js';
 import type { Backend, KernelExports } from './wasm.js';
 import { pickRelaxedDot, type RelaxedDotOption } from './relaxed-dot.js';
 
@@ -219,7 +219,7 @@ export class ThreadGroup {
     const k = instantiateShared(module, memory, graph.source);
     k.setThread(0, plan.threads!.stride);
     const mem = new Uint8Array(memory.buffer);
-    for (const { offset, bytes } of plan.image) mem.set(bytes, offset);
+    writeImage(mem, plan.image);
     const tab = new Int32Array(memory.buffer, this.table, plan.ops.length);
     plan.threads!.split.forEach((s, i) => { tab[i] = s ? chunksFor(graph, plan.ops[i]!, count) : 0; });
     this.kernels = k;

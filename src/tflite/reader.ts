@@ -166,27 +166,36 @@ export function readTflite(bytes: Uint8Array, opts: ReadOptions = {}): Graph {
   }
 
   // Operators.
-  const checkIndex = (i: number, what: string, allowOmitted: boolean): number => {
+  /** Checks tensor index `i` of op #op's `role` list (op -1: the subgraph's); the message is built only on failure. */
+  const checkIndex = (i: number, op: number, role: string, allowOmitted: boolean): number => {
     if (i === -1 && allowOmitted) return -1;
     if (!Number.isInteger(i) || i < 0 || i >= tensors.length) {
+      const what = op < 0 ? `subgraph ${role}` : `op #${op} ${opcodes[ops0[op]!]!.name} ${role}`;
       bad('E_MODEL_INVALID', `${what} refers to tensor ${i}, but the subgraph has ${tensors.length} tensors`);
     }
     return i;
   };
+  const indexList = (v: number[] | null, op: number, role: string, allowOmitted: boolean): number[] => {
+    if (!v) return [];
+    for (let j = 0; j < v.length; j++) checkIndex(v[j]!, op, role, allowOmitted);
+    return v;
+  };
+  // Opcode index of each op, for messages (set before the op's lists are checked).
+  const ops0: number[] = [];
   const ops: Op[] = sg.tables(10, 'subgraphs[0].operators').map((t, index) => {
     const opcodeIndex = t.u32(4, 0, 'opcode_index');
     const oc = opcodes[opcodeIndex];
     if (!oc) bad('E_MODEL_INVALID', `operator #${index} has opcode_index ${opcodeIndex}, but the model has ${opcodes.length} operator codes`);
-    const label = `op #${index} ${oc!.name}`;
-    const inputs = (t.i32s(6, 'inputs') ?? []).map((i) => checkIndex(i, `${label} input`, true));
-    const outputs = (t.i32s(8, 'outputs') ?? []).map((i) => checkIndex(i, `${label} output`, false));
-    const intermediates = (t.i32s(20, 'intermediates') ?? []).map((i) => checkIndex(i, `${label} intermediate`, true));
+    ops0[index] = opcodeIndex;
+    const inputs = indexList(t.i32s(6, 'inputs'), index, 'input', true);
+    const outputs = indexList(t.i32s(8, 'outputs'), index, 'output', false);
+    const intermediates = indexList(t.i32s(20, 'intermediates'), index, 'intermediate', true);
     const optType = t.u8(10, 0, 'builtin_options_type');
     const expected = OPTIONS_FOR_OP[oc!.name];
     let options: Record<string, any> = {};
     if (optType !== 0) {
       if (expected !== undefined && optType !== expected) {
-        bad('E_MODEL_INVALID', `${label} carries builtin options of union type ${optType}, expected ${expected}`);
+        bad('E_MODEL_INVALID', `op #${index} ${oc!.name} carries builtin options of union type ${optType}, expected ${expected}`);
       }
       options = parseOptions(optType, t.table(12, 'builtin_options'));
     } else if (expected !== undefined) {
@@ -195,8 +204,8 @@ export function readTflite(bytes: Uint8Array, opts: ReadOptions = {}): Graph {
     return { index, opcode: oc!.name, customCode: oc!.custom, version: oc!.version, inputs, outputs, intermediates, options };
   });
 
-  const inputs = (sg.i32s(6, 'subgraphs[0].inputs') ?? []).map((i) => checkIndex(i, 'subgraph input', false));
-  const outputs = (sg.i32s(8, 'subgraphs[0].outputs') ?? []).map((i) => checkIndex(i, 'subgraph output', false));
+  const inputs = indexList(sg.i32s(6, 'subgraphs[0].inputs'), -1, 'input', false);
+  const outputs = indexList(sg.i32s(8, 'subgraphs[0].outputs'), -1, 'output', false);
 
   return {
     source,

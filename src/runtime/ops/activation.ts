@@ -98,19 +98,28 @@ function lut8to16(inDtype: DType, fn: (v: number) => number): Int16Array {
 /**
  * fxLogistic / fxTanh of Q4.27 arguments, evaluated once per magnitude: both compute the
  * value at |a| and derive the other sign from it (logistic(-a) = 1 - logistic(a) as
- * I32_MAX - p, tanh(-a) = -tanh(a)), so the table's entries for x and about -x (the
- * rescale is symmetric up to rounding) share the expensive part. Same integers as calling
- * the function directly; INT32_MIN (no positive counterpart) is passed through.
+ * I32_MAX - p, tanh(-a) = -tanh(a)), so the table's entries for x and -x share the
+ * expensive part. The returned function takes the input offset x (|x| <= 255) and its
+ * rescaled argument a; the memo is indexed by |x| and holds the |a| it was computed for,
+ * so an entry is reused only for the same |a| (the rescale rounds halves asymmetrically,
+ * so a(-x) is not always -a(x)). Same integers as calling the function directly;
+ * INT32_MIN (no positive counterpart) is passed through. Typed arrays, not a Map: this
+ * runs at load before the engine has optimized it, and a Map of int32 keys boxes them.
  */
-function oddMemo(fn: (a: number, integerBits: number) => number, logistic: boolean): (a: number) => number {
-  const memo = new Map<number, number>();
-  return (a) => {
+function oddMemo(fn: (a: number, integerBits: number) => number, logistic: boolean): (x: number, a: number) => number {
+  const memoA = new Int32Array(256);
+  const memoV = new Int32Array(256);
+  return (x, a) => {
     if (a === 0 || a === -0x80000000) return fn(a, 4);
     const abs = a < 0 ? -a : a;
-    let v = memo.get(abs);
-    if (v === undefined) {
+    const i = x < 0 ? -x : x;
+    let v: number;
+    if (i > 255) v = fn(abs, 4);
+    else if (memoA[i] === abs) v = memoV[i]!;
+    else {
       v = fn(abs, 4);
-      memo.set(abs, v);
+      memoA[i] = abs;
+      memoV[i] = v;
     }
     if (a > 0) return v;
     return logistic ? (0x7fffffff - v) | 0 : -v | 0;
@@ -224,7 +233,7 @@ const logistic: OpDef = {
       const x = v - qi.zp;
       if (x <= -p.radius) return -128;
       if (x >= p.radius) return 127;
-      const y = logisticQ4(mbqm(x, p.multiplier, p.shift));
+      const y = logisticQ4(x, mbqm(x, p.multiplier, p.shift));
       return rdbpot(y, 23) - 128;
     });
     return emitLut(ctx, input, output, table);
@@ -247,7 +256,7 @@ const tanh: OpDef = {
       const x = v - qi.zp;
       if (x <= -p.radius) return -128;
       if (x >= p.radius) return 127;
-      return rdbpot(tanhQ4(mbqm(x, p.multiplier, p.shift)), 24);
+      return rdbpot(tanhQ4(x, mbqm(x, p.multiplier, p.shift)), 24);
     });
     return emitLut(ctx, input, output, table);
   },

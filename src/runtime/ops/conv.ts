@@ -14,7 +14,7 @@
  */
 import { numElements, type Tensor } from '../../graph/types.js';
 import { activationRange, dtypeRange, quantizeMultiplier, roundHalfAway } from '../quant.js';
-import type { OpContext, OpDef } from './types.js';
+import type { DeferredBlob, OpContext, OpDef } from './types.js';
 import { dotProbeBlob } from '../relaxed-dot.js';
 
 /** Kernel ids (must match assembly/ops/conv.ts). */
@@ -230,54 +230,65 @@ export function gemmScratchBytes(k: number, pixels: number): number {
 const padTo8 = (n: number): number => Math.ceil(n / 8) * 8;
 
 /**
+ * Σw of each of the outC rows of k weights (src[oc * k + i]) into sums; returns whether a
+ * weight is -128 (which the relaxed build's 7-bit and 16-bit-pair layouts cannot take).
+ * Prepare needs both before any layout is chosen; the packing itself waits for the
+ * model's memory (the DeferredBlobs below).
+ */
+function rowSums(src: Int8Array, outC: number, k: number, sums: Int32Array): boolean {
+  let hasMin = false;
+  for (let oc = 0, s = 0; oc < outC; oc++) {
+    let sum = 0;
+    for (const e = s + k; s < e; s++) {
+      const v = src[s]!;
+      sum += v;
+      if (v === -128) hasMin = true;
+    }
+    sums[oc] = sum;
+  }
+  return hasMin;
+}
+
+/** `pack(out, src, outC, k)` as a DeferredBlob of `size` bytes: it runs when the model's memory is filled. */
+function deferredPack(size: number, pack: (out: Int8Array, src: Int8Array, outC: number, k: number) => void, src: Int8Array, outC: number, k: number): DeferredBlob {
+  return { size, fill: (dst) => pack(new Int8Array(dst.buffer, dst.byteOffset, dst.byteLength), src, outC, k) };
+}
+
+/**
  * Weights with the output channels in vector lanes, for the SIMD kernels that multiply
  * pairs of int16 (i32x4.dot_i16x8_s): for each block of 8 channels [b*8, b*8+8) and each
  * pair j of reduction indices (2j, 2j+1), 16 values, channels b*8..b*8+3 then
  * b*8+4..b*8+7, each channel as the pair (w(oc, 2j), w(oc, 2j+1)). Channels past outC and
- * indices past k are zero. Weight i of channel oc is src[oc * k + i] (rows: CONV_2D's
- * [outC][k] filter); sums[oc] gets the sum of channel oc's weights. One pass, reading the
- * filter in order, in plain typed-array loops: this runs once per op at load, mostly
- * before the engine has optimized it.
+ * indices past k are zero (`out`, padTo8(outC) * kp bytes with kp = k rounded up to even,
+ * starts zeroed). Weight i of channel oc is src[oc * k + i] (rows: CONV_2D's [outC][k]
+ * filter). One pass, reading the filter in order, in plain typed-array loops: this runs
+ * once per op at load, mostly before the engine has optimized it.
  */
-function pairPackRows(src: Int8Array, outC: number, k: number, kp: number, sums: Int32Array | null): Int8Array {
+function pairPackRows(out: Int8Array, src: Int8Array, outC: number, k: number): void {
+  const kp = k + (k & 1);
   const pairs = kp >> 1;
-  const out = new Int8Array(padTo8(outC) * kp);
-  if ((k & 1) === 0 && (src.byteOffset & 1) === 0) {
+  if ((k & 1) === 0 && (src.byteOffset & 1) === 0 && (out.byteOffset & 1) === 0) {
     // Even k on an aligned filter: each pair is one little-endian int16 (half the steps).
     const s16 = new Int16Array(src.buffer, src.byteOffset, (outC * k) >> 1);
-    const o16 = new Int16Array(out.buffer);
+    const o16 = new Int16Array(out.buffer, out.byteOffset, out.length >> 1);
     const h = k >> 1;
     for (let oc = 0; oc < outC; oc++) {
       let o = (oc >> 3) * pairs * 8 + (oc & 7);
-      let sum = 0;
-      for (let s = oc * h, e = s + h; s < e; s++, o += 8) {
-        const v = s16[s]!;
-        o16[o] = v;
-        sum += ((v << 24) >> 24) + (v >> 8);
-      }
-      if (sums) sums[oc] = sum;
+      for (let s = oc * h, e = s + h; s < e; s++, o += 8) o16[o] = s16[s]!;
     }
-    return out;
+    return;
   }
   const k2 = k & ~1;
   for (let oc = 0; oc < outC; oc++) {
     let o = (oc >> 3) * pairs * 16 + (oc & 7) * 2;
     let s = oc * k;
     const e = s + k2;
-    let sum = 0;
     for (; s < e; s += 2, o += 16) {
-      const a = src[s]!, b = src[s + 1]!;
-      out[o] = a;
-      out[o + 1] = b;
-      sum += a + b;
-    }
-    if (k & 1) {
       out[o] = src[s]!;
-      sum += src[s]!;
+      out[o + 1] = src[s + 1]!;
     }
-    if (sums) sums[oc] = sum;
+    if (k & 1) out[o] = src[s]!;
   }
-  return out;
 }
 
 /**
@@ -285,50 +296,35 @@ function pairPackRows(src: Int8Array, outC: number, k: number, kp: number, sums:
  * each weight split into wp = max(w, 0) and wn = max(-w, 0); per block of 8 channels and
  * per quad j of reduction indices (kq = k rounded up to 4), 64 bytes: wp of channels
  * 0-3 (indices 4j..4j+3 each), wn of channels 0-3, wp of channels 4-7, wn of channels 4-7.
- * Indices past k and channels past outC are zero. Returns null when a weight is -128,
- * whose magnitude does not fit the 7-bit operand.
+ * Indices past k and channels past outC are zero (`out`, padTo8(outC) * kq * 2 bytes,
+ * starts zeroed). No weight may be -128 (rowSums), whose magnitude does not fit the 7-bit
+ * operand.
  */
-function quadPackRows(src: Int8Array, outC: number, k: number, sums: Int32Array | null): Int8Array | null {
+function quadPackRows(out: Int8Array, src: Int8Array, outC: number, k: number): void {
   const kq = (k + 3) & ~3;
-  const out = new Int8Array(padTo8(outC) * kq * 2);
   for (let oc = 0; oc < outC; oc++) {
     const base = (oc >> 3) * kq * 16 + ((oc & 7) >> 2) * 32 + (oc & 3) * 4;
-    let sum = 0;
     for (let i = 0, s = oc * k; i < k; i++, s++) {
       const v = src[s]!;
-      if (v === -128) return null;
-      sum += v;
       const at = base + (i >> 2) * 64 + (i & 3);
       if (v > 0) out[at] = v;
       else out[at + 16] = -v;
     }
-    if (sums) sums[oc] = sum;
   }
-  return out;
 }
 
 /**
  * The relaxed build's direct layouts (2 and 3; assembly/ops/conv-gemm.ts, blocksD): per
  * block of 8 channels and per quad j of reduction indices, 32 bytes: the weights of
  * channels 0-3 (indices 4j..4j+3 each), then of channels 4-7, as they are. Indices past k
- * and channels past outC are zero.
+ * and channels past outC are zero (`out`, padTo8(outC) * kq bytes, starts zeroed).
  */
-function directPackRows(src: Int8Array, outC: number, k: number, sums: Int32Array | null): { direct: Int8Array; hasMin: boolean } {
+function directPackRows(out: Int8Array, src: Int8Array, outC: number, k: number): void {
   const kq = (k + 3) & ~3;
-  const out = new Int8Array(padTo8(outC) * kq);
-  let hasMin = false;
   for (let oc = 0; oc < outC; oc++) {
     const base = (oc >> 3) * kq * 8 + ((oc & 7) >> 2) * 16 + (oc & 3) * 4;
-    let sum = 0;
-    for (let i = 0, s = oc * k; i < k; i++, s++) {
-      const v = src[s]!;
-      if (v === -128) hasMin = true;
-      sum += v;
-      out[base + (i >> 2) * 32 + (i & 3)] = v;
-    }
-    if (sums) sums[oc] = sum;
+    for (let i = 0, s = oc * k; i < k; i++, s++) out[base + (i >> 2) * 32 + (i & 3)] = src[s]!;
   }
-  return { direct: out, hasMin };
 }
 
 /**
@@ -486,46 +482,41 @@ interface Shared {
 }
 interface Packed {
   k: number; outC: number; blobs: Shared[];
-  /** Σw per channel, filled by whichever packer runs first (summed then true). */
-  sums: Int32Array; summed: boolean;
+  /** Σw per channel, and whether a weight is -128 (rowSums). */
+  sums: Int32Array; hasMin: boolean;
   /** Layout 0 (pairs), made on first use. */
-  lanes?: Int8Array;
-  /** Layout 1 (quads, relaxed build), made on first use; null when a weight is -128. */
-  quads?: Int8Array | null;
-  /** Layouts 2 and 3 (direct quads, relaxed build), made on first use; hasMin: a weight is -128. */
-  direct?: { direct: Int8Array; hasMin: boolean };
+  lanes?: DeferredBlob;
+  /** Layout 1 (split quads, relaxed build; not with a weight of -128), made on first use. */
+  quads?: DeferredBlob;
+  /** Layouts 2 and 3 (direct quads, relaxed build), made on first use. */
+  direct?: DeferredBlob;
 }
 const laneCache = new WeakMap<Int8Array, Packed>();
 /**
  * The packed weights for the kernel's layout: 0 (int16 pairs) on the SIMD build; on the
  * relaxed build `relaxed` (1, 2 or 3: what the engine's relaxed dot allows, RelaxedDot),
- * layouts 3 and 1 falling back to 1 and to 0 when a weight is -128.
+ * layouts 3 and 1 falling back to 1 and to 0 when a weight is -128. The weights are
+ * packed straight into the model's memory when it is filled (DeferredBlob); ops that share
+ * a filter share the blob.
  */
-function lanePacked(src: Int8Array, outC: number, k: number, relaxed: number): { lanes: Int8Array; layout: number; sums: Int32Array; blobs: Shared[] } {
+function lanePacked(src: Int8Array, outC: number, k: number, relaxed: number): { lanes: DeferredBlob; layout: number; sums: Int32Array; blobs: Shared[] } {
   let e = laneCache.get(src);
   if (!e || e.k !== k || e.outC !== outC) {
-    e = { k, outC, blobs: [], sums: new Int32Array(outC), summed: false };
+    const sums = new Int32Array(outC);
+    e = { k, outC, blobs: [], sums, hasMin: rowSums(src, outC, k, sums) };
     laneCache.set(src, e);
   }
-  if (relaxed >= 2) {
-    if (!e.direct) {
-      e.direct = directPackRows(src, outC, k, e.summed ? null : e.sums);
-      e.summed = true;
-    }
-    // Layout 3 may sum a pair of products in 16 bits: not with a weight of -128.
-    if (relaxed === 2 || !e.direct.hasMin) return { lanes: e.direct.direct, layout: relaxed, sums: e.sums, blobs: e.blobs };
+  const kq = (k + 3) & ~3;
+  // Layout 3 may sum a pair of products in 16 bits: not with a weight of -128.
+  if (relaxed === 2 || (relaxed === 3 && !e.hasMin)) {
+    e.direct ??= deferredPack(padTo8(outC) * kq, directPackRows, src, outC, k);
+    return { lanes: e.direct, layout: relaxed, sums: e.sums, blobs: e.blobs };
   }
-  if (relaxed >= 1) {
-    if (e.quads === undefined) {
-      e.quads = quadPackRows(src, outC, k, e.summed ? null : e.sums);
-      if (e.quads) e.summed = true;
-    }
-    if (e.quads) return { lanes: e.quads, layout: 1, sums: e.sums, blobs: e.blobs };
+  if (relaxed >= 1 && !e.hasMin) {
+    e.quads ??= deferredPack(padTo8(outC) * kq * 2, quadPackRows, src, outC, k);
+    return { lanes: e.quads, layout: 1, sums: e.sums, blobs: e.blobs };
   }
-  if (!e.lanes) {
-    e.lanes = pairPackRows(src, outC, k, k + (k & 1), e.summed ? null : e.sums);
-    e.summed = true;
-  }
+  e.lanes ??= deferredPack(padTo8(outC) * (k + (k & 1)), pairPackRows, src, outC, k);
   return { lanes: e.lanes, layout: 0, sums: e.sums, blobs: e.blobs };
 }
 

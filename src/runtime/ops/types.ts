@@ -15,6 +15,17 @@ import { KestrelError } from '../../errors.js';
 import type { Graph, Op, Tensor } from '../../graph/types.js';
 import type { RelaxedDot } from '../relaxed-dot.js';
 
+/**
+ * A constant written straight into its place in wasm memory when the model's memory is
+ * filled (packed weights), instead of being built in a JavaScript buffer at prepare and
+ * copied: `fill` writes `size` bytes into `dst`, a zeroed view of exactly that size. One
+ * object handed to several ops is placed once.
+ */
+export interface DeferredBlob {
+  readonly size: number;
+  fill(dst: Uint8Array): void;
+}
+
 export type Word =
   | { k: 'i32'; v: number }
   | { k: 'tensor'; t: number }
@@ -23,8 +34,11 @@ export type Word =
 
 export class RecordBuilder {
   readonly words: Word[] = [];
-  /** Blobs to place; `zeroed` ones are `size` bytes of memory left zero (not in the image). */
-  readonly constants: { bytes: Uint8Array; align: number; size?: number }[] = [];
+  /**
+   * Blobs to place; `zeroed` ones are `size` bytes of memory left zero (not in the image),
+   * `deferred` ones `size` bytes their DeferredBlob writes at load.
+   */
+  readonly constants: { bytes: Uint8Array; align: number; size?: number; deferred?: DeferredBlob }[] = [];
   readonly scratch: number[] = [];
   /** Tensors whose data the kernel reads or writes through a `tensor` word. */
   readonly tensorsUsed = new Set<number>();
@@ -54,10 +68,16 @@ export class RecordBuilder {
     this.words.push({ k: 'tensor', t: index });
     return this;
   }
-  /** Address of a constant blob copied into wasm memory once at load (packed weights, tables). */
-  constant(bytes: Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array, align = 16): this {
-    const u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.constants.push({ bytes: u8, align });
+  /**
+   * Address of a constant blob copied into wasm memory once at load (packed weights,
+   * tables), or of one a DeferredBlob writes there.
+   */
+  constant(bytes: Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | DeferredBlob, align = 16): this {
+    if (!ArrayBuffer.isView(bytes)) {
+      this.constants.push({ bytes: EMPTY, align, size: bytes.size, deferred: bytes });
+    } else {
+      this.constants.push({ bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), align });
+    }
     this.words.push({ k: 'const', c: this.constants.length - 1 });
     return this;
   }
@@ -79,6 +99,7 @@ export class RecordBuilder {
   }
 }
 
+const EMPTY = new Uint8Array(0);
 const F32 = new Float32Array(1);
 const I32 = new Int32Array(F32.buffer);
 
