@@ -54,7 +54,26 @@ function frexpQ(x: number): number {
  * (positive = left), m ≈ mult × 2^(shift − 31).
  */
 export function quantizeMultiplier(m: number): { multiplier: number; shift: number } {
-  if (m === 0) return { multiplier: 0, shift: 0 };
+  const multiplier = quantizeMultiplierQ(m);
+  return { multiplier, shift: qmShift };
+}
+
+/**
+ * quantizeMultiplier written into mult[i] and shift[i]: no result object per call (the
+ * per-channel loops of the convolutions run it for every output channel at load, before
+ * the engine has optimized them).
+ */
+export function quantizeMultiplierAt(m: number, mult: Int32Array, shift: Int32Array, i: number): void {
+  mult[i] = quantizeMultiplierQ(m);
+  shift[i] = qmShift;
+}
+
+/** The shift of the last quantizeMultiplierQ. */
+let qmShift = 0;
+
+function quantizeMultiplierQ(m: number): number {
+  qmShift = 0;
+  if (m === 0) return 0;
   const q = frexpQ(m);
   let shift = frexpE;
   let qFixed = roundHalfAway(q * 2 ** 31);
@@ -66,7 +85,8 @@ export function quantizeMultiplier(m: number): { multiplier: number; shift: numb
     shift = 0;
     qFixed = 0;
   }
-  return { multiplier: qFixed, shift };
+  qmShift = shift;
+  return qFixed;
 }
 
 /** Integer range of a quantized dtype. */

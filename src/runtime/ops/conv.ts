@@ -13,7 +13,7 @@
  * (input_scale · filter_scale[c] / output_scale), quantized as TFLite's QuantizeMultiplier.
  */
 import { numElements, type Tensor } from '../../graph/types.js';
-import { activationRange, dtypeRange, quantizeMultiplier, roundHalfAway } from '../quant.js';
+import { activationRange, dtypeRange, quantizeMultiplier, quantizeMultiplierAt, roundHalfAway } from '../quant.js';
 import type { DeferredBlob, OpContext, OpDef } from './types.js';
 import { dotProbeBlob } from '../relaxed-dot.js';
 
@@ -144,10 +144,8 @@ function channelMultipliers(ctx: OpContext, inScale: number, outScale: number, f
     const fs = scales.length === 1 ? scales[0]! : scales[c]!;
     if (!(fs >= 0) || !Number.isFinite(fs)) ctx.fail(`filter scale ${fs} is invalid`);
     const eff = (inScale * fs) / outScale;
-    const { multiplier, shift: s } = quantizeMultiplier(eff);
-    if (s > maxShift) ctx.unsupported(`effective output scale ${eff} of channel ${c} is too large`);
-    mult[c] = multiplier;
-    shift[c] = s;
+    quantizeMultiplierAt(eff, mult, shift, c);
+    if (shift[c]! > maxShift) ctx.unsupported(`effective output scale ${eff} of channel ${c} is too large`);
   }
   return { mult, shift };
 }
