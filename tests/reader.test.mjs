@@ -103,3 +103,29 @@ test('int64 zero points: int32 values (negative too) are read exactly, larger on
     t.true(e.message.includes(`out-of-range zero point ${zp}`), e.message);
   }
 });
+
+test('a scale that is negative, infinite or NaN is rejected naming the tensor and the value', (t) => {
+  const g = readTflite(person);
+  // A per-channel scale vector: its length word, then the float32 scales.
+  const tensor = g.tensors.find((x) => x.quant && x.quant.scale.length > 4);
+  const n = tensor.quant.scale.length;
+  const f = new Float32Array(tensor.quant.scale);
+  const pattern = new Uint8Array(4 + 4 * n);
+  new DataView(pattern.buffer).setUint32(0, n, true);
+  pattern.set(new Uint8Array(f.buffer), 4);
+  let at = -1;
+  for (let i = 0; i + pattern.length <= person.length && at < 0; i += 4) {
+    let same = true;
+    for (let j = 0; j < pattern.length && same; j++) same = person[i + j] === pattern[j];
+    if (same) at = i;
+  }
+  t.true(at >= 0, 'found the scale vector in the file');
+  for (const [value, shown] of [[-0.5, '-0.5'], [Infinity, 'Infinity'], [NaN, 'NaN']]) {
+    const bytes = person.slice();
+    // The third scale of the vector.
+    new DataView(bytes.buffer).setFloat32(at + 4 + 8, value, true);
+    const e = t.throws(() => readTflite(bytes, { source: 'p.tflite' }), { instanceOf: KestrelError });
+    t.is(e.code, 'E_QUANT_INVALID');
+    t.true(e.message.includes(`p.tflite: tensor #${tensor.index} '${tensor.name}' has invalid scale ${shown}`), e.message);
+  }
+});

@@ -164,24 +164,29 @@ export class Table {
     return out;
   }
 
-  f32s(vt: number, name: string): number[] | null {
+  /**
+   * A float32 vector of scales, with the index of the first one that is not a finite
+   * number >= 0 (bad; -1 when all are), checked in the same pass: per-channel models hold
+   * tens of thousands of scales, read at load before the engine has optimized anything,
+   * where each read of a number out of an array allocates it again.
+   */
+  scales(vt: number, name: string): { values: number[]; bad: number } | null {
     const v = this.vector(vt, 4, name);
     if (!v) return null;
-    // Per-channel models hold tens of thousands of scales, read at load before the engine
-    // has optimized anything: an aligned vector is copied by the engine in one call (the
-    // file's floats are little-endian, as typed arrays are on every platform Kestrel runs on).
-    const at = this.r.bytes.byteOffset + v.start;
-    if (at % 4 === 0 && LITTLE_ENDIAN) {
-      // An index loop, not Array.from: before optimization, Array.from walks the typed
-      // array through the iterator protocol, one result object per element.
-      const f = new Float32Array(this.r.bytes.buffer, at, v.length);
-      const out = new Array<number>(v.length);
-      for (let i = 0; i < f.length; i++) out[i] = f[i]!;
-      return out;
-    }
     const out = new Array<number>(v.length);
-    for (let i = 0; i < v.length; i++) out[i] = this.r.bb.readFloat32(v.start + 4 * i);
-    return out;
+    let bad = -1;
+    // An aligned vector is read through a Float32Array view (the file's floats are
+    // little-endian, as typed arrays are on every platform Kestrel runs on). An index loop,
+    // not Array.from: before optimization, Array.from walks the typed array through the
+    // iterator protocol, one result object per element.
+    const at = this.r.bytes.byteOffset + v.start;
+    const f = at % 4 === 0 && LITTLE_ENDIAN ? new Float32Array(this.r.bytes.buffer, at, v.length) : null;
+    for (let i = 0; i < v.length; i++) {
+      const x = f ? f[i]! : this.r.bb.readFloat32(v.start + 4 * i);
+      if (bad < 0 && !(x >= 0 && x < Infinity)) bad = i;
+      out[i] = x;
+    }
+    return { values: out, bad };
   }
 
   i64s(vt: number, name: string): bigint[] | null {

@@ -116,7 +116,8 @@ export function readTflite(bytes: Uint8Array, opts: ReadOptions = {}): Graph {
 
   function readQuant(q: Table, label: string, shape: number[]): Quantization | null {
     if (q.u8(12, 0, 'details_type') !== 0) bad('E_MODEL_UNSUPPORTED', `${label} uses custom quantization details, which are not supported`);
-    const scale = q.f32s(8, 'scale') ?? [];
+    const read = q.scales(8, 'scale');
+    const scale = read ? read.values : [];
     const zp64 = zeroPoints(q, label);
     const quantizedDimension = q.i32(16, 0, 'quantized_dimension');
     if (scale.length === 0 && zp64.length === 0) return null;
@@ -124,10 +125,7 @@ export function readTflite(bytes: Uint8Array, opts: ReadOptions = {}): Graph {
     if (zp64.length !== 0 && zp64.length !== scale.length) {
       bad('E_QUANT_INVALID', `${label} has ${scale.length} scales but ${zp64.length} zero points`);
     }
-    for (let i = 0; i < scale.length; i++) {
-      const s = scale[i]!;
-      if (!Number.isFinite(s) || s < 0) bad('E_QUANT_INVALID', `${label} has invalid scale ${s}`);
-    }
+    if (read && read.bad >= 0) bad('E_QUANT_INVALID', `${label} has invalid scale ${scale[read.bad]}`);
     const zeroPoint = zp64.length ? zp64 : scale.map(() => 0);
     if (quantizedDimension < 0) bad('E_QUANT_INVALID', `${label} has negative quantized_dimension ${quantizedDimension}`);
     if (scale.length > 1) {
