@@ -19,6 +19,8 @@ import { runElementwiseRows, elementwiseRowCount } from './ops/elementwise';
 export { setThread };
 // The relaxed build's dot-product probe (src/runtime/relaxed-dot.ts, relaxedDotLayout).
 export { relaxedDot } from './ops/conv-gemm';
+// The int8 LOGISTIC / TANH tables, built at load (src/runtime/ops/activation.ts).
+export { sigmoidTable8 } from './ops/act-table';
 
 // Runs one record; returns false for an unknown kernel id.
 function runRecord(rec: usize): bool {

@@ -7,7 +7,7 @@ import type { DType, Graph, Tensor } from '../graph/types.js';
 import { byteLength, numElements } from '../graph/types.js';
 import { readTflite } from '../tflite/reader.js';
 import { buildPlan, writeImage, type Plan } from './plan.js';
-import { compileKernels, hasSimd, instantiateKernels, relaxedSupport, type Backend, type KernelExports, type WasmOptions } from './wasm.js';
+import { compileKernels, hasSimd, instantiateKernels, kernelHelpers, relaxedSupport, type Backend, type KernelExports, type WasmOptions } from './wasm.js';
 import { pickRelaxedDot, type RelaxedDotOption } from './relaxed-dot.js';
 import { resolveThreads, ThreadGroup, type ThreadSpawner, type ThreadsOption } from './threads.js';
 
@@ -157,6 +157,7 @@ export class Model {
         const relaxed = backend === 'relaxed';
         this.plan = buildPlan(graph, k.heapBase(), backend !== 'scalar', {
           relaxed, relaxedDot: relaxed ? pickRelaxedDot(options.relaxedDot, module, k, k.memory) : 1,
+          helpers: kernelHelpers(k, k.memory),
         });
       } catch (e) {
         // A model that cannot be planned leaves the pooled instance for the next one.

@@ -10,7 +10,7 @@ import { KestrelError } from '../errors.js';
 import type { Graph, Op, Tensor } from '../graph/types.js';
 import { byteLength, dtypeSize } from '../graph/types.js';
 import { OPS } from './ops/index.js';
-import { RecordBuilder, type DeferredBlob, type OpContext, type Prepared } from './ops/types.js';
+import { RecordBuilder, type DeferredBlob, type OpContext, type Prepared, type PrepareHelpers } from './ops/types.js';
 import { align, ArenaPlanner } from './planner.js';
 import type { RelaxedDot } from './relaxed-dot.js';
 
@@ -142,10 +142,10 @@ function checkTopology(graph: Graph): void {
   }
 }
 
-function makeContext(graph: Graph, op: Op, b: RecordBuilder, simd: boolean, relaxed: boolean, relaxedDot: RelaxedDot): OpContext {
+function makeContext(graph: Graph, op: Op, b: RecordBuilder, simd: boolean, relaxed: boolean, relaxedDot: RelaxedDot, helpers: PrepareHelpers | null): OpContext {
   const label = `${graph.source}: op #${op.index} ${op.opcode}`;
   const ctx: OpContext = {
-    graph, op, label, b, simd, relaxed, relaxedDot,
+    graph, op, label, b, simd, relaxed, relaxedDot, helpers,
     input(i) {
       const idx = op.inputs[i];
       return idx === undefined || idx < 0 ? null : graph.tensors[idx]!;
@@ -178,6 +178,8 @@ export interface PlanOptions {
   relaxed?: boolean;
   /** With relaxed: the layout this engine's relaxed dot allows (src/runtime/relaxed-dot.ts); default 1, exact everywhere. */
   relaxedDot?: RelaxedDot;
+  /** Prepare work the kernel instance can do (kernelHelpers); without it, prepare uses JavaScript. */
+  helpers?: PrepareHelpers | null;
 }
 
 /**
@@ -185,14 +187,14 @@ export interface PlanOptions {
  * `simd` says whether the SIMD build will run it.
  */
 export function buildPlan(graph: Graph, base: number, simd = true, options: PlanOptions = {}): Plan {
-  const { threadLayout, relaxed = false, relaxedDot = 1 } = options;
+  const { threadLayout, relaxed = false, relaxedDot = 1, helpers = null } = options;
   checkSupported(graph);
   checkTopology(graph);
   const nOps = graph.ops.length;
 
   const ops: PlannedOp[] = graph.ops.map((op) => {
     const builder = new RecordBuilder();
-    const ctx = makeContext(graph, op, builder, simd, relaxed && simd, relaxedDot);
+    const ctx = makeContext(graph, op, builder, simd, relaxed && simd, relaxedDot, helpers);
     let prepared: Prepared;
     try {
       prepared = OPS.get(op.opcode)!.prepare(ctx);

@@ -16,7 +16,7 @@
 import { KestrelError } from '../errors.js';
 import type { Graph } from '../graph/types.js';
 import { buildPlan, writeImage, type Plan, type PlannedOp } from './plan.js';
-import type { Backend, KernelExports } from './wasm.js';
+import { kernelHelpers, type Backend, type KernelExports } from './wasm.js';
 import { pickRelaxedDot, type RelaxedDotOption } from './relaxed-dot.js';
 
 export type ThreadsOption = number | 'auto';
@@ -201,6 +201,7 @@ export class ThreadGroup {
     const plan = buildPlan(graph, probe.heapBase(), backend !== 'scalar', {
       threadLayout: { count, split: (p: PlannedOp) => chunksFor(graph, p, count) > 0 },
       relaxed, relaxedDot: relaxed ? pickRelaxedDot(relaxedDot, module, probe, probeMemory) : 1,
+      helpers: kernelHelpers(probe, probeMemory),
     });
     this.plan = plan;
     this.ctrl = align(plan.memoryBytes, 64);

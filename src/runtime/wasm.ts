@@ -6,6 +6,7 @@
  * `wasmBinary` hands in the bytes directly (bundlers, extensions, strict CSPs).
  */
 import { KestrelError } from '../errors.js';
+import type { PrepareHelpers } from './ops/types.js';
 
 /**
  * Kernel builds: 'simd' (wasm SIMD128), 'scalar' (no SIMD) and 'relaxed' (SIMD plus relaxed
@@ -29,6 +30,8 @@ export interface KernelExports {
   heapBase(): number;
   /** The relaxed dot product of the vectors at p, p + 16, p + 32 -> p + 48 (src/runtime/relaxed-dot.ts). */
   relaxedDot?(p: number): void;
+  /** The int8 LOGISTIC (kind 0) or TANH (kind 1) table at the returned address (assembly/ops/act-table.ts). */
+  sigmoidTable8?(kind: number, zp: number, multiplier: number, shift: number, radius: number): number;
   simd(): number;
 }
 
@@ -155,6 +158,22 @@ export function compileKernels(backend: Backend, opts: WasmOptions = {}, threade
     cache.set(key, p);
   }
   return p;
+}
+
+/**
+ * The prepare helpers of a kernel instance on `memory` (OpContext.helpers): its
+ * sigmoidTable8 export (older or custom builds without it: null, and prepare uses
+ * JavaScript).
+ */
+export function kernelHelpers(k: Pick<KernelExports, 'sigmoidTable8'>, memory: WebAssembly.Memory): PrepareHelpers | null {
+  const table = k.sigmoidTable8;
+  if (!table) return null;
+  return {
+    sigmoidTable8(kind, zp, multiplier, shift, radius) {
+      const at = table(kind, zp, multiplier, shift, radius);
+      return new Uint8Array(memory.buffer, at, 256).slice();
+    },
+  };
 }
 
 export function instantiateKernels(module: WebAssembly.Module): KernelExports {

@@ -11,7 +11,7 @@ import { numElements } from '../../graph/types.js';
 import type { DType, Tensor } from '../../graph/types.js';
 import { dtypeRange, frexp, quantizeMultiplier, roundHalfAway } from '../quant.js';
 import { sigmoidTableBytes } from './sigmoid-table.js';
-import type { OpContext, OpDef } from './types.js';
+import type { OpContext, OpDef, PrepareHelpers } from './types.js';
 import {
   expOnNegativeValues, fxLogistic, fxTanh, mbqm, rdbpot, rdbpot16, satLeftShift16,
   sdhm16, srdhm, srdhm16, toI16,
@@ -126,6 +126,27 @@ function oddMemo(fn: (a: number, integerBits: number) => number, logistic: boole
   };
 }
 
+/**
+ * The int8 LOGISTIC (kind 0: output zero point -128, scale 1/256) or TANH (kind 1) table
+ * for input zero point zp and the Q4.27 rescale (multiplier, shift) of q4Params, whose
+ * radius saturates: entry b is the reference's output for the input byte b. The kernel
+ * module builds the same table (assembly/ops/act-table.ts) when prepare runs next to an
+ * instance (OpContext.helpers); this JavaScript is for plans made without one, and the
+ * reference the tests compare the wasm with.
+ */
+export function sigmoidTable8(kind: 0 | 1, zp: number, multiplier: number, shift: number, radius: number): Uint8Array {
+  const f = kind === 0 ? oddMemo(fxLogistic, true) : oddMemo(fxTanh, false);
+  return lut8('int8', 'int8', (v) => {
+    const x = v - zp;
+    if (x <= -radius) return -128;
+    if (x >= radius) return 127;
+    const y = f(x, mbqm(x, multiplier, shift));
+    return kind === 0 ? rdbpot(y, 23) - 128 : rdbpot(y, 24);
+  });
+}
+
+const JS_HELPERS: Pick<PrepareHelpers, 'sigmoidTable8'> = { sigmoidTable8 };
+
 // Record of LUT8 / LUT8_TO_16: [src, dst, count, table]
 function emitLut(ctx: OpContext, input: Tensor, output: Tensor, table: Uint8Array | Int16Array): { kernel: number } {
   ctx.b.tensor(input).tensor(output).i32(numElements(input.shape)).constant(table);
@@ -167,11 +188,22 @@ function inputRadius(integerBits: number, leftShift: number): number {
 
 /** Parameters of the 8-bit LOGISTIC/TANH (input in Q4.27). */
 function q4Params(ctx: OpContext, scale: number): { multiplier: number; shift: number; radius: number } {
+  const p = sigmoidRescale8(scale);
+  if (!p) ctx.unsupported(`input scale ${scale} is out of the supported range`);
+  return p!;
+}
+
+/**
+ * The Q4.27 rescale of the 8-bit LOGISTIC/TANH for an input scale (TFLite's
+ * PopulateLookupTable preparation), with the input radius beyond which outputs
+ * saturate; null when the scale is out of the supported range.
+ */
+export function sigmoidRescale8(scale: number): { multiplier: number; shift: number; radius: number } | null {
   const real = scale * 2 ** 27;
   const [q, shift] = frexp(real);
-  if (shift < 0 || shift > 62) ctx.unsupported(`input scale ${scale} is out of the supported range`);
+  if (shift < 0 || shift > 62) return null;
   const multiplier = roundHalfAway(q * 2 ** 31);
-  if (multiplier >= 2 ** 31) ctx.unsupported(`input scale ${scale} is out of the supported range`);
+  if (multiplier >= 2 ** 31) return null;
   return { multiplier, shift, radius: inputRadius(4, shift) };
 }
 
@@ -228,15 +260,7 @@ const logistic: OpDef = {
     const qo = qp(ctx, output, 'output');
     if (qo.zp !== -128) ctx.unsupported(`int8 output zero point must be -128, got ${qo.zp}`);
     const p = q4Params(ctx, qi.scale);
-    const logisticQ4 = oddMemo(fxLogistic, true);
-    const table = lut8('int8', 'int8', (v) => {
-      const x = v - qi.zp;
-      if (x <= -p.radius) return -128;
-      if (x >= p.radius) return 127;
-      const y = logisticQ4(x, mbqm(x, p.multiplier, p.shift));
-      return rdbpot(y, 23) - 128;
-    });
-    return emitLut(ctx, input, output, table);
+    return emitLut(ctx, input, output, (ctx.helpers ?? JS_HELPERS).sigmoidTable8(0, qi.zp, p.multiplier, p.shift, p.radius));
   },
 };
 
@@ -251,14 +275,7 @@ const tanh: OpDef = {
     const qi = qp(ctx, input, 'input');
     qp(ctx, output, 'output');
     const p = q4Params(ctx, qi.scale);
-    const tanhQ4 = oddMemo(fxTanh, false);
-    const table = lut8('int8', 'int8', (v) => {
-      const x = v - qi.zp;
-      if (x <= -p.radius) return -128;
-      if (x >= p.radius) return 127;
-      return rdbpot(tanhQ4(x, mbqm(x, p.multiplier, p.shift)), 24);
-    });
-    return emitLut(ctx, input, output, table);
+    return emitLut(ctx, input, output, (ctx.helpers ?? JS_HELPERS).sigmoidTable8(1, qi.zp, p.multiplier, p.shift, p.radius));
   },
 };
 

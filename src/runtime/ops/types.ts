@@ -128,6 +128,19 @@ export interface OpContext {
   readonly relaxed: boolean;
   /** On the relaxed build: the GEMM weight layout this engine's relaxed dot allows (src/runtime/relaxed-dot.ts). */
   readonly relaxedDot: RelaxedDot;
+  /** Load-time work the kernel instance does faster than JavaScript (PrepareHelpers), when the plan is made next to one. */
+  readonly helpers: PrepareHelpers | null;
+}
+
+/**
+ * Prepare work run in the kernel module (precompiled wasm, fast from the first load,
+ * where the same JavaScript runs unoptimized and allocates a number per operation).
+ * Every helper gives the same result as the JavaScript it replaces; plans made without a
+ * kernel instance (the ahead-of-time compiler) use the JavaScript.
+ */
+export interface PrepareHelpers {
+  /** The 256-byte int8 LOGISTIC (kind 0) or TANH (kind 1) table (src/runtime/ops/activation.ts, sigmoidTable8). */
+  sigmoidTable8(kind: 0 | 1, zp: number, multiplier: number, shift: number, radius: number): Uint8Array;
 }
 
 export interface Prepared {
