@@ -142,32 +142,47 @@ function checkTopology(graph: Graph): void {
   }
 }
 
-function makeContext(graph: Graph, op: Op, b: RecordBuilder, simd: boolean, relaxed: boolean, relaxedDot: RelaxedDot, helpers: PrepareHelpers | null): OpContext {
-  const label = `${graph.source}: op #${op.index} ${op.opcode}`;
-  const ctx: OpContext = {
-    graph, op, label, b, simd, relaxed, relaxedDot, helpers,
-    input(i) {
-      const idx = op.inputs[i];
-      return idx === undefined || idx < 0 ? null : graph.tensors[idx]!;
-    },
-    requireInput(i, what) {
-      const t = ctx.input(i);
-      if (!t) ctx.fail(`missing input ${i} (${what})`);
-      return t!;
-    },
-    output(i) {
-      const idx = op.outputs[i];
-      if (idx === undefined) ctx.fail(`missing output ${i}`);
-      return graph.tensors[idx!]!;
-    },
-    fail(msg) {
-      throw new KestrelError('E_OP_INVALID', `${label}: ${msg}`);
-    },
-    unsupported(msg) {
-      throw new KestrelError('E_UNSUPPORTED_OP', `${label}: ${msg}`);
-    },
-  };
-  return ctx;
+/**
+ * An op's OpContext. A class, not an object of closures: buildPlan makes one per op, mostly
+ * before the engine has optimized it, and the unrolled sequence models have hundreds of ops.
+ * The label is built when a message needs it.
+ */
+class Context implements OpContext {
+  private text: string | null = null;
+  constructor(
+    readonly graph: Graph, readonly op: Op, readonly b: RecordBuilder, readonly simd: boolean,
+    readonly relaxed: boolean, readonly relaxedDot: RelaxedDot, readonly helpers: PrepareHelpers | null,
+  ) {}
+
+  get label(): string {
+    if (this.text === null) this.text = `${this.graph.source}: op #${this.op.index} ${this.op.opcode}`;
+    return this.text;
+  }
+
+  input(i: number): Tensor | null {
+    const idx = this.op.inputs[i];
+    return idx === undefined || idx < 0 ? null : this.graph.tensors[idx]!;
+  }
+
+  requireInput(i: number, what: string): Tensor {
+    const t = this.input(i);
+    if (!t) this.fail(`missing input ${i} (${what})`);
+    return t!;
+  }
+
+  output(i: number): Tensor {
+    const idx = this.op.outputs[i];
+    if (idx === undefined) this.fail(`missing output ${i}`);
+    return this.graph.tensors[idx!]!;
+  }
+
+  fail(msg: string): never {
+    throw new KestrelError('E_OP_INVALID', `${this.label}: ${msg}`);
+  }
+
+  unsupported(msg: string): never {
+    throw new KestrelError('E_UNSUPPORTED_OP', `${this.label}: ${msg}`);
+  }
 }
 
 /** What else buildPlan needs to know. */
@@ -194,7 +209,7 @@ export function buildPlan(graph: Graph, base: number, simd = true, options: Plan
 
   const ops: PlannedOp[] = graph.ops.map((op) => {
     const builder = new RecordBuilder();
-    const ctx = makeContext(graph, op, builder, simd, relaxed && simd, relaxedDot, helpers);
+    const ctx = new Context(graph, op, builder, simd, relaxed && simd, relaxedDot, helpers);
     let prepared: Prepared;
     try {
       prepared = OPS.get(op.opcode)!.prepare(ctx);
