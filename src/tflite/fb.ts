@@ -17,7 +17,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: false });
  * Where a read is, for its error message: a table (its path, built when first asked) or
  * a fixed text. Reads pass this and literal names instead of composed strings: a model
  * has thousands of fields, read at load before the engine has optimized anything, and a
- * composed path per read was most of what reading a model allocated.
+ * composed path per read was a large part of what reading a model allocated.
  */
 export type Where = Table | string;
 
