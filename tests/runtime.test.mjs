@@ -176,3 +176,27 @@ test('packed weights are written straight into memory at load: the deferred imag
   }
   m.dispose();
 });
+
+test('ops out of execution order, or writing a constant or a graph input, are refused naming the op and the tensor', async (t) => {
+  const { createModel } = await import('../dist/runtime/index.js');
+  const bytes = new Uint8Array(readFileSync(join(real('hello_world_int8_random_0'), 'model.tflite')));
+  const base = () => readTflite(bytes, { source: 'hw.tflite' });
+  // The first two ops swapped: the second op's input is not written yet.
+  const swapped = base();
+  t.true(swapped.ops.length >= 2);
+  [swapped.ops[0], swapped.ops[1]] = [swapped.ops[1], swapped.ops[0]];
+  const e1 = await t.throwsAsync(() => createModel(swapped), { instanceOf: KestrelError });
+  t.is(e1.code, 'E_MODEL_INVALID');
+  t.regex(e1.message, /^hw\.tflite: op #\d+ FULLY_CONNECTED reads tensor #\d+ '[^']*' before any op writes it$/);
+  // The first op's output replaced by one of its constant inputs.
+  const constant = base();
+  const weights = constant.ops[0].inputs.find((i) => i >= 0 && constant.tensors[i].data);
+  constant.ops[0].outputs = [weights];
+  const e2 = await t.throwsAsync(() => createModel(constant), { instanceOf: KestrelError });
+  t.regex(e2.message, new RegExp(`^hw\\.tflite: op #0 FULLY_CONNECTED writes constant tensor #${weights} `));
+  // The first op writing the graph input.
+  const input = base();
+  input.ops[0].outputs = [input.inputs[0]];
+  const e3 = await t.throwsAsync(() => createModel(input), { instanceOf: KestrelError });
+  t.regex(e3.message, /^hw\.tflite: op #0 FULLY_CONNECTED writes graph input tensor #\d+ /);
+});

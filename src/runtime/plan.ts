@@ -107,29 +107,42 @@ export function checkSupported(graph: Graph): void {
   }
 }
 
-/** Checks that ops are in execution order and write only activations. */
+/**
+ * Checks that ops are in execution order and write only activations. Index loops, and
+ * messages built only on failure: this runs once per op at load, before the engine has
+ * optimized it (for...of allocates an iterator result per step there).
+ */
 function checkTopology(graph: Graph): void {
   const n = graph.tensors.length;
   const ready = new Uint8Array(n);
   const label = (t: Tensor) => `tensor #${t.index} '${t.name}'`;
+  const where = (op: Op) => `${graph.source}: op #${op.index} ${op.opcode}`;
   for (const i of graph.inputs) {
     const t = graph.tensors[i]!;
     if (t.data) throw new KestrelError('E_MODEL_INVALID', `${graph.source}: graph input ${label(t)} is a constant`);
     ready[i] = 1;
   }
-  for (const t of graph.tensors) if (t.data || t.isVariable) ready[t.index] = 1;
-  for (const op of graph.ops) {
-    const where = `${graph.source}: op #${op.index} ${op.opcode}`;
-    for (const i of op.inputs) {
+  const tensors = graph.tensors;
+  for (let j = 0; j < tensors.length; j++) {
+    const t = tensors[j]!;
+    if (t.data || t.isVariable) ready[t.index] = 1;
+  }
+  const ops = graph.ops;
+  for (let j = 0; j < ops.length; j++) {
+    const op = ops[j]!;
+    const ins = op.inputs, outs = op.outputs;
+    for (let k = 0; k < ins.length; k++) {
+      const i = ins[k]!;
       if (i >= 0 && !ready[i]) {
-        throw new KestrelError('E_MODEL_INVALID', `${where} reads ${label(graph.tensors[i]!)} before any op writes it`);
+        throw new KestrelError('E_MODEL_INVALID', `${where(op)} reads ${label(graph.tensors[i]!)} before any op writes it`);
       }
     }
-    for (const o of op.outputs) {
+    for (let k = 0; k < outs.length; k++) {
+      const o = outs[k]!;
       const t = graph.tensors[o]!;
-      if (t.data) throw new KestrelError('E_MODEL_INVALID', `${where} writes constant ${label(t)}`);
-      if (graph.inputs.includes(o)) throw new KestrelError('E_MODEL_INVALID', `${where} writes graph input ${label(t)}`);
-      if (ready[o] && !t.isVariable) throw new KestrelError('E_MODEL_INVALID', `${where} writes ${label(t)}, which an earlier op already wrote`);
+      if (t.data) throw new KestrelError('E_MODEL_INVALID', `${where(op)} writes constant ${label(t)}`);
+      if (graph.inputs.includes(o)) throw new KestrelError('E_MODEL_INVALID', `${where(op)} writes graph input ${label(t)}`);
+      if (ready[o] && !t.isVariable) throw new KestrelError('E_MODEL_INVALID', `${where(op)} writes ${label(t)}, which an earlier op already wrote`);
       ready[o] = 1;
     }
   }
@@ -220,27 +233,38 @@ export function buildPlan(graph: Graph, base: number, simd = true, options: Plan
     return { op, kernel: prepared.kernel, macs: prepared.macs ?? 0, builder, address: 0 };
   });
 
-  // Which tensors need memory, and where.
-  const used = new Set<number>([...graph.inputs, ...graph.outputs]);
-  for (const p of ops) for (const t of p.builder.tensorsUsed) used.add(t);
+  // Which tensors need memory (in index order), and where. Index loops over typed arrays:
+  // this runs before the engine has optimized it, where for...of allocates per step.
+  const nT = graph.tensors.length;
+  const isUsed = new Uint8Array(nT);
+  for (const i of graph.inputs) isUsed[i] = 1;
+  for (const o of graph.outputs) isUsed[o] = 1;
+  for (let j = 0; j < ops.length; j++) ops[j]!.builder.tensorsUsed.forEach((t) => { isUsed[t] = 1; });
+  let nUsed = 0;
+  for (let t = 0; t < nT; t++) nUsed += isUsed[t]!;
+  const usedSorted = new Int32Array(nUsed);
+  for (let t = 0, j = 0; t < nT; t++) if (isUsed[t]) usedSorted[j++] = t;
 
-  const first = new Map<number, number>();
-  const last = new Map<number, number>();
+  // First and last op of every tensor (-1: none).
+  const first = new Int32Array(nT).fill(-1);
+  const last = new Int32Array(nT).fill(-1);
   const touch = (t: number, i: number) => {
-    if (!first.has(t)) first.set(t, i);
-    last.set(t, Math.max(last.get(t) ?? i, i));
+    if (first[t] === -1) first[t] = i;
+    if (last[t]! < i) last[t] = i;
   };
   for (const i of graph.inputs) touch(i, 0);
-  graph.ops.forEach((op, i) => {
-    for (const t of op.inputs) if (t >= 0) touch(t, i);
-    for (const t of op.outputs) touch(t, i);
-  });
+  for (let i = 0; i < nOps; i++) {
+    const op = graph.ops[i]!;
+    for (let k = 0; k < op.inputs.length; k++) if (op.inputs[k]! >= 0) touch(op.inputs[k]!, i);
+    for (let k = 0; k < op.outputs.length; k++) touch(op.outputs[k]!, i);
+  }
   for (const o of graph.outputs) touch(o, Math.max(0, nOps - 1));
 
   // Records.
   let cursor = align(base, ALIGN);
   const records: Region = { offset: cursor, bytes: 0 };
-  for (const p of ops) {
+  for (let j = 0; j < ops.length; j++) {
+    const p = ops[j]!;
     p.address = cursor;
     cursor += 8 + 4 * p.builder.words.length;
   }
@@ -251,7 +275,8 @@ export function buildPlan(graph: Graph, base: number, simd = true, options: Plan
   const tensorAddress = new Map<number, number>();
   const image: ImageEntry[] = [];
   const constants: Region = { offset: cursor, bytes: 0 };
-  for (const t of [...used].sort((a, b) => a - b)) {
+  for (let j = 0; j < usedSorted.length; j++) {
+    const t = usedSorted[j]!;
     const tensor = graph.tensors[t]!;
     if (!tensor.data) continue;
     tensorAddress.set(t, cursor);
@@ -292,7 +317,8 @@ export function buildPlan(graph: Graph, base: number, simd = true, options: Plan
   // Variables (state that persists across runs).
   const variables: Region = { offset: cursor, bytes: 0 };
   const variableInit: { address: number; bytes: Uint8Array }[] = [];
-  for (const t of [...used].sort((a, b) => a - b)) {
+  for (let j = 0; j < usedSorted.length; j++) {
+    const t = usedSorted[j]!;
     const tensor = graph.tensors[t]!;
     if (!tensor.isVariable || tensor.data) continue;
     tensorAddress.set(t, cursor);
@@ -308,11 +334,12 @@ export function buildPlan(graph: Graph, base: number, simd = true, options: Plan
   // Arena: activations, inputs, outputs, scratch.
   const planner = new ArenaPlanner(ALIGN);
   const tensorBuf = new Map<number, number>();
-  for (const t of [...used].sort((a, b) => a - b)) {
+  for (let j = 0; j < usedSorted.length; j++) {
+    const t = usedSorted[j]!;
     const tensor = graph.tensors[t]!;
     if (tensor.data || tensorAddress.has(t)) continue;
-    const f = first.get(t) ?? 0;
-    const l = last.get(t) ?? f;
+    const f = first[t]! < 0 ? 0 : first[t]!;
+    const l = last[t]! < 0 ? f : last[t]!;
     tensorBuf.set(t, planner.addBuffer(byteLength(tensor), f, l));
   }
   const split = ops.map((p) => !!threadLayout && threadLayout.count > 1 && threadLayout.split(p));

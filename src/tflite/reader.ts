@@ -87,13 +87,13 @@ export function readTflite(bytes: Uint8Array, opts: ReadOptions = {}): Graph {
     const shape = t.i32s(4, 'shape') ?? [];
     if (shape.length > MAX_DIMS) bad('E_TENSOR_INVALID', `${label} has rank ${shape.length} (at most ${MAX_DIMS} supported)`);
     const shapeSignature = t.i32s(18, 'shape_signature');
-    for (const d of shape) {
-      if (d < 0) bad('E_TENSOR_INVALID', `${label} has negative dimension in shape [${shape.join(',')}] (dynamic shapes are not supported)`);
+    for (let j = 0; j < shape.length; j++) {
+      if (shape[j]! < 0) bad('E_TENSOR_INVALID', `${label} has negative dimension in shape [${shape.join(',')}] (dynamic shapes are not supported)`);
     }
     const elemSize = dtypeSize(dtype!);
     let bytesNeeded = elemSize;
-    for (const d of shape) {
-      bytesNeeded *= d;
+    for (let j = 0; j < shape.length; j++) {
+      bytesNeeded *= shape[j]!;
       if (bytesNeeded > MAX_TENSOR_BYTES) bad('E_TENSOR_INVALID', `${label} shape [${shape.join(',')}] is too large (over ${MAX_TENSOR_BYTES} bytes)`);
     }
     const bufferIndex = t.u32(8, 0, 'buffer');

@@ -99,8 +99,13 @@ export function walkDescriptor(
   }
   if (c.length > WALK_DIMS) ctx.unsupported(`the data movement needs ${c.length} dimensions after merging (at most ${WALK_DIMS} supported)`);
   while (c.length < WALK_DIMS) { c.unshift(1); s.unshift(0); d.unshift(0); }
-  const words = [elemBytes, ...c, ...s.map((x) => x * elemBytes), ...d.map((x) => x * dstElemBytes)];
-  for (const x of words) {
+  // Index loops, not spreads: this runs per op at load, before the engine has optimized it.
+  const words = [elemBytes];
+  for (let j = 0; j < WALK_DIMS; j++) words.push(c[j]!);
+  for (let j = 0; j < WALK_DIMS; j++) words.push(s[j]! * elemBytes);
+  for (let j = 0; j < WALK_DIMS; j++) words.push(d[j]! * dstElemBytes);
+  for (let j = 0; j < words.length; j++) {
+    const x = words[j]!;
     if (!Number.isInteger(x) || x < -0x80000000 || x > 0x7fffffff) ctx.fail(`tensor too large for a strided walk`);
   }
   return words;
