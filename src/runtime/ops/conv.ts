@@ -13,7 +13,7 @@
  * (input_scale · filter_scale[c] / output_scale), quantized as TFLite's QuantizeMultiplier.
  */
 import { numElements, type Tensor } from '../../graph/types.js';
-import { activationRange, dtypeRange, quantizeMultiplier, quantizeMultiplierAt, roundHalfAway } from '../quant.js';
+import { activationRange, dtypeRange, quantizeMultiplierAt, roundHalfAway } from '../quant.js';
 import type { DeferredBlob, OpContext, OpDef } from './types.js';
 import { dotProbeBlob } from '../relaxed-dot.js';
 

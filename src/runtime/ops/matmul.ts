@@ -8,7 +8,7 @@
  * folded bias and requantize.
  */
 import { numElements, type Tensor } from '../../graph/types.js';
-import { activationRange, f32, quantizeMultiplier } from '../quant.js';
+import { activationRange, f32, quantizeMultiplierAt } from '../quant.js';
 import type { OpContext, OpDef } from './types.js';
 import { K as CONV_K, filterView, gemmRecord, gemmScratchBytes } from './conv.js';
 
@@ -83,19 +83,22 @@ function clamp(ctx: OpContext, act: string, out: Tensor, scale: number, zp: numb
 }
 
 /** Multiplier words for a list of real multipliers; enforces the shift range a kernel handles. */
-function multipliers(ctx: OpContext, reals: number[], maxShift: number): { mult: Int32Array; shift: Int32Array } {
-  const mult = new Int32Array(reals.length);
-  const shift = new Int32Array(reals.length);
-  // Per-tensor weights repeat one value for every unit: quantize it once.
-  let last = NaN, q = { multiplier: 0, shift: 0 };
-  reals.forEach((r, i) => {
+function multipliers(ctx: OpContext, reals: ArrayLike<number>, maxShift: number): { mult: Int32Array; shift: Int32Array } {
+  const n = reals.length;
+  const mult = new Int32Array(n);
+  const shift = new Int32Array(n);
+  // An index loop written straight into the arrays (no closure call and result object per
+  // unit: this runs at load, mostly before the engine has optimized it). Per-tensor weights
+  // repeat one value for every unit: quantize it once.
+  let last = NaN;
+  for (let i = 0; i < n; i++) {
+    const r = reals[i]!;
     if (!(r >= 0) || !Number.isFinite(r)) ctx.fail(`effective output scale ${r} is not a non-negative finite number`);
-    if (r !== last) q = quantizeMultiplier(r);
+    if (r !== last) quantizeMultiplierAt(r, mult, shift, i);
+    else { mult[i] = mult[i - 1]!; shift[i] = shift[i - 1]!; }
     last = r;
-    if (q.shift > maxShift) ctx.unsupported(`effective output scale ${r} is too large`);
-    mult[i] = q.multiplier;
-    shift[i] = q.shift;
-  });
+    if (shift[i]! > maxShift) ctx.unsupported(`effective output scale ${r} is too large`);
+  }
   return { mult, shift };
 }
 
@@ -180,10 +183,10 @@ const fullyConnected: OpDef = {
     requireZp(ctx, inQ.zp, input.dtype, 'input');
     requireZp(ctx, outQ.zp, output.dtype, 'output');
     const { scales: fScales, perChannel } = filterScales(ctx, filter, units);
-    let reals: number[];
+    const reals = new Float64Array(units);
     if (perChannel) {
       // Per-channel: input_scale * filter_scale in double.
-      reals = fScales.map((s) => (inQ.scale * s) / outQ.scale);
+      for (let c = 0; c < units; c++) reals[c] = (inQ.scale * fScales[c]!) / outQ.scale;
     } else {
       const fs = fScales[0]!;
       if (bias) {
@@ -194,7 +197,7 @@ const fullyConnected: OpDef = {
       }
       // Per-tensor: the product is taken in float32, then divided in double.
       const r = f32(inQ.scale * fs) / outQ.scale;
-      reals = fScales.map(() => r);
+      reals.fill(r);
     }
     const filterZp = filter.quant!.zeroPoint[0] ?? 0;
     if (!Number.isInteger(filterZp) || filterZp < -128 || filterZp > 127) ctx.fail(`weights zero point ${filterZp} is out of range`);
