@@ -285,30 +285,22 @@ export function buildPlan(graph: Graph, base: number, simd = true, options: Plan
   }
   // A blob handed to several ops (the same bytes of the same buffer, or the same deferred
   // blob: packed weights that ops share) is placed once.
-  const placed = new Map<ArrayBufferLike, Map<string, number>>();
-  const placedDeferred = new Map<DeferredBlob, number>();
+  const placed = new Map<object, Map<string, number>>();
   const constAddress: number[][] = ops.map((p) => p.builder.constants.map((c) => {
-    if (c.deferred) {
-      const seen = placedDeferred.get(c.deferred);
-      if (seen !== undefined && seen % c.align === 0) return seen;
-      cursor = align(cursor, Math.max(ALIGN, c.align));
-      const at = cursor;
-      image.push({ offset: at, deferred: c.deferred });
-      cursor += c.deferred.size;
-      placedDeferred.set(c.deferred, at);
-      return at;
-    }
-    let inBuffer = placed.get(c.bytes.buffer);
-    if (!inBuffer) placed.set(c.bytes.buffer, inBuffer = new Map());
-    const key = `${c.bytes.byteOffset}:${c.bytes.byteLength}`;
-    const seen = inBuffer.get(key);
+    const owner: object = c.deferred ?? c.bytes.buffer;
+    let inOwner = placed.get(owner);
+    if (!inOwner) placed.set(owner, inOwner = new Map());
+    const key = c.deferred ? '' : `${c.bytes.byteOffset}:${c.bytes.byteLength}`;
+    const seen = inOwner.get(key);
     if (seen !== undefined && seen % c.align === 0) return seen;
     cursor = align(cursor, Math.max(ALIGN, c.align));
     const at = cursor;
-    // A zeroed region: memory starts zeroed (and a reused instance's is zeroed again).
-    if (c.size === undefined) image.push({ offset: at, bytes: c.bytes });
+    if (c.deferred) image.push({ offset: at, deferred: c.deferred });
+    // A zeroed region (size without bytes): memory starts zeroed (and a reused instance's
+    // is zeroed again), so nothing goes in the image.
+    else if (c.size === undefined) image.push({ offset: at, bytes: c.bytes });
     cursor += c.size ?? c.bytes.length;
-    inBuffer.set(key, at);
+    inOwner.set(key, at);
     return at;
   }));
   cursor = align(cursor, ALIGN);
