@@ -529,6 +529,15 @@ function pixelsQ(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32, left: bool, fas
   const scr = threadScratch(wp(p, 6));
   const rowB: usize = inPlace ? <usize>inC : <usize>kq;
   const outW = w(p, 12), outH = w(p, 11);
+  // Windows inside the image without horizontal dilation: fH runs of fW * inC bytes,
+  // copied here without the general gather (constants held across pixels, as in pixels).
+  const inH = w(p, 8), inW = w(p, 9);
+  const fH = w(p, 14), fW = w(p, 15);
+  const sH = w(p, 18), sW = w(p, 19), padH = w(p, 22), padW = w(p, 23);
+  const runs = w(p, 21) == 1;
+  const run = fW * inC;
+  const rowStep = <usize>(w(p, 20) * inW * inC);
+  const yLast = (fH - 1) * w(p, 20);
   let ox = q0 % outW, oy = (q0 / outW) % outH, b = q0 / (outW * outH);
   for (let q = q0; q < q1; q += G) {
     const count = min(G, q1 - q);
@@ -540,7 +549,21 @@ function pixelsQ(p: usize, q0: i32, q1: i32, oc0: i32, oc1: i32, left: bool, fas
         const d = scr + <usize>i * rowB;
         if (dense) copy8(d, input + <usize>(q + i) * <usize>inC, inC, end);
         else if (is1x1) copy8(d, src1x1(p, q + i), inC, end);
-        else gather8(p, d, b, oy, ox);
+        else {
+          const iy0 = oy * sH - padH, ix0 = ox * sW - padW;
+          if (runs && iy0 >= 0 && iy0 + yLast < inH && ix0 >= 0 && ix0 + fW <= inW) {
+            // In order: each run's whole-vector overshoot is overwritten by the next.
+            let src = input + <usize>(((b * inH + iy0) * inW + ix0) * inC);
+            let c = d;
+            for (let fy = 0; fy < fH; fy++) {
+              copy8(c, src, run, end);
+              src += rowStep;
+              c += <usize>run;
+            }
+          } else {
+            gather8(p, d, b, oy, ox);
+          }
+        }
         if (++ox == outW) {
           ox = 0;
           if (++oy == outH) { oy = 0; b++; }

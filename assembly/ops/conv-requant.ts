@@ -143,12 +143,19 @@
 // not wrap (a sum that wraps is the same wrapped int32 here).
 
 // The float32 value v of four accumulators (acc includes the bias), per channel M and C;
-// sg = the float32 sign bits. The relaxed build fuses the product and the sum where the
-// engine does (one rounding fewer: within the same bound).
-@inline export function stageV(acc: v128, m: v128, c: v128, sg: v128): v128 {
+// sg = the float32 sign bits, cn = C with the sign bit set (stageCn). The relaxed build
+// fuses the product and the sum where the engine does (one rounding fewer: within the same
+// bound), and takes copysign(C, x) in one relaxed lane select of -C and C by x: the two
+// differ in the top bit of each lane only, so the bitwise select and the select by the
+// mask's top bit (the two results an engine may give) are the same value.
+@inline export function stageV(acc: v128, m: v128, c: v128, cn: v128, sg: v128): v128 {
   const x = f32x4.convert_i32x4_s(acc);
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(x, m, v128.or(v128.and(x, sg), c));
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(x, m, i32x4.relaxed_laneselect(cn, c, x));
   return f32x4.add(f32x4.mul(x, m), v128.or(v128.and(x, sg), c));
+}
+// stageV's cn for the constants c (only the relaxed build reads it).
+@inline function stageCn(c: v128, sg: v128): v128 {
+  return ASC_FEATURE_RELAXED_SIMD ? v128.or(c, sg) : c;
 }
 
 // G of the float32 stage for output zero point zp (k = 1, from a value the optimizer
@@ -205,8 +212,9 @@
 // caller redoes the pixel with pixQ.
 @inline export function pixF(a: v128, b: v128, t: usize, stride: usize, sg: v128, g: v128, kz: v128,
   lo: v128, hi: v128, dst: usize, n: i32, flag: v128): v128 {
-  const ca = f32x4.add(stageV(a, v128.load(t), v128.load(t + stride), sg), g);
-  const cb = f32x4.add(stageV(b, v128.load(t, 16), v128.load(t + stride, 16), sg), g);
+  const ka = v128.load(t + stride), kb = v128.load(t + stride, 16);
+  const ca = f32x4.add(stageV(a, v128.load(t), ka, stageCn(ka, sg), sg), g);
+  const cb = f32x4.add(stageV(b, v128.load(t, 16), kb, stageCn(kb, sg), sg), g);
   store8(dst, i16x8.min_s(i16x8.max_s(stageQ(ca, cb, kz), lo), hi), n);
   return stageF(ca, cb, flag);
 }
@@ -217,8 +225,9 @@
 @inline export function pixF2(a0: v128, b0: v128, a1: v128, b1: v128, t: usize, stride: usize, sg: v128, g: v128, kz: v128,
   lo8: v128, hi8: v128, d0: usize, d1: usize, n: i32, flag: v128): v128 {
   const m0 = v128.load(t), m1 = v128.load(t, 16), k0 = v128.load(t + stride), k1 = v128.load(t + stride, 16);
-  const c0a = f32x4.add(stageV(a0, m0, k0, sg), g), c0b = f32x4.add(stageV(b0, m1, k1, sg), g);
-  const c1a = f32x4.add(stageV(a1, m0, k0, sg), g), c1b = f32x4.add(stageV(b1, m1, k1, sg), g);
+  const n0 = stageCn(k0, sg), n1 = stageCn(k1, sg);
+  const c0a = f32x4.add(stageV(a0, m0, k0, n0, sg), g), c0b = f32x4.add(stageV(b0, m1, k1, n1, sg), g);
+  const c1a = f32x4.add(stageV(a1, m0, k0, n0, sg), g), c1b = f32x4.add(stageV(b1, m1, k1, n1, sg), g);
   const r = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(stageQ(c0a, c0b, kz), stageQ(c1a, c1b, kz)), lo8), hi8);
   if (n >= 8) {
     v128.store64_lane(d0, r, 0);
