@@ -39,14 +39,22 @@ test('the reference rounds as TFLite\'s fixed-point helpers do', (t) => {
 // operation, as the wasm float32 lanes round; `fused`: the relaxed build's multiply-add
 // where the engine fuses it, one rounding): the clamped result where it does not flag the
 // lane, and the flag. Every unflagged result must be the reference's; flagged lanes go to
-// the integer stage.
+// the integer stage. `folded`: the relaxed build's folded form, c = x * M + fl(G +- C) with
+// one or two roundings.
 const F = Math.fround;
 const bitsOf = (() => { const f = new Float32Array(1), i = new Int32Array(f.buffer); return (x) => { f[0] = x; return i[0]; }; })();
-function stage32(acc, M, C, zp, fused = false) {
+function stage32(acc, M, C, zp, fused = false, folded = false) {
   const x = F(acc);
   const s = x < 0 ? -C : C;
-  const v = fused ? F(x * M + s) : F(F(x * M) + s);
-  const c = F(v + F(1 + (128 + zp + 0.5 + 1 / 4096) / 256));
+  const G = F(1 + (128 + zp + 0.5 + 1 / 4096) / 256);
+  let c;
+  if (folded) {
+    const K = F(G + s);
+    c = fused ? F(x * M + K) : F(F(x * M) + K);
+  } else {
+    const v = fused ? F(x * M + s) : F(F(x * M) + s);
+    c = F(v + G);
+  }
   const bits = bitsOf(c);
   const q = Math.max(-32768, Math.min(32767, Math.max(-32768, Math.min(32767, bits >> 15)) - 32640));
   return { flagged: (bits & 0x7fff) <= 16, out: Math.min(127, Math.max(-128, q)) };
@@ -87,11 +95,11 @@ test('the float32 output stage equals MBQM on every lane it does not flag', asyn
       for (const acc of accs) {
         if (Math.abs(acc) > U) continue;
         const want = Math.min(127, Math.max(-128, mbqm(acc, mult[c], shift[c]) + zp));
-        for (const fused of [false, true]) {
-          const s = stage32(acc, M, C, zp, fused);
+        for (const fused of [false, true]) for (const folded of [false, true]) {
+          const s = stage32(acc, M, C, zp, fused, folded);
           checked++;
           if (s.flagged) { flagged++; continue; }
-          if (s.out !== want) t.fail(`m ${mult[c]} shift ${shift[c]} acc ${acc}${fused ? ' (fused)' : ''}: got ${s.out}, want ${want}`);
+          if (s.out !== want) t.fail(`m ${mult[c]} shift ${shift[c]} acc ${acc}${fused ? ' (fused)' : ''}${folded ? ' (folded)' : ''}: got ${s.out}, want ${want}`);
         }
       }
     }
@@ -158,10 +166,10 @@ test('the depthwise block data holds the float32 stage where its bound admits it
       for (const acc of accs) {
         if (Math.abs(acc) > U) continue;
         const want = Math.min(127, Math.max(-128, mbqm(acc, mult[c], shift[c]) + outZp));
-        for (const fused of [false, true]) {
-          const s = stage32(acc, M, C, outZp, fused);
+        for (const fused of [false, true]) for (const folded of [false, true]) {
+          const s = stage32(acc, M, C, outZp, fused, folded);
           if (s.flagged) continue;
-          if (s.out !== want) t.fail(`m ${mult[c]} shift ${shift[c]} acc ${acc}${fused ? ' (fused)' : ''}: got ${s.out}, want ${want}`);
+          if (s.out !== want) t.fail(`m ${mult[c]} shift ${shift[c]} acc ${acc}${fused ? ' (fused)' : ''}${folded ? ' (folded)' : ''}: got ${s.out}, want ${want}`);
           checked++;
         }
       }

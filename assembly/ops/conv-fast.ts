@@ -7,7 +7,7 @@
 // as (w(oc, i), w(oc, i+1)) per lane, with the input offset folded into the bias, so the
 // int8 input is used as it is; i32 sums wrap as the reference's accumulator does.
 import { w, wp } from '../fixedpoint';
-import { anyLeft, fHit, finish8, fNone, pixF2, pixFQ, pixQ, requantQ, rqFast, stageG, stageK, storeH8 } from './conv-requant';
+import { anyLeft, fHit, finish8, fNone, pixF2, pixFQ, pixQ, requantQ, rqFast, selTopBit, stageG, stageK, storeH8 } from './conv-requant';
 import { threadScratch } from '../thread';
 import { ddot, probeHolds } from './conv-gemm';
 
@@ -215,8 +215,8 @@ function dwEdge1R(abs: usize, dst: usize, nblk: i32, dm: i32, wq: usize, bias: u
 const DW_BLOCK: usize = 384;
 
 // The output stage of one pixel's eight channels (a, b: accumulators with the bias) -> d.
-@inline function outF1(a: v128, b: v128, q: usize, d: usize, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128): void {
-  pixFQ(a, b, q + 160, q + 256, 32, sg, mg, kz, zp, lo, hi, d, 8);
+@inline function outF1(a: v128, b: v128, q: usize, d: usize, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128, fold: bool): void {
+  pixFQ(a, b, q + 160, q + 256, 32, sg, mg, kz, zp, lo, hi, d, 8, fold);
 }
 
 // Eight channels of one output pixel: a0..a8 the nine taps' input addresses in the packed
@@ -247,15 +247,15 @@ const DW_BLOCK: usize = 384;
   b = i32x4.add(b, i32x4.dot_i16x8_s(hi4(xa, xa), v128.load(q, 144)));
   v128.store(sc, a);
   v128.store(sc, b, 16);
-  outF1(a, b, q, d, zp, lo, hi, mg, sg, kz);
+  outF1(a, b, q, d, zp, lo, hi, mg, sg, kz, false);
 }
 
 // The output stage of blockF2 and blockF2S1: sums aA, bA (first pixel's channels 0-3,
 // 4-7) and aB, bB (second pixel's), bias included; the second pixel's output osz bytes
 // after d.
 @inline function outF2(aA: v128, bA: v128, aB: v128, bB: v128, q: usize, d: usize, osz: usize,
-  zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128): void {
-  const flag = pixF2(aA, bA, aB, bB, q + 160, 32, sg, mg, kz, i8x16.narrow_i16x8_s(lo, lo), i8x16.narrow_i16x8_s(hi, hi), d, d + osz, 8, fNone());
+  zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128, fold: bool): void {
+  const flag = pixF2(aA, bA, aB, bB, q + 160, 32, sg, mg, kz, i8x16.narrow_i16x8_s(lo, lo), i8x16.narrow_i16x8_s(hi, hi), d, d + osz, 8, fNone(), fold);
   if (fHit(flag)) {
     pixQ(aA, bA, q + 256, 32, true, false, zp, lo, hi, d, 8);
     pixQ(aB, bB, q + 256, 32, true, false, zp, lo, hi, d + osz, 8);
@@ -296,7 +296,7 @@ const DW_BLOCK: usize = 384;
   aA = i32x4.add(aA, i32x4.dot_i16x8_s(lo4(x2, x2), w0)); bA = i32x4.add(bA, i32x4.dot_i16x8_s(hi4(x2, x2), w1));
   aB = i32x4.add(aB, i32x4.dot_i16x8_s(lo4(x3, x3), w0)); bB = i32x4.add(bB, i32x4.dot_i16x8_s(hi4(x3, x3), w1));
   v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
-  outF2(aA, bA, aB, bB, q, d, osz, zp, lo, hi, mg, sg, kz);
+  outF2(aA, bA, aB, bB, q, d, osz, zp, lo, hi, mg, sg, kz, false);
 }
 
 // blockF for two output pixels at once, the second one's taps st bytes after the first
@@ -329,7 +329,7 @@ const DW_BLOCK: usize = 384;
   aA = i32x4.add(aA, i32x4.dot_i16x8_s(lo4(xa, xa), w0)); bA = i32x4.add(bA, i32x4.dot_i16x8_s(hi4(xa, xa), w1));
   aB = i32x4.add(aB, i32x4.dot_i16x8_s(lo4(ya, ya), w0)); bB = i32x4.add(bB, i32x4.dot_i16x8_s(hi4(ya, ya), w1));
   v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
-  outF2(aA, bA, aB, bB, q, d, osz, zp, lo, hi, mg, sg, kz);
+  outF2(aA, bA, aB, bB, q, d, osz, zp, lo, hi, mg, sg, kz, false);
 }
 
 // A run of n output pixels of one row with the window inside the image: x the first
@@ -417,7 +417,7 @@ const DW_RBLOCK: usize = 128;
 // Two output pixels (windows at p and p + st) of one block: r its relaxed data, q its
 // block data, d and d + osz the outputs. The stores to sc are fences, as in blockF2.
 @inline function blockR2(p: usize, rs: usize, cs: usize, st: usize, r: usize, q: usize, d: usize, osz: usize, sc: usize, m: v128,
-  zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128): void {
+  zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128, fold: bool): void {
   const c2 = cs << 1, p1 = p + rs, p2 = p1 + rs;
   let aA = v128.load(r, 96), bA = v128.load(r, 112);
   let aB = aA, bB = bA;
@@ -443,12 +443,12 @@ const DW_RBLOCK: usize = 128;
   x = pairs(t + st, t + st);
   aB = ddot(wa, v128.xor(lo4(x, x), m), aB); bB = ddot(wb, v128.xor(hi4(x, x), m), bB);
   v128.store(sc, aA); v128.store(sc, bA, 16); v128.store(sc, aB, 32); v128.store(sc, bB, 48);
-  outF2(aA, bA, aB, bB, q, d, osz, zp, lo, hi, mg, sg, kz);
+  outF2(aA, bA, aB, bB, q, d, osz, zp, lo, hi, mg, sg, kz, fold);
 }
 
 // One output pixel of one block (as blockR2).
 @inline function blockR1(p: usize, rs: usize, cs: usize, r: usize, q: usize, d: usize, sc: usize, m: v128,
-  zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128): void {
+  zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128, fold: bool): void {
   const c2 = cs << 1, p1 = p + rs, p2 = p1 + rs;
   let a = v128.load(r, 96), b = v128.load(r, 112);
   let x = pairs(p, p + cs), y = pairs(p + c2, p1);
@@ -459,7 +459,7 @@ const DW_RBLOCK: usize = 128;
   const t = p2 + c2;
   x = pairs(t, t);
   a = ddot(v128.load(r, 64), v128.xor(lo4(x, x), m), a); b = ddot(v128.load(r, 80), v128.xor(hi4(x, x), m), b);
-  outF1(a, b, q, d, zp, lo, hi, mg, sg, kz);
+  outF1(a, b, q, d, zp, lo, hi, mg, sg, kz, fold);
 }
 
 // dwRunF's run of n output pixels on the relaxed data rd (probe at pr); false, with
@@ -467,6 +467,15 @@ const DW_RBLOCK: usize = 128;
 function dwRunR(x: usize, rs: usize, cs: usize, step: usize, n: i32, dst: usize, osz: usize, nblk: i32, bd: usize, rd: usize, pr: usize,
   sc: usize, flip: bool, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128): bool {
   if (!probeHolds(pr)) return false;
+  // The float32 stage in its folded form where this engine's lane select allows it.
+  if (selTopBit(<i32>(nblk > 0))) dwRunRBody(x, rs, cs, step, n, dst, osz, nblk, bd, rd, sc, flip, zp, lo, hi, mg, sg, kz, true);
+  else dwRunRBody(x, rs, cs, step, n, dst, osz, nblk, bd, rd, sc, flip, zp, lo, hi, mg, sg, kz, false);
+  return true;
+}
+
+// dwRunR once its probes have passed (fold: the float32 stage's folded form).
+@inline function dwRunRBody(x: usize, rs: usize, cs: usize, step: usize, n: i32, dst: usize, osz: usize, nblk: i32, bd: usize, rd: usize,
+  sc: usize, flip: bool, zp: v128, lo: v128, hi: v128, mg: v128, sg: v128, kz: v128, fold: bool): void {
   const m = i8x16.splat(flip ? -128 : 0);
   const span = <usize>nblk << 3;
   let i = 0;
@@ -474,7 +483,7 @@ function dwRunR(x: usize, rs: usize, cs: usize, step: usize, n: i32, dst: usize,
     let p = x, q = bd, r = rd, d = dst;
     const e = dst + span;
     do {
-      blockR2(p, rs, cs, step, r, q, d, osz, sc, m, zp, lo, hi, mg, sg, kz);
+      blockR2(p, rs, cs, step, r, q, d, osz, sc, m, zp, lo, hi, mg, sg, kz, fold);
       p += 8;
       q += DW_BLOCK;
       r += DW_RBLOCK;
@@ -487,7 +496,7 @@ function dwRunR(x: usize, rs: usize, cs: usize, step: usize, n: i32, dst: usize,
     let p = x, q = bd, r = rd, d = dst;
     const e = dst + span;
     do {
-      blockR1(p, rs, cs, r, q, d, sc, m, zp, lo, hi, mg, sg, kz);
+      blockR1(p, rs, cs, r, q, d, sc, m, zp, lo, hi, mg, sg, kz, fold);
       p += 8;
       q += DW_BLOCK;
       r += DW_RBLOCK;
@@ -496,7 +505,6 @@ function dwRunR(x: usize, rs: usize, cs: usize, step: usize, n: i32, dst: usize,
     x += step;
     dst += osz;
   }
-  return true;
 }
 
 // Returns the number of channels done per pixel (a multiple of 8).

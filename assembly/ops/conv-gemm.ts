@@ -31,7 +31,7 @@
 // convGemmPixels(p, q0, q1) output pixels [q0, q1), convGemmChannels(p, b0, b1) blocks of
 // 8 output channels [b0, b1) of every pixel; a thread-aware caller gives each thread its own copy of the scratch (word 6).
 import { w, wp } from '../fixedpoint';
-import { anyLeft, fHit, fNone, pixF2, pixFQ, pixQ, rqFast, stageG, stageK } from './conv-requant';
+import { anyLeft, fHit, fNone, pixF2, pixFQ, pixQ, rqFast, selTopBit, stageG, stageK } from './conv-requant';
 import { threadScratch } from '../thread';
 
 // n int8 at src -> n int16 at dst, reading nothing at or past end (the input's end).
@@ -142,7 +142,7 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
         wv += 16;
       }
       out4(a0, b0, a1, b1, a2, b2, a3, b3, rq + o4, fs + o4, stride, left, fast, useF, sg, g, kz, zp, lo, hi,
-        dRow + <usize>oc, dstStride, outC - oc);
+        dRow + <usize>oc, dstStride, outC - oc, false);
     }
   }
   for (; i < count; i++) {
@@ -159,7 +159,7 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
         b0 = i32x4.add(b0, i32x4.dot_i16x8_s(t, v128.load8x8_s(wv, 8)));
         wv += 16;
       }
-      tail1(a0, b0, rq, o4, stride, left, fast, useF, fs, sg, g, kz, zp, lo, hi, dRow + <usize>oc, outC - oc);
+      tail1(a0, b0, rq, o4, stride, left, fast, useF, fs, sg, g, kz, zp, lo, hi, dRow + <usize>oc, outC - oc, false);
     }
   }
 }
@@ -170,11 +170,11 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
 // integer. ta, tf: the requant table and the float32 constants at the block's channels.
 @inline function out4(a0: v128, b0: v128, a1: v128, b1: v128, a2: v128, b2: v128, a3: v128, b3: v128,
   ta: usize, tf: usize, stride: usize, left: bool, fast: bool, useF: bool,
-  sg: v128, g: v128, kz: v128, zp: v128, lo: v128, hi: v128, d: usize, dstStride: usize, n: i32): void {
+  sg: v128, g: v128, kz: v128, zp: v128, lo: v128, hi: v128, d: usize, dstStride: usize, n: i32, fold: bool): void {
   if (useF) {
     const lo8 = i8x16.narrow_i16x8_s(lo, lo), hi8 = i8x16.narrow_i16x8_s(hi, hi);
-    let flag = pixF2(a0, b0, a1, b1, tf, stride, sg, g, kz, lo8, hi8, d, d + dstStride, n, fNone());
-    flag = pixF2(a2, b2, a3, b3, tf, stride, sg, g, kz, lo8, hi8, d + 2 * dstStride, d + 3 * dstStride, n, flag);
+    let flag = pixF2(a0, b0, a1, b1, tf, stride, sg, g, kz, lo8, hi8, d, d + dstStride, n, fNone(), fold);
+    flag = pixF2(a2, b2, a3, b3, tf, stride, sg, g, kz, lo8, hi8, d + 2 * dstStride, d + 3 * dstStride, n, flag, fold);
     if (fHit(flag)) {
       pixQ(a0, b0, ta, stride, true, false, zp, lo, hi, d, n);
       pixQ(a1, b1, ta, stride, true, false, zp, lo, hi, d + dstStride, n);
@@ -192,8 +192,8 @@ function gather(p: usize, d: usize, b: i32, oy: i32, ox: i32): void {
 // One pixel's output stage outside the 4-pixel blocks (tail pixels, and the relaxed
 // kernel): float32 with the check, or integer. rq: the requant table.
 @inline function tail1(a: v128, b: v128, rq: usize, o4: usize, stride: usize, left: bool, fast: bool, useF: bool, fs: usize,
-  sg: v128, g: v128, kz: v128, zp: v128, lo: v128, hi: v128, d: usize, n: i32): void {
-  if (useF) pixFQ(a, b, fs + o4, rq + o4, stride, sg, g, kz, zp, lo, hi, d, n);
+  sg: v128, g: v128, kz: v128, zp: v128, lo: v128, hi: v128, d: usize, n: i32, fold: bool): void {
+  if (useF) pixFQ(a, b, fs + o4, rq + o4, stride, sg, g, kz, zp, lo, hi, d, n, fold);
   else pixQ(a, b, rq + o4, stride, left, fast, zp, lo, hi, d, n);
 }
 
@@ -257,8 +257,8 @@ function blocksX(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0:
       }
       const d = dRow + <usize>oc;
       const n = outC - oc;
-      tail1(i32x4.sub(pa0, na0), i32x4.sub(pb0, nb0), rq, o4, stride, left, fast, useF, fs, sg, g, kz, zp, lo, hi, d, n);
-      tail1(i32x4.sub(pa1, na1), i32x4.sub(pb1, nb1), rq, o4, stride, left, fast, useF, fs, sg, g, kz, zp, lo, hi, d + dstStride, n);
+      tail1(i32x4.sub(pa0, na0), i32x4.sub(pb0, nb0), rq, o4, stride, left, fast, useF, fs, sg, g, kz, zp, lo, hi, d, n, false);
+      tail1(i32x4.sub(pa1, na1), i32x4.sub(pb1, nb1), rq, o4, stride, left, fast, useF, fs, sg, g, kz, zp, lo, hi, d + dstStride, n, false);
     }
   }
   if (i < count) {
@@ -275,7 +275,7 @@ function blocksX(p: usize, scr: usize, rowB: usize, dst: usize, count: i32, oc0:
         pb = rdot(t, v128.load(wv, 32), pb); nb = rdot(t, v128.load(wv, 48), nb);
         wv += 64;
       }
-      tail1(i32x4.sub(pa, na), i32x4.sub(pb, nb), rq, o4, stride, left, fast, useF, fs, sg, g, kz, zp, lo, hi, dRow + <usize>oc, outC - oc);
+      tail1(i32x4.sub(pa, na), i32x4.sub(pb, nb), rq, o4, stride, left, fast, useF, fs, sg, g, kz, zp, lo, hi, dRow + <usize>oc, outC - oc, false);
     }
   }
 }
@@ -344,6 +344,13 @@ export function relaxedDot(p: usize): void {
     blocksE(p, scr, rowB, kq, dst, count, oc0, oc1, left, fast, useF);
     return;
   }
+  // The float32 stage in its folded form where this engine's lane select allows it.
+  if (useF && selTopBit(<i32>(w(p, 13) > 0))) blocksDRun(p, scr, rowB, kq, dst, count, oc0, oc1, left, fast, useF, true);
+  else blocksDRun(p, scr, rowB, kq, dst, count, oc0, oc1, left, fast, useF, false);
+}
+
+// blocksD once its probes have passed (fold: the float32 stage's folded form).
+@inline function blocksDRun(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: i32, oc0: i32, oc1: i32, left: bool, fast: bool, useF: bool, fold: bool): void {
   const wq = wp(p, 31), bias = wp(p, 30), rq = wp(p, 29);
   const outC = w(p, 13);
   const np = (outC + 7) & ~7;
@@ -378,7 +385,7 @@ export function relaxedDot(p: usize): void {
         wv += 32;
       }
       out4(a0, b0, a1, b1, a2, b2, a3, b3, rq + o4, fs + o4, stride, left, fast, useF, sg, g, kz, zp, lo, hi,
-        dRow + <usize>oc, dstStride, outC - oc);
+        dRow + <usize>oc, dstStride, outC - oc, fold);
     }
   }
   for (; i < count; i++) {
@@ -394,7 +401,7 @@ export function relaxedDot(p: usize): void {
         a = ddot(v128.load(wv), t, a); b = ddot(v128.load(wv, 16), t, b);
         wv += 32;
       }
-      tail1(a, b, rq, o4, stride, left, fast, useF, fs, sg, g, kz, zp, lo, hi, dRow + <usize>oc, outC - oc);
+      tail1(a, b, rq, o4, stride, left, fast, useF, fs, sg, g, kz, zp, lo, hi, dRow + <usize>oc, outC - oc, fold);
     }
   }
 }
@@ -427,7 +434,7 @@ function blocksE(p: usize, scr: usize, rowB: usize, kq: i32, dst: usize, count: 
         b = i32x4.add(b, quadDot(v128.load(wv, 16), xs));
         wv += 32;
       }
-      tail1(a, b, rq, o4, stride, left, fast, useF, fs, sg, g, kz, zp, lo, hi, dRow + <usize>oc, outC - oc);
+      tail1(a, b, rq, o4, stride, left, fast, useF, fs, sg, g, kz, zp, lo, hi, dRow + <usize>oc, outC - oc, false);
     }
   }
 }

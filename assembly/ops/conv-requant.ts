@@ -141,6 +141,15 @@
 // saturating subtraction gives -32768. There f is arbitrary (at worst a needless redo).
 // The prepare also keeps U * 2^left below 2^31, so the reference's left shift of acc does
 // not wrap (a sum that wraps is the same wrapped int32 here).
+//
+// Folded form (relaxed build, where the engine's relaxed lane select picks by the mask's
+// top bit: selTopBit): c = fl(fl(fl(acc) * M) + K), or with the product and sum fused,
+// where K = fl(G + C) for acc >= 0 and fl(G - C) for acc < 0, selected by the sign of acc.
+// G +- C lies in [1, 2), so |K - (G +- C)| <= 2^-24, i.e. 2^-16 in units of u. Writing the
+// value before the last rounding as v' / 256 + G, v' stands for v above: three roundings of
+// relative size 2^-24 (the conversion, M, the product; none for the fused product) and K's
+// give |v' - t| <= 3.001 * 2^-24 * |acc * M_e| + 2^-16 + 2^-32, below 2^-12 while
+// |t| <= 520, and c = fl(v' / 256 + G): the argument above holds word for word.
 
 // The float32 value v of four accumulators (acc includes the bias), per channel M and C;
 // sg = the float32 sign bits, cn = C with the sign bit set (stageCn). The relaxed build
@@ -156,6 +165,26 @@
 // stageV's cn for the constants c (only the relaxed build reads it).
 @inline function stageCn(c: v128, sg: v128): v128 {
   return ASC_FEATURE_RELAXED_SIMD ? v128.or(c, sg) : c;
+}
+
+// Whether this engine's relaxed lane select of 32-bit lanes picks by the top bit of the
+// mask (x86) rather than bit by bit (arm64), here and now: the folded stage (stageFold)
+// needs it. one = 1 from a value the optimizer cannot fold. False on the other builds.
+@inline export function selTopBit(one: i32): bool {
+  if (!ASC_FEATURE_RELAXED_SIMD) return false;
+  const r = i32x4.relaxed_laneselect(i32x4.splat(0), i32x4.splat(-one), i32x4.splat((one << 31) | one));
+  return one == 1 && !v128.any_true(r);
+}
+
+// c of the folded form (above) for four accumulators: kp = G + C, kn = G - C (as float32).
+@inline function stageFold(acc: v128, m: v128, kp: v128, kn: v128): v128 {
+  return f32x4.relaxed_madd(f32x4.convert_i32x4_s(acc), m, i32x4.relaxed_laneselect(kn, kp, acc));
+}
+
+// c for four accumulators: the folded form where fold (relaxed build only), else stageV + G.
+@inline function stageC(acc: v128, m: v128, c: v128, cn: v128, kp: v128, kn: v128, sg: v128, g: v128, fold: bool): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD && fold) return stageFold(acc, m, kp, kn);
+  return f32x4.add(stageV(acc, m, c, cn, sg), g);
 }
 
 // G of the float32 stage for output zero point zp (k = 1, from a value the optimizer
@@ -206,15 +235,18 @@
 }
 
 // The same through the float32 stage (stageV; t: M of the eight channels, their C at
-// t + stride; sg the float32 sign bits, g = stageG, kz = stageK). Returns flag lowered to
-// the eight lanes' fractions (as f << 1 in the low half of each 32-bit lane; the high
-// halves are not looked at): where fHit finds one the results may be wrong, and the
-// caller redoes the pixel with pixQ.
+// t + stride; sg the float32 sign bits, g = stageG, kz = stageK; fold: the folded form,
+// for callers that have checked selTopBit). Returns flag lowered to the eight lanes'
+// fractions (as f << 1 in the low half of each 32-bit lane; the high halves are not
+// looked at): where fHit finds one the results may be wrong, and the caller redoes the
+// pixel with pixQ.
 @inline export function pixF(a: v128, b: v128, t: usize, stride: usize, sg: v128, g: v128, kz: v128,
-  lo: v128, hi: v128, dst: usize, n: i32, flag: v128): v128 {
+  lo: v128, hi: v128, dst: usize, n: i32, flag: v128, fold: bool): v128 {
   const ka = v128.load(t + stride), kb = v128.load(t + stride, 16);
-  const ca = f32x4.add(stageV(a, v128.load(t), ka, stageCn(ka, sg), sg), g);
-  const cb = f32x4.add(stageV(b, v128.load(t, 16), kb, stageCn(kb, sg), sg), g);
+  const pa = fold ? f32x4.add(g, ka) : ka, pb = fold ? f32x4.add(g, kb) : kb;
+  const na = fold ? f32x4.sub(g, ka) : stageCn(ka, sg), nb = fold ? f32x4.sub(g, kb) : stageCn(kb, sg);
+  const ca = stageC(a, v128.load(t), ka, na, pa, na, sg, g, fold);
+  const cb = stageC(b, v128.load(t, 16), kb, nb, pb, nb, sg, g, fold);
   store8(dst, i16x8.min_s(i16x8.max_s(stageQ(ca, cb, kz), lo), hi), n);
   return stageF(ca, cb, flag);
 }
@@ -223,11 +255,13 @@
 // d1): the constants are loaded once, and the clamp runs on both pixels' int8 lanes at
 // once (lo8, hi8: the bounds as int8 lanes).
 @inline export function pixF2(a0: v128, b0: v128, a1: v128, b1: v128, t: usize, stride: usize, sg: v128, g: v128, kz: v128,
-  lo8: v128, hi8: v128, d0: usize, d1: usize, n: i32, flag: v128): v128 {
+  lo8: v128, hi8: v128, d0: usize, d1: usize, n: i32, flag: v128, fold: bool): v128 {
   const m0 = v128.load(t), m1 = v128.load(t, 16), k0 = v128.load(t + stride), k1 = v128.load(t + stride, 16);
-  const n0 = stageCn(k0, sg), n1 = stageCn(k1, sg);
-  const c0a = f32x4.add(stageV(a0, m0, k0, n0, sg), g), c0b = f32x4.add(stageV(b0, m1, k1, n1, sg), g);
-  const c1a = f32x4.add(stageV(a1, m0, k0, n0, sg), g), c1b = f32x4.add(stageV(b1, m1, k1, n1, sg), g);
+  // Unfolded: n0, n1 are -C; folded: p0, p1 = G + C and n0, n1 = G - C.
+  const p0 = fold ? f32x4.add(g, k0) : k0, p1 = fold ? f32x4.add(g, k1) : k1;
+  const n0 = fold ? f32x4.sub(g, k0) : stageCn(k0, sg), n1 = fold ? f32x4.sub(g, k1) : stageCn(k1, sg);
+  const c0a = stageC(a0, m0, k0, n0, p0, n0, sg, g, fold), c0b = stageC(b0, m1, k1, n1, p1, n1, sg, g, fold);
+  const c1a = stageC(a1, m0, k0, n0, p0, n0, sg, g, fold), c1b = stageC(b1, m1, k1, n1, p1, n1, sg, g, fold);
   const r = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(stageQ(c0a, c0b, kz), stageQ(c1a, c1b, kz)), lo8), hi8);
   if (n >= 8) {
     v128.store64_lane(d0, r, 0);
@@ -245,7 +279,7 @@
 // One pixel through the float32 stage (constants at tf), redone by the integer stage
 // (constants at tq, any left or right shift) when the check flags a lane.
 @inline export function pixFQ(a: v128, b: v128, tf: usize, tq: usize, stride: usize, sg: v128, g: v128, kz: v128,
-  zp: v128, lo: v128, hi: v128, dst: usize, n: i32): void {
-  if (fHit(pixF(a, b, tf, stride, sg, g, kz, lo, hi, dst, n, fNone()))) pixQ(a, b, tq, stride, true, false, zp, lo, hi, dst, n);
+  zp: v128, lo: v128, hi: v128, dst: usize, n: i32, fold: bool): void {
+  if (fHit(pixF(a, b, tf, stride, sg, g, kz, lo, hi, dst, n, fNone(), fold))) pixQ(a, b, tq, stride, true, false, zp, lo, hi, dst, n);
 }
 
